@@ -1,0 +1,80 @@
+//! The command line: argument types here, one module per command.
+
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// partnerops: partner-program config in git. Validate it, plan it against the
+/// live engine, apply it.
+#[derive(Debug, Parser)]
+#[command(name = "partnerops", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Engine URL to talk to over HTTP, e.g. http://127.0.0.1:7420 (default: the embedded engine).
+    #[arg(long, global = true, env = "PARTNEROPS_ENGINE", value_name = "URL")]
+    pub engine: Option<String>,
+    /// SQLite file of the embedded engine.
+    #[arg(
+        long,
+        global = true,
+        env = "PARTNEROPS_DB",
+        value_name = "PATH",
+        default_value = ".partnerops/engine.db"
+    )]
+    pub db: PathBuf,
+    /// Program to act on, when the engine holds several.
+    #[arg(long, global = true, env = "PARTNEROPS_PROGRAM", value_name = "KEY")]
+    pub program: Option<String>,
+    /// Bearer token for --engine.
+    #[arg(long, global = true, env = "PARTNEROPS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a config directory; print every error as file:line:column.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of config files.
+    Schema(schema::SchemaArgs),
+}
+
+/// Exit statuses shared by every command.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// Invalid input or a failure.
+    pub const ERROR: u8 = 1;
+    /// `plan --exit-code`: the plan has changes.
+    pub const CHANGES: u8 = 2;
+    /// A safety guard refused.
+    pub const REFUSED: u8 = 3;
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema(args) => schema::run(&args),
+    }
+}

@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::exit;
+use crate::config;
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Config directory (every *.yaml / *.yml below it) or a single file.
+    pub dir: PathBuf,
+}
+
+pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    match config::load(&args.dir) {
+        Ok(config) => {
+            println!(
+                "{}: valid: program {}, {} groups, {} tags, {} products, {} automations, {} commission triggers",
+                args.dir.display(),
+                config.program.key,
+                config.groups.len(),
+                config.tags.len(),
+                config.products.len(),
+                config.automations.len(),
+                config.commission_triggers.len(),
+            );
+            Ok(ExitCode::from(exit::OK))
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            let n = diagnostics.len();
+            eprintln!(
+                "{}: {n} error{}",
+                args.dir.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::from(exit::ERROR))
+        }
+    }
+}

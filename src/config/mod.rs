@@ -1,0 +1,12 @@
+//! Config directories: reading YAML into the spec with precise diagnostics, and
+//! writing the spec back out as YAML.
+
+mod de;
+mod diagnostic;
+mod load;
+mod node;
+mod write;
+
+pub use diagnostic::Diagnostic;
+pub use load::load;
+pub use write::{modeline, to_yaml};

@@ -1,0 +1,7 @@
+//! partnerops: partner-program config in git, and the engine that runs it.
+
+pub mod cli;
+pub mod config;
+pub mod schema;
+pub mod spec;
+pub mod suggest;

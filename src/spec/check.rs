@@ -1,0 +1,326 @@
+//! Rules a config must satisfy beyond its types: key syntax, ranges that depend on
+//! other fields, and references between resources.
+//!
+//! The checks work on spec values and report a path into the resource, so the
+//! config loader can turn a path into a file position and the engine can refuse a
+//! bad changeset with the same words.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::{
+    Automation, Commission, CommissionTrigger, Compare, Metric, Product, Program, Resource, Rule,
+    Trigger,
+};
+use crate::suggest::did_you_mean;
+
+/// One step into a resource: a mapping key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(&'static str),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: Vec<Seg>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(path: Vec<Seg>, message: impl Into<String>) -> Problem {
+        Problem {
+            path,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// The path as written in JSON-ish notation: `rules[0].product.key.any_of[1]`.
+    pub fn path_text(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path_text(), self.message)
+        }
+    }
+}
+
+const MAX_KEY_LEN: usize = 100;
+
+/// Keys appear in URLs, file names and logs: letters, digits, `-`, `_` and `.`,
+/// starting with a letter or digit.
+pub fn key_problem(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return Some("key must not be empty".to_owned());
+    }
+    if key.chars().count() > MAX_KEY_LEN {
+        return Some(format!("key is longer than {MAX_KEY_LEN} characters"));
+    }
+    let valid = key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!valid).then(|| {
+        format!(
+            "invalid key `{key}`: use letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+        )
+    })
+}
+
+/// Checks one resource on its own.
+pub fn check_resource(resource: &Resource) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(message) = key_problem(resource.key()) {
+        problems.push(Problem::new(vec![Seg::Key("key")], message));
+    }
+    for (i, old) in resource.previously().iter().enumerate() {
+        let path = vec![Seg::Key("previously"), Seg::Index(i)];
+        if let Some(message) = key_problem(old) {
+            problems.push(Problem::new(path, message));
+        } else if old == resource.key() {
+            problems.push(Problem::new(
+                path,
+                format!("`{old}` is this {}'s own key", resource.kind().noun()),
+            ));
+        }
+    }
+    match resource {
+        Resource::Program(p) => check_program(p, &mut problems),
+        Resource::Product(p) => check_product(p, &mut problems),
+        Resource::Automation(a) => check_automation(a, &mut problems),
+        Resource::CommissionTrigger(t) => check_trigger(t, &mut problems),
+        Resource::Group(_) | Resource::Tag(_) => {}
+    }
+    problems
+}
+
+fn check_program(program: &Program, problems: &mut Vec<Problem>) {
+    if program.name.trim().is_empty() {
+        problems.push(Problem::new(vec![Seg::Key("name")], "name must not be empty"));
+    }
+    let c = &program.currency;
+    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+        problems.push(Problem::new(
+            vec![Seg::Key("currency")],
+            format!("currency `{c}` is not an ISO 4217 code such as USD or EUR"),
+        ));
+    }
+    if program.timezone.parse::<chrono_tz::Tz>().is_err() {
+        let mut p = Problem::new(
+            vec![Seg::Key("timezone")],
+            format!("unknown time zone `{}`", program.timezone),
+        );
+        p.help = Some(
+            match did_you_mean(
+                &program.timezone,
+                chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+            ) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "use an IANA name such as UTC or Europe/Berlin".to_owned(),
+            },
+        );
+        problems.push(p);
+    }
+}
+
+fn check_product(product: &Product, problems: &mut Vec<Problem>) {
+    if product.name.trim().is_empty() {
+        problems.push(Problem::new(vec![Seg::Key("name")], "name must not be empty"));
+    }
+    if product.price.is_some_and(|p| p.cents() < 0) {
+        problems.push(Problem::new(vec![Seg::Key("price")], "price must not be negative"));
+    }
+}
+
+fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
+    if automation.then.is_empty() {
+        problems.push(Problem::new(
+            vec![Seg::Key("then")],
+            "an automation needs at least one action (add_tag, remove_tag or tag_customer)",
+        ));
+    }
+    match &automation.when {
+        Trigger::Milestone(m) => {
+            let path = vec![Seg::Key("when"), Seg::Key("milestone"), Seg::Key("at_least")];
+            if m.at_least.hundredths() == 0 {
+                problems.push(Problem::new(path, "at_least must be more than 0"));
+            } else if m.metric != Metric::Revenue && m.at_least.whole().is_none() {
+                let metric = if m.metric == Metric::Signups { "signups" } else { "customers" };
+                problems.push(Problem::new(
+                    path,
+                    format!("{metric} are counted in whole numbers, found {}", m.at_least),
+                ));
+            }
+        }
+        Trigger::Sale(s) => {
+            if s.kinds.as_ref().is_some_and(Vec::is_empty) {
+                problems.push(Problem::new(
+                    vec![Seg::Key("when"), Seg::Key("sale"), Seg::Key("kinds")],
+                    "kinds must list at least one of one_time, recurring, manual (or be left out for all)",
+                ));
+            }
+            if automation.backfill {
+                problems.push(Problem::new(
+                    vec![Seg::Key("backfill")],
+                    "backfill does not apply to `sale`, which fires on each new transaction",
+                ));
+            }
+        }
+        _ => {}
+    }
+    for (i, action) in automation.then.iter().enumerate() {
+        if matches!(action, super::Action::TagCustomer(_))
+            && !matches!(automation.when, Trigger::Sale(_) | Trigger::FirstSale)
+        {
+            problems.push(Problem::new(
+                vec![Seg::Key("then"), Seg::Index(i), Seg::Key("tag_customer")],
+                "tag_customer needs a sale: use it with `sale` or `first_sale`",
+            ));
+        }
+    }
+}
+
+fn check_trigger(trigger: &CommissionTrigger, problems: &mut Vec<Problem>) {
+    if let Commission::Flat(amount) = trigger.commission
+        && amount.cents() < 0
+    {
+        problems.push(Problem::new(
+            vec![Seg::Key("commission"), Seg::Key("flat")],
+            "a commission must not be negative",
+        ));
+    }
+    if let Some(drip) = trigger.drip
+        && !(1..=120).contains(&drip.installments)
+    {
+        problems.push(Problem::new(
+            vec![Seg::Key("drip"), Seg::Key("installments")],
+            format!("installments must be from 1 to 120, found {}", drip.installments),
+        ));
+    }
+    for (i, rule) in trigger.rules.iter().enumerate() {
+        let path = |op: &'static str| vec![Seg::Key("rules"), Seg::Index(i), Seg::Key(rule.subject()), Seg::Key(op)];
+        let empty = |op| Problem::new(path(op), format!("{op} needs at least one value"));
+        match rule {
+            Rule::ProductKey(op) | Rule::ProductName(op) if op.values().is_empty() => {
+                problems.push(empty(op.operator()));
+            }
+            Rule::ProductStatus(op) if op.values().is_empty() => problems.push(empty(op.operator())),
+            Rule::PartnerGroup(op) | Rule::PartnerTag(op) if op.values().is_empty() => {
+                problems.push(empty(op.operator()));
+            }
+            Rule::TransactionKind(op) if op.values().is_empty() => problems.push(empty("any_of")),
+            Rule::TransactionAmount(c) => check_compare(c, i, rule.subject(), problems),
+            Rule::CustomerAgeDays(c) => check_compare(c, i, rule.subject(), problems),
+            _ => {}
+        }
+    }
+}
+
+fn check_compare<T: PartialOrd + Copy>(
+    compare: &Compare<T>,
+    index: usize,
+    subject: &'static str,
+    problems: &mut Vec<Problem>,
+) {
+    if compare.is_empty() {
+        problems.push(Problem::new(
+            vec![Seg::Key("rules"), Seg::Index(index), Seg::Key(subject)],
+            format!("{subject} needs at least one of gt, gte, lt, lte"),
+        ));
+    }
+}
+
+/// What a config declares, for checking references.
+#[derive(Debug, Default)]
+pub struct Declared<'a> {
+    pub groups: HashSet<&'a str>,
+    pub tags: HashSet<&'a str>,
+    pub products: HashSet<&'a str>,
+    pub product_names: HashSet<&'a str>,
+}
+
+impl<'a> Declared<'a> {
+    pub fn add(&mut self, resource: &'a Resource) {
+        match resource {
+            Resource::Group(g) => {
+                self.groups.insert(&g.key);
+            }
+            Resource::Tag(t) => {
+                self.tags.insert(&t.key);
+            }
+            Resource::Product(p) => {
+                self.products.insert(&p.key);
+                self.product_names.insert(&p.name);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Checks that every tag, group and product a resource names is declared.
+pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut require = |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
+        if !set.contains(value) {
+            let mut p = Problem::new(
+                path,
+                format!("{what} `{value}` is not declared; add it under `{section}:`"),
+            );
+            p.help = did_you_mean(value, set.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+            problems.push(p);
+        }
+    };
+    match resource {
+        Resource::Automation(a) => {
+            for (i, action) in a.then.iter().enumerate() {
+                let path = vec![Seg::Key("then"), Seg::Index(i), Seg::Key(action.name())];
+                require(&declared.tags, "tag", "tags", action.tag(), path);
+            }
+        }
+        Resource::CommissionTrigger(t) => {
+            for (i, rule) in t.rules.iter().enumerate() {
+                let (set, what, section, op, values): (_, _, _, _, &[String]) = match rule {
+                    Rule::ProductKey(op) => (&declared.products, "product", "products", op.operator(), op.values()),
+                    Rule::ProductName(op) => {
+                        (&declared.product_names, "product name", "products", op.operator(), op.values())
+                    }
+                    Rule::PartnerGroup(op) => (&declared.groups, "group", "groups", op.operator(), op.values()),
+                    Rule::PartnerTag(op) => (&declared.tags, "tag", "tags", op.operator(), op.values()),
+                    _ => continue,
+                };
+                for (j, value) in values.iter().enumerate() {
+                    let path = vec![
+                        Seg::Key("rules"),
+                        Seg::Index(i),
+                        Seg::Key(rule.subject()),
+                        Seg::Key(op),
+                        Seg::Index(j),
+                    ];
+                    require(set, what, section, value, path);
+                }
+            }
+        }
+        _ => {}
+    }
+    problems
+}
