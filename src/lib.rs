@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod sample;
 pub mod schema;
 pub mod spec;
 pub mod suggest;

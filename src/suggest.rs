@@ -2,7 +2,10 @@
 
 /// The candidate closest to `word`, when it is close enough to be a likely typo.
 /// A candidate that differs only in case always qualifies.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     let limit = (word.chars().count() / 3).max(1);
     candidates

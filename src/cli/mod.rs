@@ -38,7 +38,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "PARTNEROPS_PROGRAM", value_name = "KEY")]
     pub program: Option<String>,
     /// Bearer token for --engine.
-    #[arg(long, global = true, env = "PARTNEROPS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        global = true,
+        env = "PARTNEROPS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
 }
 

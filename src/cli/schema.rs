@@ -20,8 +20,8 @@ pub struct SchemaArgs {
 pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
     let schema = json_schema();
     if let Some(path) = &args.check {
-        let committed = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let committed =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         if committed != schema {
             eprintln!(
                 "{} is out of date: run `partnerops schema --out {}`",
@@ -33,8 +33,9 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::OK));
     }
     match &args.out {
-        Some(path) => std::fs::write(path, &schema)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &schema).with_context(|| format!("writing {}", path.display()))?
+        }
         None => print!("{schema}"),
     }
     Ok(ExitCode::from(exit::OK))

@@ -9,8 +9,8 @@ use serde::de::{
 };
 
 use super::node::{Node, Span, Value};
-use crate::suggest::did_you_mean;
 use crate::spec::money::DECIMAL_TOKEN;
+use crate::suggest::did_you_mean;
 
 /// Deserializes a spec type from a node.
 pub fn from_node<T: DeserializeOwned>(node: &Node) -> Result<T, DeError> {
@@ -30,6 +30,7 @@ pub struct DeError {
 enum Unknown {
     Field(String, &'static [&'static str]),
     Variant(String, &'static [&'static str]),
+    Missing(&'static str),
 }
 
 impl DeError {
@@ -64,6 +65,9 @@ impl DeError {
                     &variant,
                     expected,
                 );
+            }
+            Some(Unknown::Missing(field)) if !is_enum && !type_name.is_empty() => {
+                self.message = format!("{} is missing field `{field}`", humanize(type_name));
             }
             other => self.unknown = other,
         }
@@ -133,27 +137,55 @@ impl de::Error for DeError {
     }
 
     fn invalid_type(unexp: Unexpected, exp: &dyn Expected) -> Self {
-        DeError::new(format!("expected {exp}, found {unexp}"))
+        DeError::new(format!("expected {exp}, found {}", describe(&unexp)))
     }
 
     fn invalid_value(unexp: Unexpected, exp: &dyn Expected) -> Self {
-        DeError::new(format!("invalid value {unexp}; expected {exp}"))
+        DeError::new(format!(
+            "invalid value {}; expected {exp}",
+            describe(&unexp)
+        ))
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = DeError::new(unknown_message(&format!("field `{field}`"), field, expected));
+        let mut e = DeError::new(unknown_message(
+            &format!("field `{field}`"),
+            field,
+            expected,
+        ));
         e.unknown = Some(Unknown::Field(field.to_owned(), expected));
         e
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = DeError::new(unknown_message(&format!("name `{variant}`"), variant, expected));
+        let mut e = DeError::new(unknown_message(
+            &format!("name `{variant}`"),
+            variant,
+            expected,
+        ));
         e.unknown = Some(Unknown::Variant(variant.to_owned(), expected));
         e
     }
 
     fn missing_field(field: &'static str) -> Self {
-        DeError::new(format!("missing field `{field}`"))
+        let mut e = DeError::new(format!("missing field `{field}`"));
+        e.unknown = Some(Unknown::Missing(field));
+        e
+    }
+}
+
+/// serde's words ("map", "sequence") in YAML's words.
+fn describe(unexp: &Unexpected) -> String {
+    match unexp {
+        Unexpected::Str(s) => format!("the string `{s}`"),
+        Unexpected::Seq => "a list".to_owned(),
+        Unexpected::Map => "a mapping".to_owned(),
+        Unexpected::Unit => "nothing (null)".to_owned(),
+        Unexpected::Bool(b) => format!("`{b}`"),
+        Unexpected::Signed(i) => format!("`{i}`"),
+        Unexpected::Unsigned(u) => format!("`{u}`"),
+        Unexpected::Float(f) => format!("`{f}`"),
+        other => other.to_string(),
     }
 }
 
@@ -175,15 +207,8 @@ fn unexpected(value: &Value) -> Unexpected<'_> {
 struct NodeDe<'a>(&'a Node);
 
 impl<'a> NodeDe<'a> {
-    /// The text of a scalar: strings as is, numbers as written.
     fn scalar_text(&self) -> Option<std::borrow::Cow<'a, str>> {
-        match &self.0.value {
-            Value::Str(s) => Some(s.as_str().into()),
-            Value::Int(i) => Some(i.to_string().into()),
-            Value::Float(_, literal) => Some(literal.as_str().into()),
-            Value::Bool(b) => Some(b.to_string().into()),
-            _ => None,
-        }
+        self.0.scalar_text()
     }
 
     fn type_error(&self, exp: &dyn Expected) -> DeError {
@@ -229,14 +254,22 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.0.value {
-            Value::Bool(b) => visitor.visit_bool(*b).map_err(|e: DeError| e.at(self.0.span)),
-            _ => Err(self.type_error(&visitor).at(self.0.span)),
+            Value::Bool(b) => visitor
+                .visit_bool(*b)
+                .map_err(|e: DeError| e.at(self.0.span)),
+            other => Err(DeError::new(format!(
+                "expected true or false, found {}",
+                other.describe()
+            ))
+            .at(self.0.span)),
         }
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.scalar_text() {
-            Some(text) => visitor.visit_str(&text).map_err(|e: DeError| e.at(self.0.span)),
+            Some(text) => visitor
+                .visit_str(&text)
+                .map_err(|e: DeError| e.at(self.0.span)),
             None => Err(self.type_error(&visitor).at(self.0.span)),
         }
     }
@@ -305,7 +338,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.0.value {
             Value::Seq(items) => visitor.visit_seq(SeqDe(items.iter())),
-            _ => Err(self.type_error(&visitor)),
+            other => Err(DeError::new(format!(
+                "expected a list, found {}",
+                other.describe()
+            ))),
         }
         .map_err(|e| e.at(self.0.span))
     }
@@ -484,8 +520,10 @@ impl<'de, 'a> EnumAccess<'de> for Variant<'a> {
         let name = match &self.key.value {
             Value::Str(s) => s.as_str(),
             other => {
-                return Err(DeError::new(format!("expected a name, found {}", other.describe()))
-                    .at(self.key.span));
+                return Err(
+                    DeError::new(format!("expected a name, found {}", other.describe()))
+                        .at(self.key.span),
+                );
             }
         };
         let variant = seed
@@ -573,14 +611,20 @@ mod tests {
     fn unknown_field_points_at_the_key() {
         let (msg, line, col) = err::<Tag>("key: gold\nnmae: Gold\n");
         assert_eq!((line, col), (2, 1));
-        assert!(msg.starts_with("unknown field `nmae` in tag (did you mean `name`?)"), "{msg}");
+        assert!(
+            msg.starts_with("unknown field `nmae` in tag (did you mean `name`?)"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_trigger_is_named() {
         let (msg, line, col) = err::<Automation>("key: a\nwhen: partner_join\nthen: []\n");
         assert_eq!((line, col), (2, 7));
-        assert!(msg.starts_with("unknown trigger `partner_join` (did you mean `partner_joined`?)"), "{msg}");
+        assert!(
+            msg.starts_with("unknown trigger `partner_join` (did you mean `partner_joined`?)"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -588,6 +632,11 @@ mod tests {
         let node = parse("19.99").unwrap();
         assert_eq!(from_node::<Money>(&node).unwrap(), Money(1999));
         let node = parse("19.999").unwrap();
-        assert!(from_node::<Money>(&node).unwrap_err().message.contains("more than two decimals"));
+        assert!(
+            from_node::<Money>(&node)
+                .unwrap_err()
+                .message
+                .contains("more than two decimals")
+        );
     }
 }

@@ -43,7 +43,12 @@ impl Diagnostic {
     }
 
     /// A problem at `span` in `source`.
-    pub fn at(file: impl Into<String>, source: &str, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn at(
+        file: impl Into<String>,
+        source: &str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             file: file.into(),
             line: span.line,
@@ -71,20 +76,12 @@ impl Diagnostic {
 
 fn snippet(source: &str, span: Span) -> Option<Snippet> {
     let text = source.lines().nth(span.line.checked_sub(1)? as usize)?;
-    let start = (span.column as usize).saturating_sub(1).min(text.chars().count());
-    // Span lengths are bytes and may run past the line (a block mapping); the caret
+    let start = (span.column as usize)
+        .saturating_sub(1)
+        .min(text.chars().count());
+    // A span may run past the line (a quoted scalar over two lines); the caret
     // stays on this line and is at least one character wide.
-    let rest: String = text.chars().skip(start).collect();
-    let mut width = 0;
-    let mut bytes = 0;
-    for c in rest.chars() {
-        if bytes >= span.len {
-            break;
-        }
-        bytes += c.len_utf8();
-        width += 1;
-    }
-    let width = width.max(1);
+    let width = span.len.min(text.chars().count() - start).max(1);
     Some(Snippet {
         text: text.trim_end().to_owned(),
         start,
@@ -125,7 +122,6 @@ mod tests {
         let span = Span {
             line: 3,
             column: 5,
-            offset: 22,
             len: 4,
         };
         let d = Diagnostic::at("c/tags.yaml", source, span, "unknown field `nmae`")

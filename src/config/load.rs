@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::de::from_node;
@@ -16,43 +17,47 @@ use crate::suggest::did_you_mean;
 /// Loads and checks the config at `path` (a directory, or a single file).
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     let files = discover(path).map_err(|d| vec![d])?;
-    let mut diagnostics = Vec::new();
-    let sources: Vec<Source> = files
+    // Files are independent until the cross-file checks, so they are read, parsed
+    // and deserialized in parallel.
+    let (sources, mut diagnostics): (Vec<_>, Vec<_>) = files
+        .par_iter()
+        .map(|(file, display)| Source::read(file, display.clone()))
+        .collect::<Vec<_>>()
         .into_iter()
-        .filter_map(|(file, display)| match Source::read(&file, display) {
-            Ok(source) => Some(source),
-            Err(d) => {
-                diagnostics.push(d);
-                None
-            }
-        })
-        .collect();
+        .partition(Result::is_ok);
+    let sources: Vec<Source> = sources.into_iter().filter_map(Result::ok).collect();
+    let mut diagnostics: Vec<Diagnostic> = diagnostics.drain(..).filter_map(Result::err).collect();
 
     let mut entries = Vec::new();
     let mut broken = Vec::new();
-    for source in &sources {
-        collect(source, &mut entries, &mut broken, &mut diagnostics);
+    for collected in sources.par_iter().map(collect).collect::<Vec<_>>() {
+        entries.extend(collected.entries);
+        broken.extend(collected.broken);
+        diagnostics.extend(collected.diagnostics);
     }
     check(&entries, &broken, &mut diagnostics);
 
-    let programs = entries.iter().filter(|e| e.resource.kind() == Kind::Program).count();
+    let programs = entries
+        .iter()
+        .filter(|e| e.resource.kind() == Kind::Program)
+        .count();
     let program_failed = broken.iter().any(|b| b.kind == Kind::Program);
     if programs == 0 && !program_failed && diagnostics.is_empty() {
         diagnostics.push(
             Diagnostic::whole(path.display().to_string(), "no program is declared")
                 .with_help(Some(
-                    "add `program: { key: ..., name: ..., currency: USD, timezone: UTC }` to one file"
-                        .to_owned(),
-                )),
+                "add `program: { key: ..., name: ..., currency: USD, timezone: UTC }` to one file"
+                    .to_owned(),
+            )),
         );
     }
 
     if !diagnostics.is_empty() {
-        // Files in the order they were read, positions in order within a file.
-        let order: HashMap<&str, usize> = sources
+        // Files in path order, positions in order within a file.
+        let order: HashMap<&str, usize> = files
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.display.as_str(), i))
+            .map(|(i, (_, display))| (display.as_str(), i))
             .collect();
         diagnostics.sort_by_key(|d| {
             (
@@ -63,8 +68,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
         });
         return Err(diagnostics);
     }
-    Ok(Config::from_resources(entries.into_iter().map(|e| e.resource))
-        .expect("exactly one program was checked above"))
+    Ok(
+        Config::from_resources(entries.into_iter().map(|e| e.resource))
+            .expect("exactly one program was checked above"),
+    )
 }
 
 /// The YAML files of a config, sorted, each with the name to show for it.
@@ -120,8 +127,14 @@ impl Source {
     fn read(file: &Path, display: String) -> Result<Source, Diagnostic> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Diagnostic::whole(&display, format!("cannot read: {e}")))?;
-        let root = node::parse(&text)
-            .map_err(|e| Diagnostic::at(&display, &text, e.span, format!("invalid YAML: {}", e.message)))?;
+        let root = node::parse(&text).map_err(|e| {
+            Diagnostic::at(
+                &display,
+                &text,
+                e.span,
+                format!("invalid YAML: {}", e.message),
+            )
+        })?;
         Ok(Source {
             display,
             text,
@@ -148,12 +161,26 @@ struct Broken<'a> {
     node: &'a Node,
 }
 
-fn collect<'a>(
-    source: &'a Source,
-    entries: &mut Vec<Entry<'a>>,
-    broken: &mut Vec<Broken<'a>>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+/// What one file contributed.
+#[derive(Default)]
+struct Collected<'a> {
+    entries: Vec<Entry<'a>>,
+    broken: Vec<Broken<'a>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn collect(source: &Source) -> Collected<'_> {
+    let mut out = Collected::default();
+    collect_into(source, &mut out);
+    out
+}
+
+fn collect_into<'a>(source: &'a Source, out: &mut Collected<'a>) {
+    let Collected {
+        entries,
+        broken,
+        diagnostics,
+    } = out;
     let root = &source.root;
     let sections = match &root.value {
         Value::Null => return,
@@ -214,7 +241,10 @@ fn load_item<'a>(
     broken: &mut Vec<Broken<'a>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    fn de<T: DeserializeOwned>(node: &Node, wrap: fn(T) -> Resource) -> Result<Resource, super::de::DeError> {
+    fn de<T: DeserializeOwned>(
+        node: &Node,
+        wrap: fn(T) -> Resource,
+    ) -> Result<Resource, super::de::DeError> {
         from_node::<T>(node).map(wrap)
     }
     let result = match kind {
@@ -233,7 +263,12 @@ fn load_item<'a>(
         }),
         Err(e) => {
             let span = e.span.unwrap_or(node.span);
-            diagnostics.push(Diagnostic::at(&source.display, &source.text, span, e.message));
+            diagnostics.push(Diagnostic::at(
+                &source.display,
+                &source.text,
+                span,
+                e.message,
+            ));
             broken.push(Broken { kind, node });
         }
     }
@@ -257,7 +292,10 @@ fn locate<'a>(node: &'a Node, path: &[Seg]) -> &'a Node {
 
 fn position(entry: &Entry, path: &[Seg]) -> String {
     let node = locate(entry.node, path);
-    format!("{}:{}:{}", entry.source.display, node.span.line, node.span.column)
+    format!(
+        "{}:{}:{}",
+        entry.source.display, node.span.line, node.span.column
+    )
 }
 
 fn problem(entry: &Entry, problem: Problem) -> Diagnostic {
@@ -297,19 +335,31 @@ fn check(entries: &[Entry], broken: &[Broken], diagnostics: &mut Vec<Diagnostic>
         }
     }
 
-    let mut programs = entries.iter().filter(|e| e.resource.kind() == Kind::Program);
+    let mut programs = entries
+        .iter()
+        .filter(|e| e.resource.kind() == Kind::Program);
     if let Some(first) = programs.next() {
         for extra in programs {
             let message = format!(
                 "a second program is declared; a config holds exactly one (the first is at {})",
                 position(first, &[])
             );
-            diagnostics.push(problem(extra, Problem { path: Vec::new(), message, help: None }));
+            diagnostics.push(problem(
+                extra,
+                Problem {
+                    path: Vec::new(),
+                    message,
+                    help: None,
+                },
+            ));
         }
     }
 
     let mut first_by_key: HashMap<(Kind, &str), &Entry> = HashMap::new();
-    for entry in entries.iter().filter(|e| e.resource.kind() != Kind::Program) {
+    for entry in entries
+        .iter()
+        .filter(|e| e.resource.kind() != Kind::Program)
+    {
         let id = (entry.resource.kind(), entry.resource.key());
         if let Some(first) = first_by_key.get(&id) {
             let message = format!(
@@ -318,7 +368,14 @@ fn check(entries: &[Entry], broken: &[Broken], diagnostics: &mut Vec<Diagnostic>
                 id.1,
                 position(first, &[Seg::Key("key")])
             );
-            diagnostics.push(problem(entry, Problem { path: vec![Seg::Key("key")], message, help: None }));
+            diagnostics.push(problem(
+                entry,
+                Problem {
+                    path: vec![Seg::Key("key")],
+                    message,
+                    help: None,
+                },
+            ));
         } else {
             first_by_key.insert(id, entry);
         }
@@ -349,7 +406,14 @@ fn check(entries: &[Entry], broken: &[Broken], diagnostics: &mut Vec<Diagnostic>
                 claimed.insert((kind, old.as_str()), (entry, i));
                 continue;
             };
-            diagnostics.push(problem(entry, Problem { path: path.to_vec(), message, help: None }));
+            diagnostics.push(problem(
+                entry,
+                Problem {
+                    path: path.to_vec(),
+                    message,
+                    help: None,
+                },
+            ));
         }
     }
 

@@ -76,7 +76,10 @@ pub fn key_problem(key: &str) -> Option<String> {
     if key.chars().count() > MAX_KEY_LEN {
         return Some(format!("key is longer than {MAX_KEY_LEN} characters"));
     }
-    let valid = key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    let valid = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
@@ -116,7 +119,10 @@ pub fn check_resource(resource: &Resource) -> Vec<Problem> {
 
 fn check_program(program: &Program, problems: &mut Vec<Problem>) {
     if program.name.trim().is_empty() {
-        problems.push(Problem::new(vec![Seg::Key("name")], "name must not be empty"));
+        problems.push(Problem::new(
+            vec![Seg::Key("name")],
+            "name must not be empty",
+        ));
     }
     let c = &program.currency;
     if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
@@ -145,10 +151,16 @@ fn check_program(program: &Program, problems: &mut Vec<Problem>) {
 
 fn check_product(product: &Product, problems: &mut Vec<Problem>) {
     if product.name.trim().is_empty() {
-        problems.push(Problem::new(vec![Seg::Key("name")], "name must not be empty"));
+        problems.push(Problem::new(
+            vec![Seg::Key("name")],
+            "name must not be empty",
+        ));
     }
     if product.price.is_some_and(|p| p.cents() < 0) {
-        problems.push(Problem::new(vec![Seg::Key("price")], "price must not be negative"));
+        problems.push(Problem::new(
+            vec![Seg::Key("price")],
+            "price must not be negative",
+        ));
     }
 }
 
@@ -161,14 +173,25 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
     }
     match &automation.when {
         Trigger::Milestone(m) => {
-            let path = vec![Seg::Key("when"), Seg::Key("milestone"), Seg::Key("at_least")];
+            let path = vec![
+                Seg::Key("when"),
+                Seg::Key("milestone"),
+                Seg::Key("at_least"),
+            ];
             if m.at_least.hundredths() == 0 {
                 problems.push(Problem::new(path, "at_least must be more than 0"));
             } else if m.metric != Metric::Revenue && m.at_least.whole().is_none() {
-                let metric = if m.metric == Metric::Signups { "signups" } else { "customers" };
+                let metric = if m.metric == Metric::Signups {
+                    "signups"
+                } else {
+                    "customers"
+                };
                 problems.push(Problem::new(
                     path,
-                    format!("{metric} are counted in whole numbers, found {}", m.at_least),
+                    format!(
+                        "{metric} are counted in whole numbers, found {}",
+                        m.at_least
+                    ),
                 ));
             }
         }
@@ -214,17 +237,29 @@ fn check_trigger(trigger: &CommissionTrigger, problems: &mut Vec<Problem>) {
     {
         problems.push(Problem::new(
             vec![Seg::Key("drip"), Seg::Key("installments")],
-            format!("installments must be from 1 to 120, found {}", drip.installments),
+            format!(
+                "installments must be from 1 to 120, found {}",
+                drip.installments
+            ),
         ));
     }
     for (i, rule) in trigger.rules.iter().enumerate() {
-        let path = |op: &'static str| vec![Seg::Key("rules"), Seg::Index(i), Seg::Key(rule.subject()), Seg::Key(op)];
+        let path = |op: &'static str| {
+            vec![
+                Seg::Key("rules"),
+                Seg::Index(i),
+                Seg::Key(rule.subject()),
+                Seg::Key(op),
+            ]
+        };
         let empty = |op| Problem::new(path(op), format!("{op} needs at least one value"));
         match rule {
             Rule::ProductKey(op) | Rule::ProductName(op) if op.values().is_empty() => {
                 problems.push(empty(op.operator()));
             }
-            Rule::ProductStatus(op) if op.values().is_empty() => problems.push(empty(op.operator())),
+            Rule::ProductStatus(op) if op.values().is_empty() => {
+                problems.push(empty(op.operator()))
+            }
             Rule::PartnerGroup(op) | Rule::PartnerTag(op) if op.values().is_empty() => {
                 problems.push(empty(op.operator()));
             }
@@ -280,16 +315,18 @@ impl<'a> Declared<'a> {
 /// Checks that every tag, group and product a resource names is declared.
 pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut require = |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
-        if !set.contains(value) {
-            let mut p = Problem::new(
-                path,
-                format!("{what} `{value}` is not declared; add it under `{section}:`"),
-            );
-            p.help = did_you_mean(value, set.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-            problems.push(p);
-        }
-    };
+    let mut require =
+        |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
+            if !set.contains(value) {
+                let mut p = Problem::new(
+                    path,
+                    format!("{what} `{value}` is not declared; add it under `{section}:`"),
+                );
+                p.help = did_you_mean(value, set.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"));
+                problems.push(p);
+            }
+        };
     match resource {
         Resource::Automation(a) => {
             for (i, action) in a.then.iter().enumerate() {
@@ -300,12 +337,30 @@ pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem
         Resource::CommissionTrigger(t) => {
             for (i, rule) in t.rules.iter().enumerate() {
                 let (set, what, section, op, values): (_, _, _, _, &[String]) = match rule {
-                    Rule::ProductKey(op) => (&declared.products, "product", "products", op.operator(), op.values()),
-                    Rule::ProductName(op) => {
-                        (&declared.product_names, "product name", "products", op.operator(), op.values())
+                    Rule::ProductKey(op) => (
+                        &declared.products,
+                        "product",
+                        "products",
+                        op.operator(),
+                        op.values(),
+                    ),
+                    Rule::ProductName(op) => (
+                        &declared.product_names,
+                        "product name",
+                        "products",
+                        op.operator(),
+                        op.values(),
+                    ),
+                    Rule::PartnerGroup(op) => (
+                        &declared.groups,
+                        "group",
+                        "groups",
+                        op.operator(),
+                        op.values(),
+                    ),
+                    Rule::PartnerTag(op) => {
+                        (&declared.tags, "tag", "tags", op.operator(), op.values())
                     }
-                    Rule::PartnerGroup(op) => (&declared.groups, "group", "groups", op.operator(), op.values()),
-                    Rule::PartnerTag(op) => (&declared.tags, "tag", "tags", op.operator(), op.values()),
                     _ => continue,
                 };
                 for (j, value) in values.iter().enumerate() {

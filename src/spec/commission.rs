@@ -99,7 +99,10 @@ impl Rule {
     pub fn is_about_product(&self) -> bool {
         matches!(
             self,
-            Rule::ProductKey(_) | Rule::ProductName(_) | Rule::ProductStatus(_) | Rule::ProductCreated(_)
+            Rule::ProductKey(_)
+                | Rule::ProductName(_)
+                | Rule::ProductStatus(_)
+                | Rule::ProductCreated(_)
         )
     }
 

@@ -4,8 +4,8 @@
 //! the HTTP API and the store, so a tag in a file, on the wire and in the database
 //! compare equal when they mean the same thing.
 
-pub mod check;
 mod automation;
+pub mod check;
 mod commission;
 mod days;
 mod group;
@@ -20,7 +20,9 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use automation::{Action, Automation, DaysCondition, Metric, Milestone, SaleCondition, Trigger};
+pub use automation::{
+    Action, Automation, DaysCondition, Metric, Milestone, SaleCondition, Trigger,
+};
 pub use commission::{
     AnyOf, Commission, CommissionEvent, CommissionTrigger, Compare, CreatedWithin, Drip, MemberOp,
     Rule, SetOp, Window,

@@ -346,9 +346,15 @@ mod tests {
             parse_hundredths("19.999"),
             Err(DecimalError::TooPrecise(_))
         ));
-        assert!(matches!(parse_hundredths("1e3"), Err(DecimalError::Syntax(_))));
+        assert!(matches!(
+            parse_hundredths("1e3"),
+            Err(DecimalError::Syntax(_))
+        ));
         assert!(matches!(parse_hundredths(""), Err(DecimalError::Syntax(_))));
-        assert!(matches!(parse_hundredths("."), Err(DecimalError::Syntax(_))));
+        assert!(matches!(
+            parse_hundredths("."),
+            Err(DecimalError::Syntax(_))
+        ));
         assert!(matches!(
             parse_hundredths("99999999999999999999"),
             Err(DecimalError::Overflow(_))
