@@ -1,8 +1,13 @@
 //! partnerops: partner-program config in git, and the engine that runs it.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod engine;
+pub mod problem;
 pub mod sample;
 pub mod schema;
+pub mod server;
 pub mod spec;
+pub mod store;
 pub mod suggest;

@@ -1,8 +1,6 @@
 //! Serialising a config to YAML and loading it back gives the same config.
 
-mod support {
-    pub mod arbitrary;
-}
+mod support;
 
 use partnerops::config;
 use proptest::prelude::*;

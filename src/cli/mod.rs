@@ -1,12 +1,17 @@
 //! The command line: argument types here, one module per command.
 
+mod output;
 mod schema;
+mod serve;
+mod token;
 mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::client::Target;
 
 /// partnerops: partner-program config in git. Validate it, plan it against the
 /// live engine, apply it.
@@ -54,6 +59,12 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of config files.
     Schema(schema::SchemaArgs),
+    /// Run the engine as an HTTP server.
+    Serve(serve::ServeArgs),
+    /// Print the OpenAPI 3.1 document of the server's HTTP API.
+    Openapi,
+    /// Manage API tokens.
+    Token(token::TokenArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -67,9 +78,40 @@ pub mod exit {
     pub const REFUSED: u8 = 3;
 }
 
+impl GlobalArgs {
+    pub fn target(&self) -> Target {
+        Target {
+            engine: self.engine.clone(),
+            db: self.db.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    // clap exits 2 on a usage error, which here means "the plan has changes".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -78,9 +120,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Schema(args) => schema::run(&args),
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Serve(args) => serve::run(global, args).await,
+        Command::Openapi => {
+            output::println(&format!("{:#}", crate::server::openapi::document()))?;
+            Ok(ExitCode::from(exit::OK))
+        }
+        Command::Token(args) => token::run(global, args).await,
     }
 }

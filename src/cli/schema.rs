@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::exit;
+use super::{exit, output};
 use crate::schema::json_schema;
 
 #[derive(Debug, Args)]
@@ -36,7 +36,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             std::fs::write(path, &schema).with_context(|| format!("writing {}", path.display()))?
         }
-        None => print!("{schema}"),
+        None => output::print(&schema)?,
     }
     Ok(ExitCode::from(exit::OK))
 }

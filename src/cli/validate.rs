@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::exit;
+use super::{exit, output};
 use crate::config;
 
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     match config::load(&args.dir) {
         Ok(config) => {
-            println!(
+            output::println(&format!(
                 "{}: valid: program {}, {} groups, {} tags, {} products, {} automations, {} commission triggers",
                 args.dir.display(),
                 config.program.key,
@@ -24,7 +24,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 config.products.len(),
                 config.automations.len(),
                 config.commission_triggers.len(),
-            );
+            ))?;
             Ok(ExitCode::from(exit::OK))
         }
         Err(diagnostics) => {

@@ -1,0 +1,20 @@
+//! Writing results to stdout. A reader that goes away (`partnerops ... | head`)
+//! ends the output quietly instead of panicking as `println!` does.
+
+use std::io::{ErrorKind, Write};
+
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// `text` and a newline.
+pub fn println(text: &str) -> anyhow::Result<()> {
+    print(&format!("{text}\n"))
+}

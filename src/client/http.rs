@@ -1,0 +1,230 @@
+use std::sync::Once;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Reader, Writer};
+use crate::engine::access::{IssuedToken, Scope, TokenRequest};
+use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::{Error, ProgramSummary, Result, Snapshot};
+use crate::problem::Problem;
+
+/// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
+const READ_ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Chooses rustls' crypto (ring) for every HTTPS client in the process; call it
+/// before building a `reqwest::Client` of your own.
+pub fn install_crypto() {
+    static CRYPTO: Once = Once::new();
+    CRYPTO.call_once(|| {
+        // A second install (another library got there first) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Reads from an engine over HTTP. It has no method that sends anything but GET.
+#[derive(Clone)]
+pub struct HttpReader {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl HttpReader {
+    pub fn new(base: &str, token: Option<String>) -> Result<HttpReader> {
+        install_crypto();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("partnerops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Unreachable(e.to_string()))?;
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::BadRequest(format!(
+                "--engine `{base}` is not an http:// or https:// URL"
+            )));
+        }
+        Ok(HttpReader { base, token, http })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    /// GETs are idempotent, so a 5xx or a timeout is retried with backoff.
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.request(Method::GET, path).send().await;
+            let retry = match &outcome {
+                Ok(response) => response.status().is_server_error(),
+                Err(e) => e.is_timeout() || e.is_connect(),
+            };
+            if !retry || attempt == READ_ATTEMPTS {
+                return decode(outcome).await;
+            }
+            tracing::debug!(path, attempt, "retrying read");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+}
+
+/// Turns a response into the value or the engine's error.
+async fn decode<T: DeserializeOwned>(outcome: reqwest::Result<reqwest::Response>) -> Result<T> {
+    let response = outcome.map_err(transport)?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| {
+            Error::Internal(format!(
+                "the engine answered {status} with a body we cannot read: {e}"
+            ))
+        });
+    }
+    match serde_json::from_slice::<Problem>(&body) {
+        Ok(problem) => Err(problem.into_error()),
+        Err(_) => Err(status_error(status, &String::from_utf8_lossy(&body))),
+    }
+}
+
+fn status_error(status: StatusCode, body: &str) -> Error {
+    let detail = format!("{status}: {}", body.trim());
+    match status.as_u16() {
+        401 => Error::Unauthorized(detail),
+        403 => Error::Forbidden(detail),
+        404 => Error::NotFound(detail),
+        413 => Error::PayloadTooLarge(detail),
+        400..=499 => Error::BadRequest(detail),
+        _ => Error::Internal(detail),
+    }
+}
+
+fn transport(e: reqwest::Error) -> Error {
+    // reqwest's errors name the URL, never headers, so no token can leak here.
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    Error::Unreachable(text)
+}
+
+/// Percent-encodes a path segment.
+pub(crate) fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn program_path(program: &str, rest: &str) -> String {
+    format!("/v1/programs/{}{rest}", segment(program))
+}
+
+#[async_trait]
+impl Reader for HttpReader {
+    async fn programs(&self) -> Result<Vec<ProgramSummary>> {
+        self.get("/v1/programs").await
+    }
+
+    async fn snapshot(&self, program: &str) -> Result<Snapshot> {
+        self.get(&program_path(program, "/config")).await
+    }
+
+    async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
+        self.get(&program_path(program, "/changesets")).await
+    }
+
+    async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord> {
+        self.get(&program_path(program, &format!("/changesets/{revision}")))
+            .await
+    }
+}
+
+/// Reads and writes over HTTP. Writes are sent once: a write that may or may not
+/// have landed is reported, never blindly repeated.
+#[derive(Clone)]
+pub struct HttpWriter {
+    reader: HttpReader,
+}
+
+impl HttpWriter {
+    pub fn new(base: &str, token: Option<String>) -> Result<HttpWriter> {
+        Ok(HttpWriter {
+            reader: HttpReader::new(base, token)?,
+        })
+    }
+
+    async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
+        let outcome = self
+            .reader
+            .request(Method::POST, path)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        decode(outcome).await
+    }
+}
+
+#[async_trait]
+impl Reader for HttpWriter {
+    async fn programs(&self) -> Result<Vec<ProgramSummary>> {
+        self.reader.programs().await
+    }
+
+    async fn snapshot(&self, program: &str) -> Result<Snapshot> {
+        self.reader.snapshot(program).await
+    }
+
+    async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
+        self.reader.history(program).await
+    }
+
+    async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord> {
+        self.reader.changeset(program, revision).await
+    }
+}
+
+#[async_trait]
+impl Writer for HttpWriter {
+    async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord> {
+        self.post(&program_path(program, "/changesets"), changeset)
+            .await
+    }
+
+    async fn create_token(&self, scopes: &[Scope]) -> Result<String> {
+        let issued: IssuedToken = self
+            .post(
+                "/v1/tokens",
+                &TokenRequest {
+                    scopes: scopes.to_vec(),
+                },
+            )
+            .await?;
+        Ok(issued.token)
+    }
+}

@@ -1,0 +1,68 @@
+//! One interface to the engine, two ways to reach it: in-process on the SQLite
+//! file (embedded) or over HTTP. Commands are written once against these traits.
+//!
+//! Reading and writing are separate traits, and the read-only implementations
+//! have no code that could send a write: `plan` is handed a [`Reader`] and cannot
+//! change the engine even by mistake.
+
+mod embedded;
+mod http;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+pub use embedded::{Embedded, EmbeddedReader};
+pub use http::{HttpReader, HttpWriter, install_crypto};
+
+use crate::engine::access::Scope;
+use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::{ProgramSummary, Result, Snapshot};
+
+#[async_trait]
+pub trait Reader: Send + Sync {
+    async fn programs(&self) -> Result<Vec<ProgramSummary>>;
+    async fn snapshot(&self, program: &str) -> Result<Snapshot>;
+    /// Applied changesets, newest first.
+    async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>>;
+    async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord>;
+}
+
+#[async_trait]
+pub trait Writer: Reader {
+    async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord>;
+    /// Returns the new token; it is not stored anywhere in the clear.
+    async fn create_token(&self, scopes: &[Scope]) -> Result<String>;
+}
+
+/// Where the engine is: a URL (with a token) or a local SQLite file.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub engine: Option<String>,
+    pub db: PathBuf,
+    pub token: Option<String>,
+}
+
+impl Target {
+    pub async fn reader(&self) -> Result<Box<dyn Reader>> {
+        Ok(match &self.engine {
+            Some(url) => Box::new(HttpReader::new(url, self.token.clone())?),
+            None => Box::new(EmbeddedReader::open(&self.db).await?),
+        })
+    }
+
+    pub async fn writer(&self) -> Result<Box<dyn Writer>> {
+        Ok(match &self.engine {
+            Some(url) => Box::new(HttpWriter::new(url, self.token.clone())?),
+            None => Box::new(Embedded::open(&self.db).await?),
+        })
+    }
+
+    /// For messages: "the engine at URL" or "the embedded engine (PATH)".
+    pub fn describe(&self) -> String {
+        match &self.engine {
+            Some(url) => format!("the engine at {url}"),
+            None => format!("the embedded engine ({})", self.db.display()),
+        }
+    }
+}

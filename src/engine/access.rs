@@ -1,0 +1,196 @@
+//! Who may do what: token scopes, and tokens themselves (shown once, stored hashed).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a token allows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Read config: plan, export, history.
+    ConfigRead,
+    /// Apply changesets (includes config:read).
+    ConfigWrite,
+    /// Send partner events.
+    EventsWrite,
+    /// Read partners, commissions, explanations.
+    DataRead,
+    /// Everything, including creating tokens.
+    Admin,
+    /// One partner's own view only.
+    Partner(String),
+}
+
+impl Scope {
+    pub const NAMES: &'static str =
+        "config:read, config:write, events:write, data:read, admin, partner:KEY";
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::ConfigRead => f.write_str("config:read"),
+            Scope::ConfigWrite => f.write_str("config:write"),
+            Scope::EventsWrite => f.write_str("events:write"),
+            Scope::DataRead => f.write_str("data:read"),
+            Scope::Admin => f.write_str("admin"),
+            Scope::Partner(key) => write!(f, "partner:{key}"),
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scope, String> {
+        Ok(match s {
+            "config:read" => Scope::ConfigRead,
+            "config:write" => Scope::ConfigWrite,
+            "events:write" => Scope::EventsWrite,
+            "data:read" => Scope::DataRead,
+            "admin" => Scope::Admin,
+            _ => match s.strip_prefix("partner:") {
+                Some(key) if !key.is_empty() => Scope::Partner(key.to_owned()),
+                _ => {
+                    return Err(format!(
+                        "unknown scope `{s}`; expected one of {}",
+                        Scope::NAMES
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Scope {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scope".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(config:read|config:write|events:write|data:read|admin|partner:.+)$"
+        })
+    }
+}
+
+/// The caller of an engine operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Shown in logs and history instead of the token.
+    pub token_id: String,
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Whoever can open the embedded engine's file can do anything with it.
+    pub fn local() -> Principal {
+        Principal {
+            token_id: "local".to_owned(),
+            scopes: vec![Scope::Admin],
+        }
+    }
+
+    pub fn allows(&self, needed: &Scope) -> bool {
+        self.scopes.iter().any(|s| {
+            s == needed
+                || *s == Scope::Admin
+                || (*s == Scope::ConfigWrite && *needed == Scope::ConfigRead)
+        })
+    }
+}
+
+/// A token as the store keeps it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TokenRecord {
+    pub id: String,
+    #[serde(skip)]
+    pub hash: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub scopes: Vec<Scope>,
+}
+
+/// The answer to `POST /v1/tokens`: the token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IssuedToken {
+    pub token: String,
+}
+
+const TOKEN_PREFIX: &str = "po_";
+
+/// A new random token and its record.
+pub fn new_token(scopes: Vec<Scope>) -> (String, TokenRecord) {
+    // rand's thread RNG is a CSPRNG seeded from the OS.
+    let bytes: [u8; 24] = rand::random();
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let hash = hash_token(&token);
+    let record = TokenRecord {
+        id: hash[..12].to_owned(),
+        hash,
+        scopes,
+        created_at: Utc::now(),
+    };
+    (token, record)
+}
+
+/// SHA-256 is enough: tokens are 192 random bits, not passwords.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_imply() {
+        let write = Principal {
+            token_id: "t".into(),
+            scopes: vec!["config:write".parse().unwrap()],
+        };
+        assert!(write.allows(&Scope::ConfigRead));
+        assert!(!write.allows(&Scope::DataRead));
+        assert!(Principal::local().allows(&Scope::Partner("p".into())));
+        assert_eq!(
+            "partner:acme".parse::<Scope>().unwrap(),
+            Scope::Partner("acme".into())
+        );
+        assert!("partner:".parse::<Scope>().is_err());
+        assert!("root".parse::<Scope>().is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let (a, ra) = new_token(vec![Scope::Admin]);
+        let (b, _) = new_token(vec![Scope::Admin]);
+        assert_ne!(a, b);
+        assert_eq!(ra.hash, hash_token(&a));
+        assert!(!ra.hash.contains(&a));
+    }
+}

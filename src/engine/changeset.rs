@@ -1,0 +1,224 @@
+//! Changesets: the one way config in the engine changes. A changeset is a list of
+//! creates, updates and deletes planned against a revision; the engine applies all
+//! of it or none of it, and keeps every changeset it applied.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Error, Result};
+use crate::spec::check::{self, Declared};
+use crate::spec::{Kind, Resource};
+
+/// One change to one resource, identified by kind and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Change {
+    Create {
+        resource: Resource,
+    },
+    /// Replaces the resource stored under `key`; a different `resource.key`
+    /// renames it (`previously:` in config).
+    Update {
+        key: String,
+        resource: Resource,
+    },
+    Delete {
+        kind: Kind,
+        key: String,
+    },
+}
+
+impl Change {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Change::Create { resource } | Change::Update { resource, .. } => resource.kind(),
+            Change::Delete { kind, .. } => *kind,
+        }
+    }
+
+    /// The key the engine knows the resource by before the change (the new key
+    /// for a create).
+    pub fn key(&self) -> &str {
+        match self {
+            Change::Create { resource } => resource.key(),
+            Change::Update { key, .. } | Change::Delete { key, .. } => key,
+        }
+    }
+
+    pub fn action(&self) -> &'static str {
+        match self {
+            Change::Create { .. } => "create",
+            Change::Update { .. } => "update",
+            Change::Delete { .. } => "delete",
+        }
+    }
+}
+
+/// A changeset as a client sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Changeset {
+    /// The revision the changes were planned against.
+    pub base_revision: u64,
+    pub changes: Vec<Change>,
+    pub author: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The git commit the config came from, when applied from a checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c {
+                Change::Create { .. } => s.create += 1,
+                Change::Update { .. } => s.update += 1,
+                Change::Delete { .. } => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn total(self) -> usize {
+        self.create + self.update + self.delete
+    }
+}
+
+/// A changeset the engine applied, as kept in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangesetRecord {
+    pub program: String,
+    /// The revision this changeset produced.
+    pub revision: u64,
+    pub base_revision: u64,
+    pub author: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub applied_at: DateTime<Utc>,
+    pub summary: Summary,
+    /// Left out of history listings; present when one changeset is fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// What the store writes for a changeset: rows to remove and rows to write.
+#[derive(Debug, Clone)]
+pub struct Delta {
+    /// Rows to delete, by kind and the key stored now.
+    pub removed: Vec<(Kind, String)>,
+    /// Rows to write (after `removed` are gone).
+    pub written: Vec<Resource>,
+}
+
+/// Applies `changes` to the resources at the base revision, checks the result as
+/// `validate` checks a config directory, and returns the rows to change.
+pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Result<Delta> {
+    let mut state: BTreeMap<(Kind, &str), &Resource> =
+        current.iter().map(|r| ((r.kind(), r.key()), r)).collect();
+    let mut errors = Vec::new();
+    let mut removed = Vec::new();
+    let mut written: Vec<&Resource> = Vec::new();
+
+    // Removals first so a rename chain (b→c, a→b) in one changeset works.
+    for change in changes {
+        match change {
+            Change::Update { key, resource }
+                if state.remove(&(resource.kind(), key.as_str())).is_some() =>
+            {
+                removed.push((resource.kind(), key.clone()));
+            }
+            Change::Delete { kind, key } if state.remove(&(*kind, key.as_str())).is_some() => {
+                removed.push((*kind, key.clone()));
+            }
+            Change::Update { key, resource } => errors.push(format!(
+                "update {} `{key}`: no such {} in the engine",
+                resource.kind(),
+                resource.kind().noun()
+            )),
+            Change::Delete { kind, key } => {
+                errors.push(format!(
+                    "delete {kind} `{key}`: no such {} in the engine",
+                    kind.noun()
+                ));
+            }
+            Change::Create { .. } => {}
+        }
+    }
+    for change in changes {
+        let (Change::Create { resource } | Change::Update { resource, .. }) = change else {
+            continue;
+        };
+        if resource.kind() == crate::spec::Kind::Program && resource.key() != program {
+            errors.push(format!(
+                "{} program `{}` in the changeset of program `{program}`",
+                change.action(),
+                resource.key()
+            ));
+        }
+        if state
+            .insert((resource.kind(), resource.key()), resource)
+            .is_some()
+        {
+            errors.push(format!(
+                "{} {} `{}`: a {} with that key already exists",
+                change.action(),
+                resource.kind(),
+                resource.key(),
+                resource.kind().noun()
+            ));
+        }
+        written.push(resource);
+    }
+    if !state.is_empty() && !state.contains_key(&(Kind::Program, program)) {
+        errors.push(format!(
+            "the changeset leaves program `{program}` without its program resource"
+        ));
+    }
+
+    let mut declared = Declared::default();
+    for resource in state.values() {
+        declared.add(resource);
+    }
+    for resource in &written {
+        for problem in check::check_resource(resource) {
+            errors.push(format!(
+                "{} `{}`: {problem}",
+                resource.kind(),
+                resource.key()
+            ));
+        }
+    }
+    // References are checked across the whole result: a delete can break a
+    // resource the changeset does not touch.
+    for resource in state.values() {
+        for problem in check::check_references(resource, &declared) {
+            errors.push(format!(
+                "{} `{}`: {problem}",
+                resource.kind(),
+                resource.key()
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(Delta {
+        removed,
+        written: written.into_iter().cloned().collect(),
+    })
+}

@@ -1,0 +1,43 @@
+use thiserror::Error;
+
+/// Everything an engine call can answer besides success, the same whether the
+/// engine is embedded or across HTTP (where each maps to a status code and back).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Error {
+    #[error("program `{0}` does not exist in the engine")]
+    ProgramNotFound(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(
+        "stale plan: it was made against revision {base} but the engine is at revision {current}; run plan again"
+    )]
+    Stale { base: u64, current: u64 },
+    #[error("the changeset was refused:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("the engine failed: {0}")]
+    Internal(String),
+    #[error("cannot reach the engine: {0}")]
+    Unreachable(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Error {
+        Error::Internal(format!("store: {e}"))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Error {
+        Error::Internal(format!("store migration: {e}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,121 @@
+//! RFC 9457 problem details: how an engine error crosses HTTP and comes back as
+//! the same error on the client side.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Problem {
+    /// `urn:partnerops:problem:<kind>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Every reason, for a refused changeset or event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// For a stale plan: the revision the engine is at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_revision: Option<u64>,
+}
+
+const URN: &str = "urn:partnerops:problem:";
+
+impl Problem {
+    fn new(kind: &str, title: &str, status: u16, detail: String) -> Problem {
+        Problem {
+            kind: format!("{URN}{kind}"),
+            title: title.to_owned(),
+            status,
+            detail,
+            errors: Vec::new(),
+            current_revision: None,
+            base_revision: None,
+        }
+    }
+
+    /// The error this problem stands for.
+    pub fn into_error(self) -> Error {
+        let kind = self.kind.strip_prefix(URN).unwrap_or("");
+        match (kind, self.status) {
+            ("program_not_found", _) => Error::ProgramNotFound(self.detail),
+            ("not_found", _) | (_, 404) => Error::NotFound(self.detail),
+            ("stale", _) => Error::Stale {
+                base: self.base_revision.unwrap_or(0),
+                current: self.current_revision.unwrap_or(0),
+            },
+            ("invalid", _) => Error::Invalid(if self.errors.is_empty() {
+                vec![self.detail]
+            } else {
+                self.errors
+            }),
+            ("unauthorized", _) | (_, 401) => Error::Unauthorized(self.detail),
+            ("forbidden", _) | (_, 403) => Error::Forbidden(self.detail),
+            ("payload_too_large", _) | (_, 413) => Error::PayloadTooLarge(self.detail),
+            (_, 400..=499) => Error::BadRequest(self.detail),
+            _ => Error::Internal(self.detail),
+        }
+    }
+}
+
+impl From<&Error> for Problem {
+    fn from(e: &Error) -> Problem {
+        let detail = e.to_string();
+        match e {
+            Error::ProgramNotFound(_) => {
+                Problem::new("program_not_found", "program not found", 404, detail)
+            }
+            Error::NotFound(_) => Problem::new("not_found", "not found", 404, detail),
+            Error::Stale { base, current } => Problem {
+                current_revision: Some(*current),
+                base_revision: Some(*base),
+                ..Problem::new("stale", "stale plan", 409, detail)
+            },
+            Error::Invalid(errors) => Problem {
+                errors: errors.clone(),
+                ..Problem::new("invalid", "invalid changeset", 422, detail)
+            },
+            Error::BadRequest(_) => Problem::new("bad_request", "bad request", 400, detail),
+            Error::Unauthorized(_) => Problem::new("unauthorized", "unauthorized", 401, detail),
+            Error::Forbidden(_) => Problem::new("forbidden", "forbidden", 403, detail),
+            Error::PayloadTooLarge(_) => {
+                Problem::new("payload_too_large", "payload too large", 413, detail)
+            }
+            Error::Internal(_) | Error::Unreachable(_) => {
+                Problem::new("internal", "internal error", 500, detail)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_survive_the_round_trip() {
+        for e in [
+            Error::ProgramNotFound("x".into()),
+            Error::Stale {
+                base: 3,
+                current: 5,
+            },
+            Error::Invalid(vec!["a".into(), "b".into()]),
+            Error::Forbidden("no".into()),
+            Error::Unauthorized("who".into()),
+            Error::BadRequest("bad".into()),
+            Error::PayloadTooLarge("big".into()),
+        ] {
+            let p = Problem::from(&e);
+            let back =
+                serde_json::from_str::<Problem>(&serde_json::to_string(&p).unwrap()).unwrap();
+            let again = back.into_error();
+            assert_eq!(again.to_string(), e.to_string());
+        }
+    }
+}

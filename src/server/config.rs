@@ -1,0 +1,111 @@
+//! Config routes: snapshots, changesets and their history.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::auth::Caller;
+use super::reply::{ApiError, JsonBody};
+use crate::engine::access::{IssuedToken, Scope, TokenRequest};
+use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::{ProgramSummary, Snapshot};
+use crate::problem::Problem;
+
+/// Programs the engine holds.
+#[utoipa::path(get, path = "/v1/programs", tag = "config",
+    responses((status = 200, body = Vec<ProgramSummary>, description = "ok"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn programs(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
+    caller.require(&Scope::ConfigRead)?;
+    Ok(Json(state.engine.programs().await?))
+}
+
+/// A program's whole config at its current revision (revision 0 and no
+/// resources for a program the engine does not hold yet).
+#[utoipa::path(get, path = "/v1/programs/{program}/config", tag = "config",
+    params(("program" = String, Path, description = "program key")),
+    responses((status = 200, body = Snapshot, description = "ok"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn snapshot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(program): Path<String>,
+) -> Result<Json<Snapshot>, ApiError> {
+    caller.require(&Scope::ConfigRead)?;
+    Ok(Json(state.engine.snapshot(&program).await?))
+}
+
+/// Applies a changeset: all of it in one transaction, or none of it.
+#[utoipa::path(post, path = "/v1/programs/{program}/changesets", tag = "config",
+    params(("program" = String, Path, description = "program key")),
+    request_body = Changeset,
+    responses(
+        (status = 201, body = ChangesetRecord, description = "applied"),
+        (status = 400, body = Problem, description = "the body is not a valid request"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
+        (status = 409, body = Problem, description = "stale: the program moved past base_revision"),
+        (status = 413, body = Problem, description = "the body is too large"),
+        (status = 422, body = Problem, description = "the result would not be a valid config")),
+    security(("bearer" = [])))]
+pub async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(program): Path<String>,
+    JsonBody(changeset): JsonBody<Changeset>,
+) -> Result<(StatusCode, Json<ChangesetRecord>), ApiError> {
+    caller.require(&Scope::ConfigWrite)?;
+    let record = state.engine.apply(&program, &changeset).await?;
+    tracing::info!(
+        program,
+        revision = record.revision,
+        token = caller.0.token_id,
+        "changeset applied"
+    );
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Applied changesets, newest first, without their changes.
+#[utoipa::path(get, path = "/v1/programs/{program}/changesets", tag = "config",
+    params(("program" = String, Path, description = "program key")),
+    responses((status = 200, body = Vec<ChangesetRecord>, description = "ok"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(program): Path<String>,
+) -> Result<Json<Vec<ChangesetRecord>>, ApiError> {
+    caller.require(&Scope::ConfigRead)?;
+    Ok(Json(state.engine.history(&program).await?))
+}
+
+/// One applied changeset with its changes.
+#[utoipa::path(get, path = "/v1/programs/{program}/changesets/{revision}", tag = "config",
+    params(("program" = String, Path, description = "program key"), ("revision" = u64, Path, description = "the revision it produced")),
+    responses((status = 200, body = ChangesetRecord, description = "ok"), (status = 404, body = Problem, description = "not found"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn changeset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((program, revision)): Path<(String, u64)>,
+) -> Result<Json<ChangesetRecord>, ApiError> {
+    caller.require(&Scope::ConfigRead)?;
+    Ok(Json(state.engine.changeset(&program, revision).await?))
+}
+
+/// Creates a token (admin only). The token is in this answer and nowhere else.
+#[utoipa::path(post, path = "/v1/tokens", tag = "access",
+    request_body = TokenRequest,
+    responses((status = 201, body = IssuedToken, description = "created"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<TokenRequest>,
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
+    caller.require(&Scope::Admin)?;
+    let token = state.engine.create_token(request.scopes).await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { token })))
+}

@@ -1,0 +1,339 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Writes run in `BEGIN IMMEDIATE` transactions so two writers queue for the lock
+//! instead of failing on a lock upgrade; `synchronous = FULL` makes a committed
+//! transaction survive power loss, not only a crash, since accepted data must be
+//! durable before the engine answers.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use super::{Commit, Store};
+use crate::engine::access::{Scope, TokenRecord};
+use crate::engine::changeset::{Change, ChangesetRecord, Summary};
+use crate::engine::{Error, ProgramSummary, Result, Snapshot};
+use crate::spec::{Kind, Resource};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
+
+/// Rows per multi-row statement; SQLite allows 32,766 bound parameters.
+const BATCH: usize = 500;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(30))
+        .foreign_keys(true)
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if needed) and migrates the file.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options(path).create_if_missing(true))
+            .await
+            .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Opens an existing file for reading only; `None` when there is no file yet
+    /// (an engine nobody has written to is empty, and reading must not create it).
+    pub async fn open_read_only(path: &Path) -> Result<Option<SqliteStore>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options(path).read_only(true))
+            .await
+            .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
+        Ok(Some(SqliteStore { pool }))
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Internal(format!("bad timestamp `{s}` in store: {e}")))
+}
+
+fn revision(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn record_from_row(row: &SqliteRow, with_changes: bool) -> Result<ChangesetRecord> {
+    let count = |col: &str| -> Result<usize> {
+        Ok(usize::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
+    };
+    let changes: Vec<Change> = if with_changes {
+        let text: String = row.try_get("changes")?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Internal(format!("bad changes in store: {e}")))?
+    } else {
+        Vec::new()
+    };
+    Ok(ChangesetRecord {
+        program: row.try_get("program")?,
+        revision: revision(row.try_get("revision")?),
+        base_revision: revision(row.try_get("base_revision")?),
+        author: row.try_get("author")?,
+        message: row.try_get("message")?,
+        git_commit: row.try_get("git_commit")?,
+        applied_at: parse_time(&row.try_get::<String, _>("applied_at")?)?,
+        summary: Summary {
+            create: count("creates")?,
+            update: count("updates")?,
+            delete: count("deletes")?,
+        },
+        changes,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn programs(&self) -> Result<Vec<ProgramSummary>> {
+        let rows = sqlx::query("SELECT key, revision FROM programs ORDER BY key")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProgramSummary {
+                    key: r.try_get("key")?,
+                    revision: revision(r.try_get("revision")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn snapshot(&self, program: &str) -> Result<Snapshot> {
+        // One read transaction: the revision and the rows are from the same moment.
+        let mut tx = self.pool.begin().await?;
+        let rev: Option<i64> = sqlx::query_scalar("SELECT revision FROM programs WHERE key = $1")
+            .bind(program)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let specs: Vec<String> =
+            sqlx::query_scalar("SELECT spec FROM resources WHERE program = $1")
+                .bind(program)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let mut resources = specs
+            .iter()
+            .map(|s| {
+                serde_json::from_str::<Resource>(s)
+                    .map_err(|e| Error::Internal(format!("bad resource in store: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        resources.sort_by(|a, b| (a.kind(), a.key()).cmp(&(b.kind(), b.key())));
+        Ok(Snapshot {
+            program: program.to_owned(),
+            revision: rev.map_or(0, revision),
+            resources,
+        })
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<ChangesetRecord> {
+        let Commit {
+            program,
+            changeset,
+            delta,
+        } = commit;
+        let now = Utc::now();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO programs (key, revision, created_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(program)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+        let moved = sqlx::query(
+            "UPDATE programs SET revision = revision + 1 WHERE key = $1 AND revision = $2",
+        )
+        .bind(program)
+        .bind(to_i64(changeset.base_revision))
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            let current: i64 = sqlx::query_scalar("SELECT revision FROM programs WHERE key = $1")
+                .bind(program)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            return Err(Error::Stale {
+                base: changeset.base_revision,
+                current: revision(current),
+            });
+        }
+        let new_revision = changeset.base_revision + 1;
+
+        for kind in Kind::ALL {
+            let keys: Vec<&str> = delta
+                .removed
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, key)| key.as_str())
+                .collect();
+            for chunk in keys.chunks(BATCH) {
+                let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM resources WHERE program = ");
+                q.push_bind(program)
+                    .push(" AND kind = ")
+                    .push_bind(kind.as_str());
+                q.push(" AND key IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(*key);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        for chunk in delta.written.chunks(BATCH) {
+            let rows = chunk
+                .iter()
+                .map(|r| {
+                    serde_json::to_string(r)
+                        .map(|spec| (r.kind().as_str(), r.key(), spec))
+                        .map_err(|e| Error::Internal(e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO resources (program, kind, key, spec) ");
+            q.push_values(rows, |mut row, (kind, key, spec)| {
+                row.push_bind(program)
+                    .push_bind(kind)
+                    .push_bind(key)
+                    .push_bind(spec);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        let summary = Summary::of(&changeset.changes);
+        let changes = serde_json::to_string(&changeset.changes)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO changesets (program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes, changes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(program)
+        .bind(to_i64(new_revision))
+        .bind(to_i64(changeset.base_revision))
+        .bind(&changeset.author)
+        .bind(&changeset.message)
+        .bind(&changeset.git_commit)
+        .bind(timestamp(now))
+        .bind(i64::try_from(summary.create).unwrap_or(i64::MAX))
+        .bind(i64::try_from(summary.update).unwrap_or(i64::MAX))
+        .bind(i64::try_from(summary.delete).unwrap_or(i64::MAX))
+        .bind(changes)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+
+        Ok(ChangesetRecord {
+            program: program.to_owned(),
+            revision: new_revision,
+            base_revision: changeset.base_revision,
+            author: changeset.author.clone(),
+            message: changeset.message.clone(),
+            git_commit: changeset.git_commit.clone(),
+            applied_at: parse_time(&timestamp(now))?,
+            summary,
+            changes: Vec::new(),
+        })
+    }
+
+    async fn changesets(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
+        let rows = sqlx::query(
+            "SELECT program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes \
+             FROM changesets WHERE program = $1 ORDER BY revision DESC",
+        )
+        .bind(program)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| record_from_row(r, false)).collect()
+    }
+
+    async fn changeset(&self, program: &str, rev: u64) -> Result<Option<ChangesetRecord>> {
+        let row = sqlx::query("SELECT * FROM changesets WHERE program = $1 AND revision = $2")
+            .bind(program)
+            .bind(to_i64(rev))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| record_from_row(&r, true)).transpose()
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
+        let scopes = token
+            .scopes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO tokens (id, hash, scopes, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&token.id)
+            .bind(&token.hash)
+            .bind(scopes)
+            .bind(timestamp(token.created_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query("SELECT id, hash, scopes, created_at FROM tokens WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let scopes: String = row.try_get("scopes")?;
+        Ok(Some(TokenRecord {
+            id: row.try_get("id")?,
+            hash: row.try_get("hash")?,
+            scopes: scopes
+                .split_whitespace()
+                .map(Scope::from_str)
+                .collect::<Result<_, _>>()
+                .map_err(Error::Internal)?,
+            created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+        }))
+    }
+}

@@ -1,0 +1,175 @@
+//! A process killed (SIGKILL) while applying a large changeset leaves the store at
+//! the old revision or the new one, never in between.
+//!
+//! The child is this test binary run again with `CHILD_DB` set: it applies a
+//! changeset of 20,000 creates to the database and is killed at varying moments.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use partnerops::engine::Engine;
+use partnerops::engine::changeset::{Change, Changeset};
+use partnerops::spec::{Resource, Tag};
+
+const CHILD_DB: &str = "PARTNEROPS_TEST_CRASH_CHILD_DB";
+const BIG: usize = 20_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn big_changeset(base_revision: u64) -> Changeset {
+    Changeset {
+        base_revision,
+        changes: (0..BIG)
+            .map(|i| Change::Create {
+                resource: Resource::Tag(Tag {
+                    key: format!("bulk-{i:06}"),
+                    name: Some(format!("Bulk tag {i}")),
+                    description: Some("x".repeat(200)),
+                    previously: Vec::new(),
+                }),
+            })
+            .collect(),
+        author: "crash-test".to_owned(),
+        message: None,
+        git_commit: None,
+    }
+}
+
+/// The child's work; a no-op when run as a normal test.
+#[test]
+fn crash_child() {
+    let Ok(db) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    runtime().block_on(async {
+        let engine = Engine::open(Path::new(&db)).await.unwrap();
+        let base = engine.snapshot("sample").await.unwrap().revision;
+        let changeset = big_changeset(base);
+        println!("applying");
+        engine.apply("sample", &changeset).await.unwrap();
+        println!("applied");
+    });
+}
+
+/// Applies the child's changeset in a child process, killing it `kill_after`
+/// after it starts applying (never, for `None`).
+fn run_child(db: &Path, kill_after: Option<Duration>) -> Duration {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DB, db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("the child says it is applying")
+            .unwrap();
+        if line.trim_end().ends_with("applying") {
+            break;
+        }
+    }
+    let started = Instant::now();
+    match kill_after {
+        Some(delay) => {
+            std::thread::sleep(delay);
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+        }
+        None => assert!(child.wait().unwrap().success()),
+    }
+    started.elapsed()
+}
+
+#[test]
+fn sigkill_during_apply_leaves_the_old_or_the_new_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.db");
+    let rt = runtime();
+    let base_count = rt.block_on(async {
+        let engine = Engine::open(&template).await.unwrap();
+        let config = partnerops::sample::config(100);
+        let changes = config
+            .resources()
+            .map(|resource| Change::Create { resource })
+            .collect();
+        let changeset = Changeset {
+            base_revision: 0,
+            changes,
+            author: "setup".to_owned(),
+            message: None,
+            git_commit: None,
+        };
+        engine.apply("sample", &changeset).await.unwrap();
+        engine.snapshot("sample").await.unwrap().resources.len()
+    });
+    // How long an uninterrupted apply takes here, to spread the kills over it.
+    let measure = dir.path().join("measure.db");
+    copy_db(&template, &measure);
+    let full = run_child(&measure, None);
+    assert_eq!(outcome(&rt, &measure, base_count), 2);
+
+    let mut seen = [0usize; 3];
+    for step in 0..10u32 {
+        let db = dir.path().join(format!("run-{step}.db"));
+        copy_db(&template, &db);
+        let delay = full * step / 8; // some kills land after the commit
+        run_child(&db, Some(delay));
+        let revision = outcome(&rt, &db, base_count);
+        seen[usize::try_from(revision).unwrap()] += 1;
+    }
+    eprintln!(
+        "after SIGKILL: {} runs at the old revision, {} at the new ({full:?} per apply)",
+        seen[1], seen[2]
+    );
+    assert!(seen[1] > 0, "no kill landed before the commit: {seen:?}");
+}
+
+fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let src = std::path::PathBuf::from(format!("{}{suffix}", from.display()));
+        if src.exists() {
+            std::fs::copy(&src, format!("{}{suffix}", to.display())).unwrap();
+        }
+    }
+}
+
+/// Opens the database after a crash and checks it is whole at revision 1
+/// (before) or 2 (after); returns which.
+fn outcome(rt: &tokio::runtime::Runtime, db: &Path, base_count: usize) -> u64 {
+    rt.block_on(async {
+        let engine = Engine::open(db).await.unwrap();
+        let snapshot = engine.snapshot("sample").await.unwrap();
+        let history = engine.history("sample").await.unwrap();
+        match snapshot.revision {
+            1 => {
+                assert_eq!(
+                    snapshot.resources.len(),
+                    base_count,
+                    "old revision, partial rows"
+                );
+                assert_eq!(history.len(), 1);
+            }
+            2 => {
+                assert_eq!(
+                    snapshot.resources.len(),
+                    base_count + BIG,
+                    "new revision, partial rows"
+                );
+                assert_eq!(history.len(), 2);
+                assert_eq!(history[0].summary.create, BIG);
+            }
+            other => panic!("revision {other} after a crash"),
+        }
+        snapshot.revision
+    })
+}

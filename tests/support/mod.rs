@@ -1,0 +1,5 @@
+//! Shared test helpers; each test binary uses some of them.
+#![allow(dead_code)]
+
+pub mod arbitrary;
+pub mod server;

@@ -1,0 +1,75 @@
+//! The real engine and HTTP server, in-process on 127.0.0.1:0 with a temp database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use partnerops::engine::Engine;
+use partnerops::engine::access::Scope;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestServer {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub db: PathBuf,
+    /// A token with every scope.
+    pub admin: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("engine.db");
+        let engine = Engine::open(&db).await.unwrap();
+        TestServer::start_with(engine, db, dir).await
+    }
+
+    pub async fn start_with(engine: Engine, db: PathBuf, dir: tempfile::TempDir) -> TestServer {
+        partnerops::client::install_crypto();
+        let admin = engine.create_token(vec![Scope::Admin]).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(partnerops::server::serve(listener, engine.clone(), async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            url: format!("http://{addr}"),
+            addr,
+            engine,
+            db,
+            admin,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub async fn token(&self, scopes: &[&str]) -> String {
+        self.engine
+            .create_token(scopes.iter().map(|s| s.parse().unwrap()).collect())
+            .await
+            .unwrap()
+    }
+
+    /// Asks the server to stop and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn begin_stop(&mut self) -> JoinHandle<std::io::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.take().unwrap()
+    }
+}
