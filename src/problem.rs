@@ -43,7 +43,6 @@ impl Problem {
     pub fn into_error(self) -> Error {
         let kind = self.kind.strip_prefix(URN).unwrap_or("");
         match (kind, self.status) {
-            ("program_not_found", _) => Error::ProgramNotFound(self.detail),
             ("not_found", _) | (_, 404) => Error::NotFound(self.detail),
             ("stale", _) => Error::Stale {
                 base: self.base_revision.unwrap_or(0),
@@ -67,9 +66,6 @@ impl From<&Error> for Problem {
     fn from(e: &Error) -> Problem {
         let detail = e.to_string();
         match e {
-            Error::ProgramNotFound(_) => {
-                Problem::new("program_not_found", "program not found", 404, detail)
-            }
             Error::NotFound(_) => Problem::new("not_found", "not found", 404, detail),
             Error::Stale { base, current } => Problem {
                 current_revision: Some(*current),
@@ -100,7 +96,7 @@ mod tests {
     #[test]
     fn errors_survive_the_round_trip() {
         for e in [
-            Error::ProgramNotFound("x".into()),
+            Error::NotFound("x".into()),
             Error::Stale {
                 base: 3,
                 current: 5,

@@ -4,8 +4,6 @@ use thiserror::Error;
 /// engine is embedded or across HTTP (where each maps to a status code and back).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Error {
-    #[error("program `{0}` does not exist in the engine")]
-    ProgramNotFound(String),
     #[error("{0}")]
     NotFound(String),
     #[error(
