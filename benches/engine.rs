@@ -114,7 +114,7 @@ fn engine(c: &mut Criterion) {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(partnerops::server::serve(
             listener,
-            engine,
+            partnerops::server::router(engine),
             std::future::pending(),
         ));
         (embedded, HttpWriter::new(&url, Some(token)).unwrap())

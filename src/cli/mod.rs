@@ -1,6 +1,11 @@
 //! The command line: argument types here, one module per command.
 
+mod apply;
+mod export;
+mod history;
 mod output;
+mod plan;
+mod provenance;
 mod schema;
 mod serve;
 mod token;
@@ -57,6 +62,14 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check a config directory; print every error as file:line:column.
     Validate(validate::ValidateArgs),
+    /// Show what applying a config directory would change in the engine.
+    Plan(plan::PlanArgs),
+    /// Apply a config directory, or a plan saved with `plan --out`, as one changeset.
+    Apply(apply::ApplyArgs),
+    /// Write the engine's config as YAML that plans to no changes.
+    Export(export::ExportArgs),
+    /// List the changesets applied to a program.
+    History(history::HistoryArgs),
     /// Print the JSON Schema of config files.
     Schema(schema::SchemaArgs),
     /// Run the engine as an HTTP server.
@@ -85,6 +98,28 @@ impl GlobalArgs {
             db: self.db.clone(),
             token: self.token.clone(),
         }
+    }
+}
+
+/// The program to act on: `--program`, or the only one the engine holds.
+pub async fn program(
+    reader: &dyn crate::client::Reader,
+    global: &GlobalArgs,
+) -> anyhow::Result<String> {
+    if let Some(p) = &global.program {
+        return Ok(p.clone());
+    }
+    let programs = reader.programs().await?;
+    match programs.as_slice() {
+        [one] => Ok(one.key.clone()),
+        [] => anyhow::bail!("the engine holds no program yet; apply a config first"),
+        many => anyhow::bail!(
+            "the engine holds programs {}; choose one with --program",
+            many.iter()
+                .map(|p| p.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -125,6 +160,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Plan(args) => plan::run(global, args).await,
+        Command::Apply(args) => apply::run(global, args).await,
+        Command::Export(args) => export::run(global, args).await,
+        Command::History(args) => history::run(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,
         Command::Openapi => {
             output::println(&format!("{:#}", crate::server::openapi::document()))?;

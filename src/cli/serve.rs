@@ -32,7 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         "partnerops engine listening on http://{addr} (db {})",
         global.db.display()
     );
-    server::serve(listener, engine, server::shutdown_signal()).await?;
+    server::serve(listener, server::router(engine), server::shutdown_signal()).await?;
     Ok(ExitCode::from(exit::OK))
 }
 

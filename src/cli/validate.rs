@@ -41,3 +41,18 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// Loads a config; on errors prints every diagnostic to stderr and fails.
+pub fn load_or_report(dir: &std::path::Path) -> anyhow::Result<crate::spec::Config> {
+    config::load(dir).map_err(|diagnostics| {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        let n = diagnostics.len();
+        anyhow::anyhow!(
+            "{}: {n} error{} in the config",
+            dir.display(),
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}

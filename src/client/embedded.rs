@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{Reader, Writer};
 use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Engine, Error, ProgramSummary, Result, Snapshot};
+use crate::engine::{Engine, Error, Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
@@ -81,6 +81,13 @@ impl Reader for EmbeddedReader {
             ))),
         }
     }
+
+    async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
+        match &self.engine {
+            Some(e) => e.impact(program, query).await,
+            None => Ok(Impact::default()),
+        }
+    }
 }
 
 #[async_trait]
@@ -99,6 +106,10 @@ impl Reader for Embedded {
 
     async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord> {
         self.engine.changeset(program, revision).await
+    }
+
+    async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
+        self.engine.impact(program, query).await
     }
 }
 

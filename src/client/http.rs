@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::{Reader, Writer};
 use crate::engine::access::{IssuedToken, Scope, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Error, ProgramSummary, Result, Snapshot};
+use crate::engine::{Error, Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
 use crate::problem::Problem;
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
@@ -157,6 +157,16 @@ impl Reader for HttpReader {
         self.get(&program_path(program, &format!("/changesets/{revision}")))
             .await
     }
+
+    async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
+        // A read, so a GET: the query travels JSON-encoded in the URL.
+        let json = serde_json::to_string(query).map_err(|e| Error::Internal(e.to_string()))?;
+        self.get(&program_path(
+            program,
+            &format!("/impact?q={}", segment(&json)),
+        ))
+        .await
+    }
 }
 
 /// Reads and writes over HTTP. Writes are sent once: a write that may or may not
@@ -206,6 +216,10 @@ impl Reader for HttpWriter {
 
     async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord> {
         self.reader.changeset(program, revision).await
+    }
+
+    async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
+        self.reader.impact(program, query).await
     }
 }
 

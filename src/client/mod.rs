@@ -17,7 +17,7 @@ pub use http::{HttpReader, HttpWriter, install_crypto};
 
 use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{ProgramSummary, Result, Snapshot};
+use crate::engine::{Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
 
 #[async_trait]
 pub trait Reader: Send + Sync {
@@ -26,6 +26,9 @@ pub trait Reader: Send + Sync {
     /// Applied changesets, newest first.
     async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>>;
     async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord>;
+    /// Counts a plan shows: partners losing tags, customers holding products,
+    /// partners a backfill fires for.
+    async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact>;
 }
 
 #[async_trait]

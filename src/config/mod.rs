@@ -9,4 +9,4 @@ mod write;
 
 pub use diagnostic::Diagnostic;
 pub use load::load;
-pub use write::{modeline, to_yaml};
+pub use write::{modeline, resource_to_yaml, to_yaml};

@@ -5,7 +5,9 @@
 pub mod access;
 pub mod changeset;
 mod error;
+pub mod partner;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{Error, Result};
 
-use crate::spec::{Config, Resource};
+use crate::spec::{Automation, Config, Resource};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, Store};
 use access::{Principal, Scope};
@@ -37,11 +39,45 @@ impl Snapshot {
     }
 }
 
+/// What a plan asks the engine about the data its changes touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ImpactQuery {
+    /// Tags the plan deletes.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Products the plan deletes.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Automations the plan creates or changes with `backfill: true`.
+    #[serde(default)]
+    pub backfill: Vec<Automation>,
+}
+
+impl ImpactQuery {
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.products.is_empty() && self.backfill.is_empty()
+    }
+}
+
+/// Counts, keyed by tag, product and automation key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Impact {
+    /// Partners holding each tag.
+    pub tag_holders: BTreeMap<String, u64>,
+    /// Customers holding each product.
+    pub product_holders: BTreeMap<String, u64>,
+    /// Partners each backfill would fire for.
+    pub backfill: BTreeMap<String, u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProgramSummary {
     pub key: String,
     pub revision: u64,
 }
+
+/// Partners read at once when the engine walks all of them.
+const PAGE: usize = 5_000;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -102,6 +138,45 @@ impl Engine {
             .ok_or_else(|| {
                 Error::NotFound(format!("program `{program}` has no revision {revision}"))
             })
+    }
+
+    /// Counts for a plan: partners losing deleted tags, customers holding deleted
+    /// products, partners each backfill would fire for.
+    pub async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
+        let mut impact = Impact {
+            tag_holders: self.store.tag_holders(program, &query.tags).await?,
+            product_holders: self.store.product_holders(program, &query.products).await?,
+            backfill: BTreeMap::new(),
+        };
+        if query.backfill.is_empty() {
+            return Ok(impact);
+        }
+        for automation in &query.backfill {
+            impact.backfill.insert(automation.key.clone(), 0);
+        }
+        // Page through partners so memory does not grow with their number.
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .partners_page(program, after.as_deref(), PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.key.clone());
+            let keys: Vec<&str> = page.iter().map(|p| p.key.as_str()).collect();
+            for automation in &query.backfill {
+                let fired = self.store.fired(program, &automation.key, &keys).await?;
+                let n = page
+                    .iter()
+                    .filter(|p| p.is_past(&automation.when) && !fired.contains(&p.key))
+                    .count();
+                *impact.backfill.entry(automation.key.clone()).or_default() += n as u64;
+            }
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        Ok(impact)
     }
 
     /// Makes a token; the token itself is returned once and never stored.

@@ -44,6 +44,7 @@ pub fn router(engine: Engine) -> Router {
             get(config::history).post(config::apply),
         )
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
+        .route("/v1/programs/{program}/impact", get(config::impact))
         .route("/v1/tokens", axum::routing::post(config::create_token))
         .fallback(not_found)
         .with_state(state)
@@ -74,14 +75,14 @@ async fn not_found(req: Request) -> ApiError {
     )))
 }
 
-/// Serves until `shutdown` completes, then stops accepting connections and
-/// finishes the requests in flight.
+/// Serves `app` (usually [`router`]) until `shutdown` completes, then stops
+/// accepting connections and finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    engine: Engine,
+    app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -13,7 +13,7 @@ use utoipa::openapi::{RefOr, schema::Schema};
 use super::config;
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{ProgramSummary, Snapshot};
+use crate::engine::{Impact, ProgramSummary, Snapshot};
 use crate::problem::Problem;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
@@ -51,6 +51,7 @@ schema_from_schemars!(
     Problem,
     TokenRequest,
     IssuedToken,
+    Impact,
 );
 
 #[derive(OpenApi)]
@@ -66,6 +67,7 @@ schema_from_schemars!(
         config::history,
         config::changeset,
         config::create_token,
+        config::impact,
     ),
     tags((name = "config", description = "Config state, plan and apply"), (name = "access", description = "Tokens"))
 )]

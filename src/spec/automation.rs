@@ -27,6 +27,17 @@ pub struct Automation {
     pub previously: Vec<String>,
 }
 
+impl Automation {
+    /// Whether applying this automation (replacing `before`, if any) fires its
+    /// backfill: it has `backfill: true` and is enabled, and it is new, or its
+    /// backfill, enablement or trigger just changed.
+    pub fn backfills_after(&self, before: Option<&Automation>) -> bool {
+        self.backfill
+            && self.enabled
+            && before.is_none_or(|b| !b.backfill || !b.enabled || b.when != self.when)
+    }
+}
+
 /// What makes an automation fire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

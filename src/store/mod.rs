@@ -4,10 +4,13 @@
 
 pub mod sqlite;
 
+use std::collections::{BTreeMap, HashSet};
+
 use async_trait::async_trait;
 
 use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
+use crate::engine::partner::Partner;
 use crate::engine::{ProgramSummary, Result, Snapshot};
 
 /// A changeset ready to be written: already checked against `base_revision`.
@@ -34,6 +37,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// One applied changeset with its changes.
     async fn changeset(&self, program: &str, revision: u64) -> Result<Option<ChangesetRecord>>;
+
+    /// How many partners hold each of `tags`.
+    async fn tag_holders(&self, program: &str, tags: &[String]) -> Result<BTreeMap<String, u64>>;
+
+    /// How many customers hold each of `products`.
+    async fn product_holders(
+        &self,
+        program: &str,
+        products: &[String],
+    ) -> Result<BTreeMap<String, u64>>;
+
+    /// Up to `limit` partners with keys after `after`, in key order, with tags.
+    async fn partners_page(
+        &self,
+        program: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>>;
+
+    /// Which of `partners` `automation` has fired for.
+    async fn fired(
+        &self,
+        program: &str,
+        automation: &str,
+        partners: &[&str],
+    ) -> Result<HashSet<String>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 

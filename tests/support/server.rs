@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use partnerops::engine::Engine;
 use partnerops::engine::access::Scope;
@@ -15,6 +16,8 @@ pub struct TestServer {
     pub db: PathBuf,
     /// A token with every scope.
     pub admin: String,
+    /// Every request served: method and path.
+    pub requests: Arc<Mutex<Vec<(String, String)>>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -34,7 +37,17 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(partnerops::server::serve(listener, engine.clone(), async {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let app = partnerops::server::router(engine.clone()).layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                log.lock()
+                    .unwrap()
+                    .push((req.method().to_string(), req.uri().path().to_owned()));
+                next.run(req)
+            },
+        ));
+        let task = tokio::spawn(partnerops::server::serve(listener, app, async {
             let _ = rx.await;
         }));
         TestServer {
@@ -43,6 +56,7 @@ impl TestServer {
             engine,
             db,
             admin,
+            requests,
             shutdown: Some(tx),
             task: Some(task),
             _dir: dir,

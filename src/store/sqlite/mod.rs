@@ -17,9 +17,14 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+mod partners;
+
+use std::collections::{BTreeMap, HashSet};
+
 use super::{Commit, Store};
 use crate::engine::access::{Scope, TokenRecord};
 use crate::engine::changeset::{Change, ChangesetRecord, Summary};
+use crate::engine::partner::Partner;
 use crate::engine::{Error, ProgramSummary, Result, Snapshot};
 use crate::spec::{Kind, Resource};
 
@@ -78,6 +83,10 @@ impl SqliteStore {
 
 fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_time).transpose()
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>> {
@@ -295,6 +304,36 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| record_from_row(&r, true)).transpose()
+    }
+
+    async fn tag_holders(&self, program: &str, tags: &[String]) -> Result<BTreeMap<String, u64>> {
+        partners::holders(&self.pool, &partners::TAG_HOLDERS, program, tags).await
+    }
+
+    async fn product_holders(
+        &self,
+        program: &str,
+        products: &[String],
+    ) -> Result<BTreeMap<String, u64>> {
+        partners::holders(&self.pool, &partners::PRODUCT_HOLDERS, program, products).await
+    }
+
+    async fn partners_page(
+        &self,
+        program: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        partners::page(&self.pool, program, after, limit).await
+    }
+
+    async fn fired(
+        &self,
+        program: &str,
+        automation: &str,
+        partners: &[&str],
+    ) -> Result<HashSet<String>> {
+        partners::fired(&self.pool, program, automation, partners).await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {

@@ -1,0 +1,132 @@
+-- The runtime: events as received, partners with their stats and tags, the
+-- bookkeeping that makes "once" triggers fire once, customers and the products
+-- they hold, transactions and the commissions computed from them.
+
+CREATE TABLE events (
+    program     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (program, id)
+);
+
+CREATE TABLE partners (
+    program             TEXT NOT NULL,
+    key                 TEXT NOT NULL,
+    name                TEXT,
+    email               TEXT,
+    grp                 TEXT,
+    joined_at           TEXT NOT NULL,
+    last_activity_at    TEXT NOT NULL,
+    last_referral_at    TEXT NOT NULL,
+    signups             BIGINT NOT NULL,
+    customers           BIGINT NOT NULL,
+    revenue             BIGINT NOT NULL,
+    first_signup_at     TEXT,
+    first_sale_at       TEXT,
+    first_commission_at TEXT,
+    PRIMARY KEY (program, key)
+);
+
+CREATE TABLE partner_tags (
+    program  TEXT NOT NULL,
+    partner  TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (program, partner, tag)
+);
+CREATE INDEX partner_tags_by_tag ON partner_tags (program, tag);
+
+-- Every tag change with its cause: an automation (cause = its key), a config
+-- change (cause = the revision) or a person.
+CREATE TABLE tag_changes (
+    program      TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    tag          TEXT NOT NULL,
+    change       TEXT NOT NULL,
+    cause_kind   TEXT NOT NULL,
+    cause        TEXT NOT NULL,
+    event_id     TEXT,
+    at           TEXT NOT NULL
+);
+CREATE INDEX tag_changes_by_subject ON tag_changes (program, subject_kind, subject);
+
+-- When an automation last fired for a partner: "once" triggers fire when there
+-- is no row; re-arming checks re-arm when activity came after fired_at.
+CREATE TABLE fires (
+    program    TEXT NOT NULL,
+    automation TEXT NOT NULL,
+    partner    TEXT NOT NULL,
+    fired_at   TEXT NOT NULL,
+    PRIMARY KEY (program, automation, partner)
+);
+
+CREATE TABLE customers (
+    program           TEXT NOT NULL,
+    key               TEXT NOT NULL,
+    partner           TEXT,
+    signed_up_at      TEXT,
+    first_purchase_at TEXT,
+    PRIMARY KEY (program, key)
+);
+
+CREATE TABLE customer_tags (
+    program  TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (program, customer, tag)
+);
+CREATE INDEX customer_tags_by_tag ON customer_tags (program, tag);
+
+CREATE TABLE customer_products (
+    program      TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    customer     TEXT NOT NULL,
+    product      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    partner      TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (program, subscription)
+);
+CREATE INDEX customer_products_by_customer ON customer_products (program, customer);
+CREATE INDEX customer_products_by_product ON customer_products (program, product);
+
+CREATE TABLE transactions (
+    program      TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    customer     TEXT NOT NULL,
+    amount       BIGINT NOT NULL,
+    subscription TEXT,
+    kind         TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    partner      TEXT,
+    product      TEXT,
+    revision     BIGINT NOT NULL,
+    PRIMARY KEY (program, key)
+);
+
+CREATE TABLE commissions (
+    program      TEXT NOT NULL,
+    transaction_key TEXT NOT NULL,
+    trigger      TEXT NOT NULL,
+    installment  BIGINT NOT NULL,
+    installments BIGINT NOT NULL,
+    partner      TEXT NOT NULL,
+    amount       BIGINT NOT NULL,
+    due_at       TEXT NOT NULL,
+    revision     BIGINT NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (program, transaction_key, trigger, installment)
+);
+CREATE INDEX commissions_by_partner ON commissions (program, partner);
+
+-- The last time the daily checks ran, so a missed day is caught up.
+CREATE TABLE sweeps (
+    program     TEXT PRIMARY KEY,
+    last_run_at TEXT NOT NULL
+);

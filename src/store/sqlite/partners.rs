@@ -1,0 +1,157 @@
+//! Partner reads: pages of partners, tag and product holders, fire bookkeeping.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
+
+use super::{parse_time, parse_time_opt};
+use crate::engine::Result;
+use crate::engine::partner::{Partner, Stats};
+use crate::spec::Money;
+
+pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at";
+
+pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
+    let count =
+        |col: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0)) };
+    Ok(Partner {
+        key: row.try_get("key")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        group: row.try_get("grp")?,
+        joined_at: parse_time(&row.try_get::<String, _>("joined_at")?)?,
+        tags: BTreeSet::new(),
+        stats: Stats {
+            signups: count("signups")?,
+            customers: count("customers")?,
+            revenue: Money(row.try_get("revenue")?),
+            last_activity_at: parse_time(&row.try_get::<String, _>("last_activity_at")?)?,
+            last_referral_at: parse_time(&row.try_get::<String, _>("last_referral_at")?)?,
+        },
+        first_signup_at: parse_time_opt(row.try_get("first_signup_at")?)?,
+        first_sale_at: parse_time_opt(row.try_get("first_sale_at")?)?,
+        first_commission_at: parse_time_opt(row.try_get("first_commission_at")?)?,
+    })
+}
+
+/// Fills in the tags of `partners`.
+pub(super) async fn load_tags<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    partners: &mut [Partner],
+) -> Result<()> {
+    if partners.is_empty() {
+        return Ok(());
+    }
+    let mut q =
+        QueryBuilder::<Sqlite>::new("SELECT partner, tag FROM partner_tags WHERE program = ");
+    q.push_bind(program).push(" AND partner IN (");
+    let mut list = q.separated(", ");
+    for p in partners.iter() {
+        list.push_bind(p.key.clone());
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(executor).await?;
+    let index: HashMap<String, usize> = partners
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.key.clone(), i))
+        .collect();
+    for row in rows {
+        let partner: String = row.try_get("partner")?;
+        if let Some(&i) = index.get(&partner) {
+            partners[i].tags.insert(row.try_get("tag")?);
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn page<'e>(
+    executor: impl SqliteExecutor<'e> + Copy,
+    program: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Partner>> {
+    let sql = format!(
+        "SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(program)
+        .bind(after.unwrap_or(""))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(executor)
+        .await?;
+    let mut partners = rows
+        .iter()
+        .map(partner_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    load_tags(executor, program, &mut partners).await?;
+    Ok(partners)
+}
+
+/// How a holder count is queried: `SELECT <value>, <count> FROM ... WHERE program = `,
+/// and the column the values are in.
+pub(super) struct Holders {
+    head: &'static str,
+    column: &'static str,
+}
+
+pub(super) const TAG_HOLDERS: Holders = Holders {
+    head: "SELECT tag AS value, COUNT(*) AS n FROM partner_tags WHERE program = ",
+    column: "tag",
+};
+pub(super) const PRODUCT_HOLDERS: Holders = Holders {
+    head: "SELECT product AS value, COUNT(DISTINCT customer) AS n FROM customer_products WHERE program = ",
+    column: "product",
+};
+
+/// Counts holders of each of `values`, zero for the absent.
+pub(super) async fn holders<'e>(
+    executor: impl SqliteExecutor<'e>,
+    holders: &Holders,
+    program: &str,
+    values: &[String],
+) -> Result<BTreeMap<String, u64>> {
+    let mut counts: BTreeMap<String, u64> = values.iter().map(|v| (v.clone(), 0)).collect();
+    if values.is_empty() {
+        return Ok(counts);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(holders.head);
+    q.push_bind(program)
+        .push(format!(" AND {} IN (", holders.column));
+    let mut list = q.separated(", ");
+    for v in values {
+        list.push_bind(v.clone());
+    }
+    q.push(format!(") GROUP BY {}", holders.column));
+    for row in q.build().fetch_all(executor).await? {
+        let value: String = row.try_get("value")?;
+        let n: i64 = row.try_get("n")?;
+        counts.insert(value, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+pub(super) async fn fired<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    automation: &str,
+    partners: &[&str],
+) -> Result<HashSet<String>> {
+    if partners.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT partner FROM fires WHERE program = ");
+    q.push_bind(program)
+        .push(" AND automation = ")
+        .push_bind(automation.to_owned());
+    q.push(" AND partner IN (");
+    let mut list = q.separated(", ");
+    for p in partners {
+        list.push_bind((*p).to_owned());
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(executor).await?;
+    rows.iter().map(|r| Ok(r.try_get("partner")?)).collect()
+}
