@@ -116,13 +116,19 @@ pub struct ChangesetRecord {
     pub changes: Vec<Change>,
 }
 
-/// What the store writes for a changeset: rows to remove and rows to write.
-#[derive(Debug, Clone)]
+/// What the store writes for a changeset: rows to remove and rows to write, and
+/// what that means for the runtime data keyed by resource keys.
+#[derive(Debug, Clone, Default)]
 pub struct Delta {
     /// Rows to delete, by kind and the key stored now.
     pub removed: Vec<(Kind, String)>,
     /// Rows to write (after `removed` are gone).
     pub written: Vec<Resource>,
+    /// Renames (kind, old key, new key): partners keep their tags and groups,
+    /// customers their products, automations their firing history.
+    pub renamed: Vec<(Kind, String, String)>,
+    /// Resources deleted outright: a deleted tag comes off every partner.
+    pub deleted: Vec<(Kind, String)>,
 }
 
 /// Applies `changes` to the resources at the base revision, checks the result as
@@ -133,6 +139,8 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
     let mut errors = Vec::new();
     let mut removed = Vec::new();
     let mut written: Vec<&Resource> = Vec::new();
+    let mut renamed = Vec::new();
+    let mut deleted = Vec::new();
 
     // Removals first so a rename chain (b→c, a→b) in one changeset works.
     for change in changes {
@@ -141,9 +149,13 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
                 if state.remove(&(resource.kind(), key.as_str())).is_some() =>
             {
                 removed.push((resource.kind(), key.clone()));
+                if key != resource.key() {
+                    renamed.push((resource.kind(), key.clone(), resource.key().to_owned()));
+                }
             }
             Change::Delete { kind, key } if state.remove(&(*kind, key.as_str())).is_some() => {
                 removed.push((*kind, key.clone()));
+                deleted.push((*kind, key.clone()));
             }
             Change::Update { key, resource } => errors.push(format!(
                 "update {} `{key}`: no such {} in the engine",
@@ -220,5 +232,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
     Ok(Delta {
         removed,
         written: written.into_iter().cloned().collect(),
+        renamed,
+        deleted,
     })
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{Commit, Store};
 use crate::engine::access::{Scope, TokenRecord};
-use crate::engine::changeset::{Change, ChangesetRecord, Summary};
+use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::partner::Partner;
 use crate::engine::{Error, ProgramSummary, Result, Snapshot};
 use crate::spec::{Kind, Resource};
@@ -129,6 +129,75 @@ fn record_from_row(row: &SqliteRow, with_changes: bool) -> Result<ChangesetRecor
         },
         changes,
     })
+}
+
+/// What a config change means for runtime data keyed by resource keys.
+async fn carry_runtime_data(
+    tx: &mut Transaction<'static, Sqlite>,
+    program: &str,
+    revision: u64,
+    delta: &Delta,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (kind, key) in &delta.deleted {
+        if *kind == Kind::Product {
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT customer) FROM customer_products WHERE program = $1 AND product = $2",
+            )
+            .bind(program)
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await?;
+            if held > 0 {
+                return Err(Error::Invalid(vec![format!(
+                    "product `{key}` is held by {held} customers: it cannot be deleted; archive it instead (`archived: true`)"
+                )]));
+            }
+        }
+    }
+    let renames: [(Kind, &'static str); 6] = [
+        (Kind::Tag, "UPDATE partner_tags SET tag = $3 WHERE program = $1 AND tag = $2"),
+        (Kind::Tag, "UPDATE customer_tags SET tag = $3 WHERE program = $1 AND tag = $2"),
+        (Kind::Group, "UPDATE partners SET grp = $3 WHERE program = $1 AND grp = $2"),
+        (Kind::Product, "UPDATE customer_products SET product = $3 WHERE program = $1 AND product = $2"),
+        (Kind::Automation, "UPDATE fires SET automation = $3 WHERE program = $1 AND automation = $2"),
+        (Kind::Automation, "UPDATE tag_changes SET cause = $3 WHERE program = $1 AND cause_kind = 'automation' AND cause = $2"),
+    ];
+    for (kind, old, new) in &delta.renamed {
+        for (_, sql) in renames.iter().filter(|(k, _)| k == kind) {
+            sqlx::query(*sql).bind(program).bind(old).bind(new).execute(&mut **tx).await?;
+        }
+    }
+    for (kind, key) in &delta.deleted {
+        match kind {
+            Kind::Tag => {
+                for (subject_kind, table, column) in [("partner", "partner_tags", "partner"), ("customer", "customer_tags", "customer")] {
+                    let record = format!(
+                        "INSERT INTO tag_changes (program, subject_kind, subject, tag, change, cause_kind, cause, event_id, at) \
+                         SELECT program, '{subject_kind}', {column}, tag, 'removed', 'config', $3, NULL, $4 FROM {table} WHERE program = $1 AND tag = $2"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(record))
+                        .bind(program)
+                        .bind(key)
+                        .bind(format!("revision {revision}"))
+                        .bind(timestamp(now))
+                        .execute(&mut **tx)
+                        .await?;
+                    let delete = format!("DELETE FROM {table} WHERE program = $1 AND tag = $2");
+                    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(program).bind(key).execute(&mut **tx).await?;
+                }
+            }
+            Kind::Automation => {
+                sqlx::query("DELETE FROM fires WHERE program = $1 AND automation = $2")
+                    .bind(program)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -250,6 +319,8 @@ impl Store for SqliteStore {
             });
             q.build().execute(&mut *tx).await?;
         }
+
+        carry_runtime_data(&mut tx, program, new_revision, delta, now).await?;
 
         let summary = Summary::of(&changeset.changes);
         let changes = serde_json::to_string(&changeset.changes)
