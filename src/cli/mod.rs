@@ -1,13 +1,16 @@
 //! The command line: argument types here, one module per command.
 
 mod apply;
+mod events;
 mod export;
 mod history;
 mod output;
+mod partners;
 mod plan;
 mod provenance;
 mod schema;
 mod serve;
+mod sweep;
 mod token;
 mod validate;
 
@@ -70,6 +73,14 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the changesets applied to a program.
     History(history::HistoryArgs),
+    /// Send partner events.
+    Events(events::EventsArgs),
+    /// Run the daily checks (anniversary, inactive, no_referrals) now.
+    Sweep(sweep::SweepArgs),
+    /// List partners with their stats and tags.
+    Partners(partners::PartnersArgs),
+    /// Show one partner: stats, tags and tag history.
+    Partner(partners::PartnerArgs),
     /// Print the JSON Schema of config files.
     Schema(schema::SchemaArgs),
     /// Run the engine as an HTTP server.
@@ -164,6 +175,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(global, args).await,
         Command::Export(args) => export::run(global, args).await,
         Command::History(args) => history::run(global, args).await,
+        Command::Events(args) => events::run(global, args).await,
+        Command::Sweep(args) => sweep::run(global, args).await,
+        Command::Partners(args) => partners::list(global, args).await,
+        Command::Partner(args) => partners::show(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,
         Command::Openapi => {
             output::println(&format!("{:#}", crate::server::openapi::document()))?;

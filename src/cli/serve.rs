@@ -13,6 +13,30 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
     pub listen: SocketAddr,
+    /// Run the daily checks this often (e.g. 1h, 30m, 1d; 0 turns the timer off).
+    /// They also run at start, catching up whatever was missed while down.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub sweep_every: std::time::Duration,
+}
+
+/// `90s`, `30m`, `1h`, `1d`, or `0`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30m, 1h or 1d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}` is not a duration like 30m, 1h or 1d")),
+    };
+    Ok(std::time::Duration::from_secs(n * seconds))
 }
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -32,6 +56,9 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         "partnerops engine listening on http://{addr} (db {})",
         global.db.display()
     );
+    if !args.sweep_every.is_zero() {
+        tokio::spawn(sweep_timer(engine.clone(), args.sweep_every));
+    }
     server::serve(listener, server::router(engine), server::shutdown_signal()).await?;
     Ok(ExitCode::from(exit::OK))
 }
@@ -45,4 +72,26 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// Sweeps every program now and then every `every`.
+async fn sweep_timer(engine: Engine, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match engine.sweep_all(chrono::Utc::now()).await {
+            Ok(reports) => {
+                for r in reports {
+                    tracing::info!(
+                        program = r.program,
+                        partners = r.partners,
+                        fired = r.fired,
+                        "sweep"
+                    );
+                }
+            }
+            Err(e) => tracing::error!("sweep failed: {e}"),
+        }
+    }
 }

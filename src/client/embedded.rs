@@ -6,7 +6,14 @@ use async_trait::async_trait;
 use super::{Reader, Writer};
 use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Engine, Error, Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
+use chrono::{DateTime, Utc};
+
+use crate::engine::event::IngestReport;
+use crate::engine::partner::Partner;
+use crate::engine::{
+    Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
+    SweepReport,
+};
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
@@ -88,6 +95,28 @@ impl Reader for EmbeddedReader {
             None => Ok(Impact::default()),
         }
     }
+
+    async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        match &self.engine {
+            Some(e) => e.partners(program, tag, after, limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
+        match &self.engine {
+            Some(e) => e.partner(program, key).await,
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no partner `{key}`"
+            ))),
+        }
+    }
 }
 
 #[async_trait]
@@ -111,6 +140,20 @@ impl Reader for Embedded {
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         self.engine.impact(program, query).await
     }
+
+    async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        self.engine.partners(program, tag, after, limit).await
+    }
+
+    async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
+        self.engine.partner(program, key).await
+    }
 }
 
 #[async_trait]
@@ -121,5 +164,16 @@ impl Writer for Embedded {
 
     async fn create_token(&self, scopes: &[Scope]) -> Result<String> {
         self.engine.create_token(scopes.to_vec()).await
+    }
+
+    async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {
+        self.engine.ingest(program, &body).await
+    }
+
+    async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>> {
+        match program {
+            Some(p) => Ok(vec![self.engine.sweep(p, now).await?]),
+            None => self.engine.sweep_all(now).await,
+        }
     }
 }

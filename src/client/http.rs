@@ -9,7 +9,13 @@ use serde::de::DeserializeOwned;
 use super::{Reader, Writer};
 use crate::engine::access::{IssuedToken, Scope, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Error, Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
+use chrono::{DateTime, Utc};
+
+use crate::engine::event::IngestReport;
+use crate::engine::partner::Partner;
+use crate::engine::{
+    Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
+};
 use crate::problem::Problem;
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
@@ -167,6 +173,31 @@ impl Reader for HttpReader {
         ))
         .await
     }
+
+    async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        let mut query = format!("/partners?limit={limit}");
+        if let Some(t) = tag {
+            query.push_str(&format!("&tag={}", segment(t)));
+        }
+        if let Some(a) = after {
+            query.push_str(&format!("&after={}", segment(a)));
+        }
+        self.get(&program_path(program, &query)).await
+    }
+
+    async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
+        self.get(&program_path(
+            program,
+            &format!("/partners/{}", segment(key)),
+        ))
+        .await
+    }
 }
 
 /// Reads and writes over HTTP. Writes are sent once: a write that may or may not
@@ -189,10 +220,19 @@ impl HttpWriter {
         body: &B,
     ) -> Result<T> {
         let body = serde_json::to_vec(body).map_err(|e| Error::Internal(e.to_string()))?;
+        self.post_raw(path, "application/json", body).await
+    }
+
+    async fn post_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<T> {
         let outcome = self
             .reader
             .request(Method::POST, path)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body)
             .send()
             .await;
@@ -221,6 +261,20 @@ impl Reader for HttpWriter {
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         self.reader.impact(program, query).await
     }
+
+    async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        self.reader.partners(program, tag, after, limit).await
+    }
+
+    async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
+        self.reader.partner(program, key).await
+    }
 }
 
 #[async_trait]
@@ -240,5 +294,22 @@ impl Writer for HttpWriter {
             )
             .await?;
         Ok(issued.token)
+    }
+
+    async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {
+        self.post_raw(
+            &program_path(program, "/events"),
+            "application/x-ndjson",
+            body,
+        )
+        .await
+    }
+
+    async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>> {
+        let mut path = format!("/v1/sweep?now={}", segment(&now.to_rfc3339()));
+        if let Some(p) = program {
+            path.push_str(&format!("&program={}", segment(p)));
+        }
+        self.post_raw(&path, "application/json", Vec::new()).await
     }
 }

@@ -17,7 +17,13 @@ pub use http::{HttpReader, HttpWriter, install_crypto};
 
 use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Impact, ImpactQuery, ProgramSummary, Result, Snapshot};
+use chrono::{DateTime, Utc};
+
+use crate::engine::event::IngestReport;
+use crate::engine::partner::Partner;
+use crate::engine::{
+    Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
+};
 
 #[async_trait]
 pub trait Reader: Send + Sync {
@@ -29,6 +35,15 @@ pub trait Reader: Send + Sync {
     /// Counts a plan shows: partners losing tags, customers holding products,
     /// partners a backfill fires for.
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact>;
+    /// Partners (holding `tag`, if given) after `after`, in key order.
+    async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>>;
+    async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail>;
 }
 
 #[async_trait]
@@ -36,6 +51,10 @@ pub trait Writer: Reader {
     async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord>;
     /// Returns the new token; it is not stored anywhere in the clear.
     async fn create_token(&self, scopes: &[Scope]) -> Result<String>;
+    /// Sends a batch of events (a JSON array or NDJSON).
+    async fn send_events(&self, program: &str, body: String) -> Result<IngestReport>;
+    /// Runs the daily checks for one program, or all.
+    async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>>;
 }
 
 /// Where the engine is: a URL (with a token) or a local SQLite file.

@@ -114,6 +114,9 @@ pub struct ChangesetRecord {
     /// Left out of history listings; present when one changeset is fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// In the answer to an apply: how many times backfills fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill_fired: Option<u64>,
 }
 
 /// What the store writes for a changeset: rows to remove and rows to write, and

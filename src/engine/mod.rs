@@ -4,21 +4,27 @@
 
 pub mod access;
 pub mod changeset;
+pub mod commission;
 mod error;
+pub mod event;
+mod ingest;
 pub mod partner;
+pub mod runtime;
+mod sweep;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Error, Result};
+pub use sweep::SweepReport;
 
 use crate::spec::{Automation, Config, Resource};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{Commit, Store};
+use crate::store::{Commit, RuntimeTx, Store};
 use access::{Principal, Scope};
 use changeset::{Changeset, ChangesetRecord};
 
@@ -76,17 +82,103 @@ pub struct ProgramSummary {
     pub revision: u64,
 }
 
+/// The automations a changeset creates or changes that fire their backfill.
+fn backfills(current: &[Resource], changes: &[changeset::Change]) -> Vec<Automation> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            changeset::Change::Create {
+                resource: Resource::Automation(a),
+            } => a.backfills_after(None).then(|| a.clone()),
+            changeset::Change::Update {
+                key,
+                resource: Resource::Automation(a),
+            } => {
+                let before = current.iter().find_map(|r| match r {
+                    Resource::Automation(b) if b.key == *key => Some(b),
+                    _ => None,
+                });
+                a.backfills_after(before).then(|| a.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Partners read at once when the engine walks all of them.
 const PAGE: usize = 5_000;
+
+/// A partner with the history of their tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PartnerDetail {
+    #[serde(flatten)]
+    pub partner: partner::Partner,
+    pub tag_history: Vec<runtime::state::TagChange>,
+}
 
 #[derive(Clone)]
 pub struct Engine {
     store: Arc<dyn Store>,
+    /// The runtime's view of each program's config, rebuilt when the revision moves.
+    configs: Arc<Mutex<HashMap<String, runtime::SharedConfig>>>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>) -> Engine {
-        Engine { store }
+        Engine {
+            store,
+            configs: Arc::default(),
+        }
+    }
+
+    async fn runtime_config(
+        &self,
+        tx: &mut dyn RuntimeTx,
+        program: &str,
+    ) -> Result<runtime::SharedConfig> {
+        let revision = tx.revision().await?;
+        if let Some(cfg) = self.configs.lock().expect("config cache").get(program)
+            && cfg.revision == revision
+        {
+            return Ok(cfg.clone());
+        }
+        let cfg = Arc::new(match Config::from_resources(tx.resources().await?) {
+            Some(config) => runtime::RuntimeConfig::new(revision, config),
+            None => runtime::RuntimeConfig::empty(program),
+        });
+        self.configs
+            .lock()
+            .expect("config cache")
+            .insert(program.to_owned(), cfg.clone());
+        Ok(cfg)
+    }
+
+    /// Partners (with `tag`, if given) after `after`, in key order.
+    pub async fn partners(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<partner::Partner>> {
+        match tag {
+            Some(t) => self.store.partners_with_tag(program, t, after, limit).await,
+            None => self.store.partners_page(program, after, limit).await,
+        }
+    }
+
+    pub async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
+        let partner = self.store.partner(program, key).await?.ok_or_else(|| {
+            Error::NotFound(format!("program `{program}` has no partner `{key}`"))
+        })?;
+        let tag_history = self
+            .store
+            .tag_history(program, runtime::state::Subject::Partner, key)
+            .await?;
+        Ok(PartnerDetail {
+            partner,
+            tag_history,
+        })
     }
 
     /// The engine on a SQLite file, created and migrated as needed.
@@ -118,13 +210,24 @@ impl Engine {
         let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
         // The store re-checks the revision inside its transaction: another apply
         // may have landed since the snapshot above.
-        self.store
+        let mut record = self
+            .store
             .commit(Commit {
                 program,
                 changeset,
                 delta: &delta,
             })
-            .await
+            .await?;
+        let backfills = backfills(&current.resources, &changeset.changes);
+        if !backfills.is_empty() {
+            // After the commit, in pages: a crash in between is caught up by the
+            // next sweep, which also fires backfills that have not run.
+            let report = self
+                .backfill(program, &backfills, chrono::Utc::now())
+                .await?;
+            record.backfill_fired = Some(report.fired);
+        }
+        Ok(record)
     }
 
     pub async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>> {

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 pub mod openapi;
 mod reply;
+mod runtime;
 
 use std::future::Future;
 use std::time::Duration;
@@ -46,6 +47,10 @@ pub fn router(engine: Engine) -> Router {
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
         .route("/v1/programs/{program}/impact", get(config::impact))
         .route("/v1/tokens", axum::routing::post(config::create_token))
+        .route("/v1/programs/{program}/events", axum::routing::post(runtime::events))
+        .route("/v1/programs/{program}/partners", get(runtime::partners))
+        .route("/v1/programs/{program}/partners/{partner}", get(runtime::partner))
+        .route("/v1/sweep", axum::routing::post(runtime::sweep))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

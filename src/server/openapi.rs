@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
-use super::config;
+use super::{config, runtime};
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Impact, ProgramSummary, Snapshot};
+use crate::engine::event::IngestReport;
+use crate::engine::partner::Partner;
+use crate::engine::{Impact, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
@@ -52,6 +54,10 @@ schema_from_schemars!(
     TokenRequest,
     IssuedToken,
     Impact,
+    IngestReport,
+    SweepReport,
+    Partner,
+    PartnerDetail,
 );
 
 #[derive(OpenApi)]
@@ -68,8 +74,16 @@ schema_from_schemars!(
         config::changeset,
         config::create_token,
         config::impact,
+        runtime::events,
+        runtime::sweep,
+        runtime::partners,
+        runtime::partner,
     ),
-    tags((name = "config", description = "Config state, plan and apply"), (name = "access", description = "Tokens"))
+    tags(
+        (name = "config", description = "Config state, plan and apply"),
+        (name = "runtime", description = "Events, the daily checks, partners"),
+        (name = "access", description = "Tokens")
+    )
 )]
 struct ApiDoc;
 

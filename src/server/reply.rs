@@ -35,6 +35,30 @@ pub fn problem_response(problem: &Problem) -> Response {
     response
 }
 
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        ApiError(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(format!("the request body is too large: {rejection}"))
+        } else {
+            Error::BadRequest(format!("cannot read the request body: {rejection}"))
+        })
+    })
+}
+
+/// A UTF-8 text body (an NDJSON or JSON batch of events).
+pub struct TextBody(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for TextBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, state).await?;
+        String::from_utf8(bytes.to_vec())
+            .map(TextBody)
+            .map_err(|e| ApiError(Error::BadRequest(format!("the body is not UTF-8: {e}"))))
+    }
+}
+
 /// A JSON request body whose every failure (too large, not JSON, wrong shape)
 /// is answered with problem details that say what and where.
 pub struct JsonBody<T>(pub T);
@@ -43,13 +67,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(format!("the request body is too large: {rejection}"))
-            } else {
-                Error::BadRequest(format!("cannot read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = body_bytes(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError(Error::BadRequest(format!("invalid JSON body: {e}"))))

@@ -11,7 +11,11 @@ use async_trait::async_trait;
 use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::{
+    Customer, CustomerProduct, PartnerState, Subject, TagChange, Workspace,
+};
 use crate::engine::{ProgramSummary, Result, Snapshot};
+use crate::spec::Resource;
 
 /// A changeset ready to be written: already checked against `base_revision`.
 pub struct Commit<'a> {
@@ -56,6 +60,25 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Partner>>;
 
+    /// Partners holding `tag` (or all), after `after`, in key order, with tags.
+    async fn partners_with_tag(
+        &self,
+        program: &str,
+        tag: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>>;
+
+    async fn partner(&self, program: &str, key: &str) -> Result<Option<Partner>>;
+
+    /// A partner's or customer's tag changes, oldest first.
+    async fn tag_history(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+    ) -> Result<Vec<TagChange>>;
+
     /// Which of `partners` `automation` has fired for.
     async fn fired(
         &self,
@@ -64,7 +87,37 @@ pub trait Store: Send + Sync + 'static {
         partners: &[&str],
     ) -> Result<HashSet<String>>;
 
+    /// A write transaction on a program's runtime data, held until commit;
+    /// dropped without commit, it rolls back.
+    async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>>;
+
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+}
+
+/// One unit of runtime work (a batch of events, a page of the sweep) in one
+/// transaction: it reads what it needs, then writes a [`Workspace`] back.
+#[async_trait]
+pub trait RuntimeTx: Send {
+    /// The program's config revision now.
+    async fn revision(&mut self) -> Result<u64>;
+    async fn resources(&mut self) -> Result<Vec<Resource>>;
+    /// Which of `ids` are already recorded.
+    async fn seen_events(&mut self, ids: &[&str]) -> Result<HashSet<String>>;
+    /// Which of `keys` are already recorded transactions.
+    async fn known_transactions(&mut self, keys: &[&str]) -> Result<HashSet<String>>;
+    async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>>;
+    /// Customers with their tags and the partners they bought through.
+    async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>>;
+    /// Partners with their tags and fires.
+    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>>;
+    /// Up to `limit` partners after `after`, in key order, with tags and fires.
+    async fn partners_after(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<PartnerState>>;
+    async fn write(&mut self, ws: &Workspace) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -18,13 +18,15 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 mod partners;
+mod runtime;
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{Commit, Store};
+use super::{Commit, RuntimeTx, Store};
 use crate::engine::access::{Scope, TokenRecord};
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::{Subject, TagChange};
 use crate::engine::{Error, ProgramSummary, Result, Snapshot};
 use crate::spec::{Kind, Resource};
 
@@ -128,6 +130,7 @@ fn record_from_row(row: &SqliteRow, with_changes: bool) -> Result<ChangesetRecor
             delete: count("deletes")?,
         },
         changes,
+        backfill_fired: None,
     })
 }
 
@@ -156,22 +159,48 @@ async fn carry_runtime_data(
         }
     }
     let renames: [(Kind, &'static str); 6] = [
-        (Kind::Tag, "UPDATE partner_tags SET tag = $3 WHERE program = $1 AND tag = $2"),
-        (Kind::Tag, "UPDATE customer_tags SET tag = $3 WHERE program = $1 AND tag = $2"),
-        (Kind::Group, "UPDATE partners SET grp = $3 WHERE program = $1 AND grp = $2"),
-        (Kind::Product, "UPDATE customer_products SET product = $3 WHERE program = $1 AND product = $2"),
-        (Kind::Automation, "UPDATE fires SET automation = $3 WHERE program = $1 AND automation = $2"),
-        (Kind::Automation, "UPDATE tag_changes SET cause = $3 WHERE program = $1 AND cause_kind = 'automation' AND cause = $2"),
+        (
+            Kind::Tag,
+            "UPDATE partner_tags SET tag = $3 WHERE program = $1 AND tag = $2",
+        ),
+        (
+            Kind::Tag,
+            "UPDATE customer_tags SET tag = $3 WHERE program = $1 AND tag = $2",
+        ),
+        (
+            Kind::Group,
+            "UPDATE partners SET grp = $3 WHERE program = $1 AND grp = $2",
+        ),
+        (
+            Kind::Product,
+            "UPDATE customer_products SET product = $3 WHERE program = $1 AND product = $2",
+        ),
+        (
+            Kind::Automation,
+            "UPDATE fires SET automation = $3 WHERE program = $1 AND automation = $2",
+        ),
+        (
+            Kind::Automation,
+            "UPDATE tag_changes SET cause = $3 WHERE program = $1 AND cause_kind = 'automation' AND cause = $2",
+        ),
     ];
     for (kind, old, new) in &delta.renamed {
         for (_, sql) in renames.iter().filter(|(k, _)| k == kind) {
-            sqlx::query(*sql).bind(program).bind(old).bind(new).execute(&mut **tx).await?;
+            sqlx::query(*sql)
+                .bind(program)
+                .bind(old)
+                .bind(new)
+                .execute(&mut **tx)
+                .await?;
         }
     }
     for (kind, key) in &delta.deleted {
         match kind {
             Kind::Tag => {
-                for (subject_kind, table, column) in [("partner", "partner_tags", "partner"), ("customer", "customer_tags", "customer")] {
+                for (subject_kind, table, column) in [
+                    ("partner", "partner_tags", "partner"),
+                    ("customer", "customer_tags", "customer"),
+                ] {
                     let record = format!(
                         "INSERT INTO tag_changes (program, subject_kind, subject, tag, change, cause_kind, cause, event_id, at) \
                          SELECT program, '{subject_kind}', {column}, tag, 'removed', 'config', $3, NULL, $4 FROM {table} WHERE program = $1 AND tag = $2"
@@ -184,7 +213,11 @@ async fn carry_runtime_data(
                         .execute(&mut **tx)
                         .await?;
                     let delete = format!("DELETE FROM {table} WHERE program = $1 AND tag = $2");
-                    sqlx::query(sqlx::AssertSqlSafe(delete)).bind(program).bind(key).execute(&mut **tx).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(delete))
+                        .bind(program)
+                        .bind(key)
+                        .execute(&mut **tx)
+                        .await?;
                 }
             }
             Kind::Automation => {
@@ -354,6 +387,7 @@ impl Store for SqliteStore {
             applied_at: parse_time(&timestamp(now))?,
             summary,
             changes: Vec::new(),
+            backfill_fired: None,
         })
     }
 
@@ -398,6 +432,29 @@ impl Store for SqliteStore {
         partners::page(&self.pool, program, after, limit).await
     }
 
+    async fn partners_with_tag(
+        &self,
+        program: &str,
+        tag: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Partner>> {
+        partners::with_tag(&self.pool, program, tag, after, limit).await
+    }
+
+    async fn partner(&self, program: &str, key: &str) -> Result<Option<Partner>> {
+        partners::one(&self.pool, program, key).await
+    }
+
+    async fn tag_history(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+    ) -> Result<Vec<TagChange>> {
+        partners::history(&self.pool, program, subject, key).await
+    }
+
     async fn fired(
         &self,
         program: &str,
@@ -405,6 +462,13 @@ impl Store for SqliteStore {
         partners: &[&str],
     ) -> Result<HashSet<String>> {
         partners::fired(&self.pool, program, automation, partners).await
+    }
+
+    async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
+        Ok(Box::new(runtime::SqliteRuntimeTx {
+            tx: self.write_tx().await?,
+            program: program.to_owned(),
+        }))
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {

@@ -8,6 +8,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use super::{parse_time, parse_time_opt};
 use crate::engine::Result;
 use crate::engine::partner::{Partner, Stats};
+use crate::engine::runtime::state::{Cause, Subject, TagChange};
 use crate::spec::Money;
 
 pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at";
@@ -154,4 +155,88 @@ pub(super) async fn fired<'e>(
     q.push(")");
     let rows = q.build().fetch_all(executor).await?;
     rows.iter().map(|r| Ok(r.try_get("partner")?)).collect()
+}
+
+pub(super) async fn with_tag<'e>(
+    executor: impl SqliteExecutor<'e> + Copy,
+    program: &str,
+    tag: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Partner>> {
+    let columns = PARTNER_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM partners p JOIN partner_tags t ON t.program = p.program AND t.partner = p.key \
+         WHERE p.program = $1 AND t.tag = $2 AND p.key > $3 ORDER BY p.key LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(program)
+        .bind(tag)
+        .bind(after.unwrap_or(""))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(executor)
+        .await?;
+    let mut partners = rows
+        .iter()
+        .map(partner_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    load_tags(executor, program, &mut partners).await?;
+    Ok(partners)
+}
+
+pub(super) async fn one<'e>(
+    executor: impl SqliteExecutor<'e> + Copy,
+    program: &str,
+    key: &str,
+) -> Result<Option<Partner>> {
+    let sql = format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(program)
+        .bind(key)
+        .fetch_optional(executor)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut partners = vec![partner_from_row(&row)?];
+    load_tags(executor, program, &mut partners).await?;
+    Ok(partners.pop())
+}
+
+pub(super) async fn history<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    subject: Subject,
+    key: &str,
+) -> Result<Vec<TagChange>> {
+    let rows = sqlx::query(
+        "SELECT tag, change, cause_kind, cause, event_id, at FROM tag_changes \
+         WHERE program = $1 AND subject_kind = $2 AND subject = $3 ORDER BY at, rowid",
+    )
+    .bind(program)
+    .bind(subject.as_str())
+    .bind(key)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let cause: String = r.try_get("cause_kind")?;
+            Ok(TagChange {
+                subject_kind: subject,
+                subject: key.to_owned(),
+                tag: r.try_get("tag")?,
+                added: r.try_get::<String, _>("change")? == "added",
+                cause_kind: match cause.as_str() {
+                    "automation" => Cause::Automation,
+                    "config" => Cause::Config,
+                    _ => Cause::Person,
+                },
+                cause: r.try_get("cause")?,
+                event_id: r.try_get("event_id")?,
+                at: parse_time(&r.try_get::<String, _>("at")?)?,
+            })
+        })
+        .collect()
 }

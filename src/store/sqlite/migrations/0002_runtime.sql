@@ -63,7 +63,10 @@ CREATE TABLE fires (
     fired_at   TEXT NOT NULL,
     PRIMARY KEY (program, automation, partner)
 );
+CREATE INDEX fires_by_partner ON fires (program, partner);
 
+-- signed_up_at is when the customer was first seen: the referral signup, or
+-- the first product or purchase of a customer who came without one.
 CREATE TABLE customers (
     program           TEXT NOT NULL,
     key               TEXT NOT NULL,
@@ -109,6 +112,7 @@ CREATE TABLE transactions (
     revision     BIGINT NOT NULL,
     PRIMARY KEY (program, key)
 );
+CREATE INDEX transactions_by_customer ON transactions (program, customer);
 
 CREATE TABLE commissions (
     program      TEXT NOT NULL,

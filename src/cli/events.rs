@@ -1,0 +1,135 @@
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::value::RawValue;
+
+use super::history::ListFormat;
+use super::{GlobalArgs, exit, output};
+use crate::engine::event::{EventNote, IngestReport};
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    pub command: EventsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Send events from a file (a JSON array or NDJSON), or `-` for stdin.
+    ///
+    /// Good events take effect; an event id sent before is a duplicate with no
+    /// effect; a bad event is reported with its line and reason and the others
+    /// still count. Exits 1 when any event was rejected.
+    Send {
+        /// The file, or - for stdin.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+        /// Events per request (each request is one transaction).
+        #[arg(long, default_value_t = 5000, value_name = "N")]
+        batch_size: usize,
+    },
+}
+
+/// The events of a file, one per element, each on one line, with the line it
+/// starts on in the file.
+fn split(text: &str) -> anyhow::Result<Vec<(usize, String)>> {
+    if text.trim_start().starts_with('[') {
+        let items: Vec<&RawValue> =
+            serde_json::from_str(text).context("the file is not a JSON array of events")?;
+        // A newline can only be whitespace between JSON tokens, never inside a
+        // string, so an element fits on one line by swapping them for spaces.
+        return Ok(items
+            .into_iter()
+            .map(|raw| {
+                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                let line = text.as_bytes()[..offset]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
+                (line, raw.get().replace(['\n', '\r'], " "))
+            })
+            .collect());
+    }
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.to_owned()))
+        .collect())
+}
+
+fn print_notes(what: &str, notes: &[EventNote]) {
+    for n in notes {
+        let id =
+            n.id.as_deref()
+                .map(|i| format!(" (event {i})"))
+                .unwrap_or_default();
+        match &n.reason {
+            Some(reason) => eprintln!("line {}{id}: {what}: {reason}", n.line),
+            None => eprintln!("line {}{id}: {what}", n.line),
+        }
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitCode> {
+    let EventsCommand::Send {
+        file,
+        format,
+        batch_size,
+    } = &args.command;
+    let text = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        s
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let events = split(&text)?;
+    if events.is_empty() {
+        bail!("{} holds no events", file.display());
+    }
+    let writer = global.target().writer().await?;
+    let program = super::program(writer.as_ref(), global).await?;
+    let mut report = IngestReport::default();
+    for chunk in events.chunks((*batch_size).max(1)) {
+        let body = chunk
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut part = writer.send_events(&program, body).await?;
+        // The engine numbers lines within the request; map them back to the file.
+        for n in part.rejected.iter_mut().chain(part.duplicates.iter_mut()) {
+            n.line = chunk
+                .get(n.line.saturating_sub(1))
+                .map_or(n.line, |(l, _)| *l);
+        }
+        report.merge(part);
+    }
+    if *format == ListFormat::Json {
+        output::println(&serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_notes("duplicate, no effect", &report.duplicates);
+        print_notes("rejected", &report.rejected);
+    }
+    eprintln!(
+        "{}: {} events to program {program}: {} accepted, {} duplicates, {} rejected.",
+        file.display(),
+        events.len(),
+        report.accepted,
+        report.duplicates.len(),
+        report.rejected.len()
+    );
+    Ok(ExitCode::from(if report.rejected.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    }))
+}

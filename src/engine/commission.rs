@@ -1,0 +1,375 @@
+//! Commission triggers: which fire for a transaction, rule by rule, and what
+//! they pay.
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::partner::Partner;
+use super::runtime::RuntimeConfig;
+use super::runtime::state::{
+    CommissionRecord, Customer, CustomerProduct, TransactionRecord, Workspace,
+};
+use crate::spec::{Commission, CommissionTrigger, Compare, MemberOp, Money, Rule, SetOp, Window};
+
+/// What a rule is evaluated against.
+pub struct Facts<'a> {
+    pub transaction: &'a TransactionRecord,
+    /// The matched customer product and its catalog entry's name.
+    pub product: Option<(&'a CustomerProduct, &'a str)>,
+    pub partner: &'a Partner,
+    pub customer: Option<&'a Customer>,
+    pub timezone: Tz,
+}
+
+/// One rule's verdict and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RuleVerdict {
+    pub rule: Rule,
+    pub holds: bool,
+    pub reason: String,
+}
+
+fn set_holds<T: PartialEq>(op: &SetOp<T>, value: &T) -> bool {
+    match op {
+        SetOp::AnyOf(v) => v.contains(value),
+        SetOp::NoneOf(v) => !v.contains(value),
+    }
+}
+
+fn member_holds(op: &MemberOp, have: &[&str]) -> bool {
+    match op {
+        MemberOp::AnyOf(v) => v.iter().any(|x| have.contains(&x.as_str())),
+        MemberOp::AllOf(v) => v.iter().all(|x| have.contains(&x.as_str())),
+        MemberOp::NoneOf(v) => !v.iter().any(|x| have.contains(&x.as_str())),
+    }
+}
+
+fn describe_compare<T: std::fmt::Display + Copy>(c: &Compare<T>) -> String {
+    let mut parts = Vec::new();
+    for (op, v) in [("gt", c.gt), ("gte", c.gte), ("lt", c.lt), ("lte", c.lte)] {
+        if let Some(v) = v {
+            parts.push(format!("{op} {v}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// A value as it is written in config: `one_time`, `active`.
+fn wire<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn list<T: Serialize>(op: &str, v: &[T]) -> String {
+    let items: Vec<String> = v.iter().map(wire).collect();
+    format!("{op} [{}]", items.join(", "))
+}
+
+fn names(op: &str, v: &[String]) -> String {
+    format!("{op} [{}]", v.join(", "))
+}
+
+/// The local calendar date of `t` in `tz`.
+fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// Whether `created` falls in `window` as seen at `at`, in the program's time zone.
+pub fn within(window: Window, created: DateTime<Utc>, at: DateTime<Utc>, tz: Tz) -> bool {
+    let (c, a) = (local_date(created, tz), local_date(at, tz));
+    match window {
+        Window::CurrentCalendarDay => c == a,
+        Window::PreviousCalendarDay => a.pred_opt() == Some(c),
+        Window::CurrentCalendarMonth => (c.year(), c.month()) == (a.year(), a.month()),
+        Window::PreviousCalendarMonth => {
+            let prev = a.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(a);
+            (c.year(), c.month()) == (prev.year(), prev.month())
+        }
+        Window::RollingDays(d) => {
+            created <= at && created > at - Duration::days(i64::from(d.get()))
+        }
+    }
+}
+
+fn window_name(w: Window) -> String {
+    match w {
+        Window::CurrentCalendarDay => "current_calendar_day".into(),
+        Window::PreviousCalendarDay => "previous_calendar_day".into(),
+        Window::CurrentCalendarMonth => "current_calendar_month".into(),
+        Window::PreviousCalendarMonth => "previous_calendar_month".into(),
+        Window::RollingDays(d) => format!("the last {d} days"),
+    }
+}
+
+/// Evaluates one rule, saying why it holds or not.
+pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
+    let (holds, reason) = match (rule, &f.product) {
+        (
+            Rule::ProductKey(_)
+            | Rule::ProductName(_)
+            | Rule::ProductStatus(_)
+            | Rule::ProductCreated(_),
+            None,
+        ) => (false, "no product matched the transaction".to_owned()),
+        (Rule::ProductKey(op), Some((p, _))) => (
+            set_holds(op, &p.product),
+            format!(
+                "product key `{}`, rule {}",
+                p.product,
+                names(op.operator(), op.values())
+            ),
+        ),
+        (Rule::ProductName(op), Some((_, name))) => (
+            set_holds(op, &(*name).to_owned()),
+            format!(
+                "product name `{name}`, rule {}",
+                names(op.operator(), op.values())
+            ),
+        ),
+        (Rule::ProductStatus(op), Some((p, _))) => (
+            set_holds(op, &p.status),
+            format!(
+                "product status `{}`, rule {}",
+                wire(&p.status),
+                list(op.operator(), op.values())
+            ),
+        ),
+        (Rule::ProductCreated(w), Some((p, _))) => (
+            within(w.within, p.created_at, f.transaction.at, f.timezone),
+            format!(
+                "product created {} ({}), rule within {} of the transaction",
+                p.created_at
+                    .with_timezone(&f.timezone)
+                    .format("%Y-%m-%d %H:%M %Z"),
+                f.timezone,
+                window_name(w.within)
+            ),
+        ),
+        (Rule::PartnerGroup(op), _) => {
+            let have: Vec<&str> = f.partner.group.iter().map(String::as_str).collect();
+            (
+                member_holds(op, &have),
+                format!(
+                    "partner group {}, rule {}",
+                    f.partner
+                        .group
+                        .as_deref()
+                        .map_or("(none)".to_owned(), |g| format!("`{g}`")),
+                    names(op.operator(), op.values())
+                ),
+            )
+        }
+        (Rule::PartnerTag(op), _) => {
+            let have: Vec<&str> = f.partner.tags.iter().map(String::as_str).collect();
+            (
+                member_holds(op, &have),
+                format!(
+                    "partner tags [{}], rule {}",
+                    have.join(", "),
+                    names(op.operator(), op.values())
+                ),
+            )
+        }
+        (Rule::TransactionAmount(c), _) => (
+            c.holds(f.transaction.amount),
+            format!(
+                "amount {}, rule {}",
+                f.transaction.amount,
+                describe_compare(c)
+            ),
+        ),
+        (Rule::TransactionKind(op), _) => (
+            op.values().contains(&f.transaction.kind),
+            format!(
+                "kind `{}`, rule {}",
+                wire(&f.transaction.kind),
+                list("any_of", op.values())
+            ),
+        ),
+        (Rule::CustomerAgeDays(c), _) => {
+            let age = f
+                .customer
+                .and_then(|c| c.signed_up_at)
+                .map_or(0, |s| (f.transaction.at - s).num_days().max(0));
+            let age = u32::try_from(age).unwrap_or(u32::MAX);
+            (
+                c.holds(age),
+                format!("customer age {age} days, rule {}", describe_compare(c)),
+            )
+        }
+    };
+    RuleVerdict {
+        rule: rule.clone(),
+        holds,
+        reason,
+    }
+}
+
+/// The amount a trigger pays on a transaction.
+pub fn amount(commission: Commission, transaction: Money) -> Money {
+    match commission {
+        Commission::Percent(p) => p.of(transaction),
+        Commission::Flat(m) => m,
+    }
+}
+
+/// Splits `total` into `n` monthly installments, the odd cents on the first,
+/// due at `at` plus k months in `tz` (Jan 31 + 1 month is the last day of
+/// February).
+pub fn installments(
+    total: Money,
+    n: u32,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<(Money, DateTime<Utc>)> {
+    let n = n.max(1);
+    let base = total.cents() / i64::from(n);
+    let odd = total.cents() - base * i64::from(n);
+    let local = at.with_timezone(&tz);
+    (0..n)
+        .map(|k| {
+            let cents = if k == 0 { base + odd } else { base };
+            let due = local
+                .checked_add_months(Months::new(k))
+                .map_or(at, |d| d.with_timezone(&Utc));
+            (Money(cents), due)
+        })
+        .collect()
+}
+
+/// Whether every rule of `trigger` holds.
+pub fn fires(trigger: &CommissionTrigger, facts: &Facts) -> bool {
+    trigger.rules.iter().all(|r| verdict(r, facts).holds)
+}
+
+/// The commissions a transaction earns under the config: one per enabled
+/// trigger whose rules all hold (split into installments when dripped).
+pub fn evaluate(
+    cfg: &RuntimeConfig,
+    ws: &Workspace,
+    transaction: &TransactionRecord,
+    product: Option<&CustomerProduct>,
+    now: DateTime<Utc>,
+) -> Vec<CommissionRecord> {
+    let Some(partner) = transaction
+        .partner
+        .as_ref()
+        .and_then(|p| ws.partners.get(p))
+    else {
+        return Vec::new();
+    };
+    let name = product
+        .and_then(|p| cfg.products.get(&p.product))
+        .map(|p| p.name.as_str());
+    let facts = Facts {
+        transaction,
+        product: product.zip(name),
+        partner: &partner.partner,
+        customer: ws.customers.get(&transaction.customer),
+        timezone: cfg.timezone,
+    };
+    let mut out = Vec::new();
+    for trigger in cfg.triggers() {
+        if !fires(trigger, &facts) {
+            continue;
+        }
+        let total = amount(trigger.commission, transaction.amount);
+        let n = trigger.drip.map_or(1, |d| d.installments);
+        for (i, (cents, due_at)) in installments(total, n, transaction.at, cfg.timezone)
+            .into_iter()
+            .enumerate()
+        {
+            out.push(CommissionRecord {
+                partner: partner.partner.key.clone(),
+                transaction: transaction.key.clone(),
+                trigger: trigger.key.clone(),
+                amount: cents,
+                due_at,
+                installment: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                installments: n,
+                revision: cfg.revision,
+                created_at: now,
+            });
+        }
+    }
+    out
+}
+
+/// Midnight UTC of a date, for tests and examples.
+pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("a valid date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Days;
+
+    #[test]
+    fn drip_puts_odd_cents_first_and_clamps_month_ends() {
+        let split = installments(Money(1000), 3, utc(2026, 1, 31, 15, 0), chrono_tz::UTC);
+        assert_eq!(
+            split.iter().map(|(m, _)| m.cents()).collect::<Vec<_>>(),
+            [334, 333, 333]
+        );
+        assert_eq!(split[1].1, utc(2026, 2, 28, 15, 0));
+        assert_eq!(split[2].1, utc(2026, 3, 31, 15, 0));
+        let leap = installments(Money(100), 2, utc(2028, 1, 31, 0, 0), chrono_tz::UTC);
+        assert_eq!(leap[1].1, utc(2028, 2, 29, 0, 0));
+        let total: i64 = installments(Money(-1001), 4, utc(2026, 5, 1, 0, 0), chrono_tz::UTC)
+            .iter()
+            .map(|(m, _)| m.cents())
+            .sum();
+        assert_eq!(total, -1001);
+    }
+
+    #[test]
+    fn calendar_windows_use_the_program_time_zone() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        // 23:30 UTC on the 31st is already the 1st in Berlin.
+        let created = utc(2026, 3, 31, 23, 30);
+        let at = utc(2026, 4, 1, 8, 0);
+        assert!(within(Window::CurrentCalendarDay, created, at, berlin));
+        assert!(!within(
+            Window::CurrentCalendarDay,
+            created,
+            at,
+            chrono_tz::UTC
+        ));
+        assert!(within(
+            Window::PreviousCalendarDay,
+            created,
+            at,
+            chrono_tz::UTC
+        ));
+        assert!(within(Window::CurrentCalendarMonth, created, at, berlin));
+        assert!(within(
+            Window::PreviousCalendarMonth,
+            created,
+            at,
+            chrono_tz::UTC
+        ));
+        let jan = utc(2026, 1, 15, 0, 0);
+        assert!(within(
+            Window::PreviousCalendarMonth,
+            utc(2025, 12, 31, 12, 0),
+            jan,
+            chrono_tz::UTC
+        ));
+        let seven = Window::RollingDays(Days::new(7).unwrap());
+        assert!(within(
+            seven,
+            at - Duration::days(7) + Duration::seconds(1),
+            at,
+            berlin
+        ));
+        assert!(!within(seven, at - Duration::days(7), at, berlin));
+        assert!(!within(seven, at + Duration::seconds(1), at, berlin));
+    }
+}

@@ -1,0 +1,373 @@
+//! Partner events as senders write them, and reading a batch of them: a JSON
+//! array or NDJSON, every event checked on its own, each bad one reported with
+//! its line and reason while the rest go on.
+
+use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::spec::{Money, ProductStatus, TransactionKind};
+
+/// Events dated further ahead than this are refused: a clock that is off, or a
+/// sender that made the date up.
+pub const MAX_FUTURE: Duration = Duration::minutes(5);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerInfo {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionInfo {
+    pub key: String,
+    /// The customer's key.
+    pub customer: String,
+    pub amount: Money,
+    /// Matched exactly (case matters) to a customer product's external_subscription_key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_key: Option<String>,
+    /// one_time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TransactionKind>,
+}
+
+/// One event. `id` is unique per program: an id seen before is a duplicate and
+/// has no effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum Event {
+    /// Creates the partner.
+    #[serde(rename = "partner.joined")]
+    PartnerJoined {
+        id: String,
+        at: DateTime<Utc>,
+        partner: PartnerInfo,
+    },
+    #[serde(rename = "partner.updated")]
+    PartnerUpdated {
+        id: String,
+        at: DateTime<Utc>,
+        partner: PartnerInfo,
+    },
+    /// A login or other activity.
+    #[serde(rename = "partner.active")]
+    PartnerActive {
+        id: String,
+        at: DateTime<Utc>,
+        partner: KeyRef,
+    },
+    /// A referral signup (lead) attributed to the partner.
+    #[serde(rename = "customer.signed_up")]
+    CustomerSignedUp {
+        id: String,
+        at: DateTime<Utc>,
+        customer: KeyRef,
+        partner: KeyRef,
+    },
+    /// Links a product to a customer, or updates that link (status).
+    #[serde(rename = "customer_product.upserted")]
+    CustomerProductUpserted {
+        id: String,
+        at: DateTime<Utc>,
+        customer: KeyRef,
+        product: String,
+        status: ProductStatus,
+        external_subscription_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partner: Option<KeyRef>,
+    },
+    /// A purchase: attributed to a partner, it runs the commission triggers.
+    #[serde(rename = "transaction.created")]
+    TransactionCreated {
+        id: String,
+        at: DateTime<Utc>,
+        transaction: TransactionInfo,
+    },
+}
+
+impl Event {
+    pub fn id(&self) -> &str {
+        match self {
+            Event::PartnerJoined { id, .. }
+            | Event::PartnerUpdated { id, .. }
+            | Event::PartnerActive { id, .. }
+            | Event::CustomerSignedUp { id, .. }
+            | Event::CustomerProductUpserted { id, .. }
+            | Event::TransactionCreated { id, .. } => id,
+        }
+    }
+
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Event::PartnerJoined { at, .. }
+            | Event::PartnerUpdated { at, .. }
+            | Event::PartnerActive { at, .. }
+            | Event::CustomerSignedUp { at, .. }
+            | Event::CustomerProductUpserted { at, .. }
+            | Event::TransactionCreated { at, .. } => *at,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::PartnerJoined { .. } => "partner.joined",
+            Event::PartnerUpdated { .. } => "partner.updated",
+            Event::PartnerActive { .. } => "partner.active",
+            Event::CustomerSignedUp { .. } => "customer.signed_up",
+            Event::CustomerProductUpserted { .. } => "customer_product.upserted",
+            Event::TransactionCreated { .. } => "transaction.created",
+        }
+    }
+
+    /// Problems no engine state is needed to see.
+    fn check(&self, now: DateTime<Utc>) -> Result<(), String> {
+        if self.id().trim().is_empty() {
+            return Err("`id` must not be empty".to_owned());
+        }
+        if self.at() > now + MAX_FUTURE {
+            return Err(format!(
+                "`at` {} is more than 5 minutes in the future",
+                self.at().to_rfc3339()
+            ));
+        }
+        let keys: Vec<(&str, &str)> = match self {
+            Event::PartnerJoined { partner, .. } | Event::PartnerUpdated { partner, .. } => {
+                vec![("partner.key", &partner.key)]
+            }
+            Event::PartnerActive { partner, .. } => vec![("partner.key", &partner.key)],
+            Event::CustomerSignedUp {
+                customer, partner, ..
+            } => {
+                vec![
+                    ("customer.key", &customer.key),
+                    ("partner.key", &partner.key),
+                ]
+            }
+            Event::CustomerProductUpserted {
+                customer,
+                product,
+                external_subscription_key,
+                partner,
+                ..
+            } => {
+                let mut k = vec![
+                    ("customer.key", customer.key.as_str()),
+                    ("product", product.as_str()),
+                    (
+                        "external_subscription_key",
+                        external_subscription_key.as_str(),
+                    ),
+                ];
+                if let Some(p) = partner {
+                    k.push(("partner.key", &p.key));
+                }
+                k
+            }
+            Event::TransactionCreated { transaction, .. } => {
+                let mut k = vec![
+                    ("transaction.key", transaction.key.as_str()),
+                    ("transaction.customer", transaction.customer.as_str()),
+                ];
+                if let Some(s) = &transaction.subscription_key {
+                    k.push(("transaction.subscription_key", s));
+                }
+                k
+            }
+        };
+        for (field, value) in keys {
+            if value.trim().is_empty() {
+                return Err(format!("`{field}` must not be empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event of a batch that read and checked cleanly.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// 1-based line in the request body where the event starts.
+    pub line: usize,
+    pub event: Event,
+    /// The event as sent, kept with it.
+    pub raw: String,
+}
+
+/// What happened to an event that was not simply accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EventNote {
+    /// 1-based line where the event starts.
+    pub line: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer to a batch of events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestReport {
+    /// Events accepted: durable before this answer was sent.
+    pub accepted: usize,
+    /// Events whose id was seen before; they had no effect.
+    pub duplicates: Vec<EventNote>,
+    /// Events refused, each with its reason; they had no effect.
+    pub rejected: Vec<EventNote>,
+}
+
+impl IngestReport {
+    pub fn merge(&mut self, other: IngestReport) {
+        self.accepted += other.accepted;
+        self.duplicates.extend(other.duplicates);
+        self.rejected.extend(other.rejected);
+    }
+}
+
+fn line_of(body: &str, offset: usize) -> usize {
+    body.as_bytes()[..offset.min(body.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse_one(text: &str, line: usize, now: DateTime<Utc>) -> Result<Received, EventNote> {
+    let id = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+    let reject = |reason: String| EventNote {
+        line,
+        id: id.clone(),
+        reason: Some(reason),
+    };
+    let event: Event = serde_json::from_str(text).map_err(|e| reject(describe(&e)))?;
+    event.check(now).map_err(reject)?;
+    Ok(Received {
+        line,
+        event,
+        raw: text.to_owned(),
+    })
+}
+
+/// serde_json's message without its "at line 1 column 40" (the line is the
+/// event's; the column means little to a sender).
+fn describe(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Reads a batch: a JSON array of events, or NDJSON (one event per line; blank
+/// lines are skipped). Returns the good events and the refused ones.
+pub fn parse_batch(body: &str, now: DateTime<Utc>) -> (Vec<Received>, Vec<EventNote>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    let trimmed = body.trim_start();
+    if trimmed.starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(body) {
+            Ok(items) => {
+                for raw in items {
+                    let offset = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+                    match parse_one(raw.get(), line_of(body, offset), now) {
+                        Ok(r) => good.push(r),
+                        Err(n) => bad.push(n),
+                    }
+                }
+            }
+            Err(e) => bad.push(EventNote {
+                line: e.line(),
+                id: None,
+                reason: Some(format!(
+                    "the body is not a JSON array of events: {}",
+                    describe(&e)
+                )),
+            }),
+        }
+        return (good, bad);
+    }
+    for (i, text) in body.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        match parse_one(text, i + 1, now) {
+            Ok(r) => good.push(r),
+            Err(n) => bad.push(n),
+        }
+    }
+    (good, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ndjson_and_arrays_with_lines() {
+        let now = Utc::now();
+        let ndjson = "{\"id\":\"a\",\"type\":\"partner.joined\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}}\n\n{\"id\":\"b\",\"type\":\"partner.jumped\",\"at\":\"2026-01-01T00:00:00Z\"}\nnot json\n";
+        let (good, bad) = parse_batch(ndjson, now);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].line, 1);
+        assert_eq!(bad.len(), 2);
+        assert_eq!((bad[0].line, bad[0].id.as_deref()), (3, Some("b")));
+        assert!(
+            bad[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("unknown variant `partner.jumped`")
+        );
+        assert_eq!(bad[1].line, 4);
+
+        let array = "[\n  {\"id\":\"a\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}},\n  {\"id\":\"c\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"},\"extra\":1}\n]";
+        let (good, bad) = parse_batch(array, now);
+        assert_eq!((good.len(), good[0].line), (1, 2));
+        assert_eq!(bad[0].line, 3);
+        assert!(
+            bad[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("unknown field `extra`"),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_the_future_and_empty_keys_and_bad_money() {
+        let now: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().unwrap();
+        let body = [
+            r#"{"id":"f","type":"partner.active","at":"2026-06-01T12:06:00Z","partner":{"key":"p"}}"#,
+            r#"{"id":"ok","type":"partner.active","at":"2026-06-01T12:04:00Z","partner":{"key":"p"}}"#,
+            r#"{"id":"e","type":"partner.active","at":"2026-06-01T12:00:00Z","partner":{"key":" "}}"#,
+            r#"{"id":"m","type":"transaction.created","at":"2026-06-01T12:00:00Z","transaction":{"key":"t","customer":"c","amount":"1.234"}}"#,
+        ]
+        .join("\n");
+        let (good, bad) = parse_batch(&body, now);
+        assert_eq!(good.len(), 1);
+        let reasons: Vec<&str> = bad.iter().map(|n| n.reason.as_deref().unwrap()).collect();
+        assert!(reasons[0].contains("future"), "{reasons:?}");
+        assert!(
+            reasons[1].contains("`partner.key` must not be empty"),
+            "{reasons:?}"
+        );
+        assert!(reasons[2].contains("more than two decimals"), "{reasons:?}");
+    }
+}

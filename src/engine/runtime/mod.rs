@@ -1,0 +1,640 @@
+//! The automation runtime: what each event does to partners, customers and tags,
+//! which automations fire, and the daily checks.
+//!
+//! Everything here works on a [`Workspace`] in memory; the store loads it and
+//! writes the result in one transaction, so a batch or a sweep page takes
+//! effect whole or not at all, and the logic is plain functions that tests can
+//! drive without a database.
+
+pub mod state;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::commission;
+use super::event::{Event, KeyRef, PartnerInfo, Received, TransactionInfo};
+use super::partner::{Partner, Stats};
+use crate::spec::{
+    Action, Automation, CommissionTrigger, Config, Metric, Money, Product, TransactionKind, Trigger,
+};
+use state::{
+    Cause, Customer, CustomerProduct, PartnerState, StoredEvent, Subject, TagChange,
+    TransactionRecord, Workspace,
+};
+
+/// A program's config, indexed for the runtime.
+#[derive(Debug)]
+pub struct RuntimeConfig {
+    pub revision: u64,
+    pub config: Config,
+    pub timezone: chrono_tz::Tz,
+    /// Enabled automations, by key.
+    automations: Vec<Automation>,
+    pub products: HashMap<String, Product>,
+}
+
+impl RuntimeConfig {
+    pub fn new(revision: u64, config: Config) -> RuntimeConfig {
+        let timezone = config.program.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let mut automations: Vec<Automation> = config
+            .automations
+            .iter()
+            .filter(|a| a.enabled)
+            .cloned()
+            .collect();
+        automations.sort_by(|a, b| a.key.cmp(&b.key));
+        let products = config
+            .products
+            .iter()
+            .map(|p| (p.key.clone(), p.clone()))
+            .collect();
+        RuntimeConfig {
+            revision,
+            config,
+            timezone,
+            automations,
+            products,
+        }
+    }
+
+    /// A program with no config yet: events are recorded, nothing fires.
+    pub fn empty(program: &str) -> RuntimeConfig {
+        RuntimeConfig::new(
+            0,
+            Config::new(crate::spec::Program {
+                key: program.to_owned(),
+                name: program.to_owned(),
+                currency: "USD".to_owned(),
+                timezone: "UTC".to_owned(),
+            }),
+        )
+    }
+
+    fn matching<'a>(
+        &'a self,
+        pick: impl Fn(&Trigger) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a Automation> + 'a {
+        self.automations.iter().filter(move |a| pick(&a.when))
+    }
+
+    pub fn triggers(&self) -> impl Iterator<Item = &CommissionTrigger> {
+        self.config.commission_triggers.iter().filter(|t| t.enabled)
+    }
+
+    pub fn daily_checks(&self) -> impl Iterator<Item = &Automation> {
+        self.matching(Trigger::is_daily_check)
+    }
+
+    /// Event-style automations with `backfill: true`; the sweep catches them up.
+    pub fn backfills(&self) -> impl Iterator<Item = &Automation> {
+        self.automations.iter().filter(|a| {
+            a.backfill && !a.when.is_daily_check() && !matches!(a.when, Trigger::Sale(_))
+        })
+    }
+}
+
+/// Shared, immutable: one per program revision.
+pub type SharedConfig = Arc<RuntimeConfig>;
+
+/// The keys a batch touches, so the store loads exactly those.
+#[derive(Debug, Default)]
+pub struct Needs {
+    pub partners: BTreeSet<String>,
+    pub customers: BTreeSet<String>,
+    pub subscriptions: BTreeSet<String>,
+    pub transactions: BTreeSet<String>,
+}
+
+pub fn needs(events: &[Received]) -> Needs {
+    let mut n = Needs::default();
+    for r in events {
+        match &r.event {
+            Event::PartnerJoined { partner, .. } | Event::PartnerUpdated { partner, .. } => {
+                n.partners.insert(partner.key.clone());
+            }
+            Event::PartnerActive { partner, .. } => {
+                n.partners.insert(partner.key.clone());
+            }
+            Event::CustomerSignedUp {
+                customer, partner, ..
+            } => {
+                n.customers.insert(customer.key.clone());
+                n.partners.insert(partner.key.clone());
+            }
+            Event::CustomerProductUpserted {
+                customer,
+                external_subscription_key,
+                partner,
+                ..
+            } => {
+                n.customers.insert(customer.key.clone());
+                n.subscriptions.insert(external_subscription_key.clone());
+                if let Some(p) = partner {
+                    n.partners.insert(p.key.clone());
+                }
+            }
+            Event::TransactionCreated { transaction, .. } => {
+                n.customers.insert(transaction.customer.clone());
+                n.transactions.insert(transaction.key.clone());
+                if let Some(s) = &transaction.subscription_key {
+                    n.subscriptions.insert(s.clone());
+                }
+            }
+        }
+    }
+    n
+}
+
+/// What made automations fire, for the tag history.
+struct Occasion<'a> {
+    event_id: Option<&'a str>,
+    at: DateTime<Utc>,
+    /// The customer of the triggering sale, for `tag_customer`.
+    customer: Option<&'a str>,
+}
+
+/// Fires `automations` for a partner, in ascending key order. Returns whether
+/// anything fired.
+fn fire(ws: &mut Workspace, mut automations: Vec<&Automation>, partner: &str, occasion: &Occasion) {
+    automations.sort_by(|a, b| a.key.cmp(&b.key));
+    automations.dedup_by(|a, b| a.key == b.key);
+    for automation in automations {
+        for action in &automation.then {
+            let (subject_kind, subject, added) = match action {
+                Action::AddTag(_) => (Subject::Partner, partner, true),
+                Action::RemoveTag(_) => (Subject::Partner, partner, false),
+                Action::TagCustomer(_) => match occasion.customer {
+                    Some(c) => (Subject::Customer, c, true),
+                    None => continue,
+                },
+            };
+            let tag = action.tag();
+            let changed = match subject_kind {
+                Subject::Partner => ws.partners.get_mut(subject).is_some_and(|p| {
+                    if added {
+                        p.partner.tags.insert(tag.to_owned())
+                    } else {
+                        p.partner.tags.remove(tag)
+                    }
+                }),
+                Subject::Customer => ws
+                    .customers
+                    .get_mut(subject)
+                    .is_some_and(|c| c.tags.insert(tag.to_owned())),
+            };
+            if changed {
+                ws.writes.tag_changes.push(TagChange {
+                    subject_kind,
+                    subject: subject.to_owned(),
+                    tag: tag.to_owned(),
+                    added,
+                    cause_kind: Cause::Automation,
+                    cause: automation.key.clone(),
+                    event_id: occasion.event_id.map(str::to_owned),
+                    at: occasion.at,
+                });
+            }
+        }
+        if let Some(p) = ws.partners.get_mut(partner) {
+            p.fires.insert(automation.key.clone(), occasion.at);
+        }
+        ws.writes
+            .fires
+            .insert((automation.key.clone(), partner.to_owned()), occasion.at);
+    }
+}
+
+fn has_fired(ws: &Workspace, automation: &Automation, partner: &str) -> bool {
+    ws.partners
+        .get(partner)
+        .is_some_and(|p| p.fires.contains_key(&automation.key))
+}
+
+/// Milestone automations whose metric the partner has reached and that have not
+/// fired for them: all of them, when one event crosses several.
+fn milestones_reached<'a>(
+    ws: &Workspace,
+    cfg: &'a RuntimeConfig,
+    partner: &str,
+    metric: Metric,
+) -> Vec<&'a Automation> {
+    let Some(p) = ws.partners.get(partner) else {
+        return Vec::new();
+    };
+    cfg.matching(move |t| matches!(t, Trigger::Milestone(m) if m.metric == metric))
+        .filter(|a| !p.fires.contains_key(&a.key))
+        .filter(|a| p.partner.is_past(&a.when))
+        .collect()
+}
+
+/// Automations on a once-only trigger that have not fired for the partner.
+fn once<'a>(
+    ws: &Workspace,
+    cfg: &'a RuntimeConfig,
+    partner: &str,
+    trigger: &Trigger,
+) -> Vec<&'a Automation> {
+    cfg.automations
+        .iter()
+        .filter(|a| a.when == *trigger && !has_fired(ws, a, partner))
+        .collect()
+}
+
+fn partner_mut<'w>(ws: &'w mut Workspace, key: &str) -> Result<&'w mut PartnerState, String> {
+    ws.partners.get_mut(key).ok_or_else(|| {
+        format!("partner `{key}` has not joined; send its partner.joined event first")
+    })
+}
+
+fn touch(ws: &mut Workspace, key: &str) {
+    ws.writes.partners.insert(key.to_owned());
+}
+
+/// Applies one event. An `Err` is the reason the event is refused; it then has
+/// had no effect.
+pub fn apply(
+    ws: &mut Workspace,
+    cfg: &RuntimeConfig,
+    received: &Received,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let event = &received.event;
+    let at = event.at();
+    let occasion = Occasion {
+        event_id: Some(event.id()),
+        at,
+        customer: None,
+    };
+    match event {
+        Event::PartnerJoined { partner, .. } => joined(ws, cfg, partner, &occasion)?,
+        Event::PartnerUpdated { partner, .. } => {
+            let p = partner_mut(ws, &partner.key)?;
+            if let Some(g) = &partner.group {
+                p.partner.group = Some(g.clone());
+            }
+            if partner.name.is_some() {
+                p.partner.name.clone_from(&partner.name);
+            }
+            if partner.email.is_some() {
+                p.partner.email.clone_from(&partner.email);
+            }
+            touch(ws, &partner.key);
+        }
+        Event::PartnerActive { partner, .. } => {
+            let p = partner_mut(ws, &partner.key)?;
+            p.partner.stats.last_activity_at = p.partner.stats.last_activity_at.max(at);
+            touch(ws, &partner.key);
+        }
+        Event::CustomerSignedUp {
+            customer, partner, ..
+        } => signed_up(ws, cfg, customer, partner, &occasion)?,
+        Event::CustomerProductUpserted {
+            customer,
+            product,
+            status,
+            external_subscription_key,
+            partner,
+            ..
+        } => {
+            if !cfg.products.contains_key(product) {
+                return Err(format!(
+                    "product `{product}` is not in the program's config"
+                ));
+            }
+            if let Some(p) = partner {
+                partner_mut(ws, &p.key)?;
+            }
+            if let Some(existing) = ws.subscriptions.get(external_subscription_key)
+                && existing.customer != customer.key
+            {
+                return Err(format!(
+                    "external_subscription_key `{external_subscription_key}` belongs to customer `{}`",
+                    existing.customer
+                ));
+            }
+            seen_customer(ws, &customer.key, at);
+            let record = ws
+                .subscriptions
+                .entry(external_subscription_key.clone())
+                .or_insert_with(|| CustomerProduct {
+                    external_subscription_key: external_subscription_key.clone(),
+                    customer: customer.key.clone(),
+                    product: product.clone(),
+                    status: *status,
+                    partner: None,
+                    created_at: at,
+                    updated_at: at,
+                });
+            // Out of order: an older upsert never overwrites a newer one.
+            if at >= record.updated_at {
+                record.product.clone_from(product);
+                record.status = *status;
+                if partner.is_some() {
+                    record.partner = partner.as_ref().map(|p| p.key.clone());
+                }
+                record.updated_at = at;
+            }
+            record.created_at = record.created_at.min(at);
+            ws.writes
+                .subscriptions
+                .insert(external_subscription_key.clone());
+        }
+        Event::TransactionCreated { transaction, .. } => {
+            sale(ws, cfg, transaction, at, event.id(), now)?
+        }
+    }
+    ws.writes.events.push(StoredEvent {
+        id: event.id().to_owned(),
+        kind: event.type_name(),
+        at,
+        body: received.raw.clone(),
+    });
+    Ok(())
+}
+
+fn joined(
+    ws: &mut Workspace,
+    cfg: &RuntimeConfig,
+    info: &PartnerInfo,
+    occasion: &Occasion,
+) -> Result<(), String> {
+    let at = occasion.at;
+    if let Some(existing) = ws.partners.get_mut(&info.key) {
+        // Joined again (a resend with a new id, or out of order): the earliest
+        // join counts; nothing fires twice.
+        let p = &mut existing.partner;
+        p.joined_at = p.joined_at.min(at);
+        if info.group.is_some() {
+            p.group.clone_from(&info.group);
+        }
+        if info.name.is_some() {
+            p.name.clone_from(&info.name);
+        }
+        if info.email.is_some() {
+            p.email.clone_from(&info.email);
+        }
+        touch(ws, &info.key);
+        return Ok(());
+    }
+    ws.partners.insert(
+        info.key.clone(),
+        PartnerState {
+            partner: Partner {
+                key: info.key.clone(),
+                name: info.name.clone(),
+                email: info.email.clone(),
+                group: info.group.clone(),
+                joined_at: at,
+                tags: BTreeSet::new(),
+                stats: Stats {
+                    signups: 0,
+                    customers: 0,
+                    revenue: Money::ZERO,
+                    last_activity_at: at,
+                    last_referral_at: at,
+                },
+                first_signup_at: None,
+                first_sale_at: None,
+                first_commission_at: None,
+            },
+            fires: HashMap::new(),
+        },
+    );
+    touch(ws, &info.key);
+    let firing = once(ws, cfg, &info.key, &Trigger::PartnerJoined);
+    fire(ws, firing, &info.key, occasion);
+    Ok(())
+}
+
+fn seen_customer<'w>(ws: &'w mut Workspace, key: &str, at: DateTime<Utc>) -> &'w mut Customer {
+    ws.writes.customers.insert(key.to_owned());
+    let c = ws
+        .customers
+        .entry(key.to_owned())
+        .or_insert_with(|| Customer {
+            key: key.to_owned(),
+            partner: None,
+            signed_up_at: Some(at),
+            first_purchase_at: None,
+            tags: BTreeSet::new(),
+            bought_through: BTreeSet::new(),
+        });
+    c.signed_up_at = Some(c.signed_up_at.map_or(at, |s| s.min(at)));
+    c
+}
+
+fn signed_up(
+    ws: &mut Workspace,
+    cfg: &RuntimeConfig,
+    customer: &KeyRef,
+    partner: &KeyRef,
+    occasion: &Occasion,
+) -> Result<(), String> {
+    let at = occasion.at;
+    partner_mut(ws, &partner.key)?;
+    if let Some(c) = ws.customers.get(&customer.key)
+        && let Some(referrer) = &c.partner
+    {
+        return Err(format!(
+            "customer `{}` already signed up through partner `{referrer}`",
+            customer.key
+        ));
+    }
+    seen_customer(ws, &customer.key, at).partner = Some(partner.key.clone());
+    let p = partner_mut(ws, &partner.key)?;
+    let stats = &mut p.partner.stats;
+    stats.signups += 1;
+    stats.last_activity_at = stats.last_activity_at.max(at);
+    stats.last_referral_at = stats.last_referral_at.max(at);
+    let first = p.partner.first_signup_at.is_none();
+    p.partner.first_signup_at = Some(p.partner.first_signup_at.map_or(at, |f| f.min(at)));
+    touch(ws, &partner.key);
+    let mut firing = if first {
+        once(ws, cfg, &partner.key, &Trigger::FirstSignup)
+    } else {
+        Vec::new()
+    };
+    firing.extend(milestones_reached(ws, cfg, &partner.key, Metric::Signups));
+    fire(ws, firing, &partner.key, occasion);
+    Ok(())
+}
+
+fn sale(
+    ws: &mut Workspace,
+    cfg: &RuntimeConfig,
+    t: &TransactionInfo,
+    at: DateTime<Utc>,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    if ws.known_transactions.contains(&t.key)
+        || ws.writes.transactions.iter().any(|r| r.key == t.key)
+    {
+        return Err(format!("transaction `{}` was already recorded", t.key));
+    }
+    // A subscription of another customer is no match (explain says why).
+    let product = t
+        .subscription_key
+        .as_ref()
+        .and_then(|s| ws.subscriptions.get(s))
+        .filter(|p| p.customer == t.customer)
+        .cloned();
+    let referrer = ws
+        .customers
+        .get(&t.customer)
+        .and_then(|c| c.partner.clone());
+    let partner = product
+        .as_ref()
+        .and_then(|p| p.partner.clone())
+        .or(referrer);
+    if let Some(p) = &partner {
+        partner_mut(ws, p)?;
+    }
+    let customer = seen_customer(ws, &t.customer, at).clone();
+    let kind = t.kind.unwrap_or(TransactionKind::OneTime);
+    let record = TransactionRecord {
+        key: t.key.clone(),
+        customer: t.customer.clone(),
+        amount: t.amount,
+        subscription_key: t.subscription_key.clone(),
+        kind,
+        at,
+        partner: partner.clone(),
+        product: product.as_ref().map(|p| p.product.clone()),
+        revision: cfg.revision,
+    };
+    ws.writes.transactions.push(record.clone());
+    let Some(partner) = partner else {
+        return Ok(());
+    };
+    let p = partner_mut(ws, &partner)?;
+    let first_sale = p.partner.first_sale_at.is_none();
+    p.partner.first_sale_at = Some(p.partner.first_sale_at.map_or(at, |f| f.min(at)));
+    p.partner.stats.revenue = Money(
+        p.partner
+            .stats
+            .revenue
+            .cents()
+            .saturating_add(t.amount.cents()),
+    );
+    let new_customer = !customer.bought_through.contains(&partner);
+    if new_customer {
+        p.partner.stats.customers += 1;
+    }
+    touch(ws, &partner);
+    if let Some(c) = ws.customers.get_mut(&t.customer) {
+        c.bought_through.insert(partner.clone());
+        c.first_purchase_at = Some(c.first_purchase_at.map_or(at, |f| f.min(at)));
+    }
+
+    let commissions = commission::evaluate(cfg, ws, &record, product.as_ref(), now);
+    let earned = commissions.iter().any(|c| c.amount.cents() > 0);
+    ws.writes.commissions.extend(commissions);
+    let p = partner_mut(ws, &partner)?;
+    let first_commission = earned && p.partner.first_commission_at.is_none();
+    if earned {
+        p.partner.first_commission_at =
+            Some(p.partner.first_commission_at.map_or(at, |f| f.min(at)));
+    }
+
+    let mut firing = Vec::new();
+    if first_sale {
+        firing.extend(once(ws, cfg, &partner, &Trigger::FirstSale));
+    }
+    if first_commission {
+        firing.extend(once(ws, cfg, &partner, &Trigger::FirstCommission));
+    }
+    firing.extend(milestones_reached(ws, cfg, &partner, Metric::Revenue));
+    if new_customer {
+        firing.extend(milestones_reached(ws, cfg, &partner, Metric::Customers));
+    }
+    firing.extend(cfg.matching(move |trig| match trig {
+        Trigger::Sale(s) => s.kinds.as_ref().is_none_or(|k| k.contains(&kind)),
+        _ => false,
+    }));
+    let occasion = Occasion {
+        event_id: Some(event_id),
+        at,
+        customer: Some(&t.customer),
+    };
+    fire(ws, firing, &partner, &occasion);
+    Ok(())
+}
+
+/// Whole days from `from` to `to`.
+pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_days()
+}
+
+/// Whether a daily check fires for a partner at `now`: anniversaries once ever;
+/// inactivity and no-referral checks once per quiet spell, re-armed by activity
+/// or a referral after they fired.
+pub fn daily_check_due(automation: &Automation, state: &PartnerState, now: DateTime<Utc>) -> bool {
+    let fired = state.fires.get(&automation.key);
+    let stats = &state.partner.stats;
+    match &automation.when {
+        Trigger::Anniversary(d) => {
+            fired.is_none() && whole_days(state.partner.joined_at, now) >= i64::from(d.days.get())
+        }
+        Trigger::Inactive(d) => {
+            whole_days(stats.last_activity_at, now) >= i64::from(d.days.get())
+                && fired.is_none_or(|f| *f < stats.last_activity_at)
+        }
+        Trigger::NoReferrals(d) => {
+            whole_days(stats.last_referral_at, now) >= i64::from(d.days.get())
+                && fired.is_none_or(|f| *f < stats.last_referral_at)
+        }
+        _ => false,
+    }
+}
+
+/// Runs the daily checks, and catches up backfills, for the partners loaded in
+/// `ws` (one page of the sweep).
+pub fn sweep(ws: &mut Workspace, cfg: &RuntimeConfig, now: DateTime<Utc>) {
+    let mut keys: Vec<String> = ws.partners.keys().cloned().collect();
+    keys.sort();
+    for key in keys {
+        let state = &ws.partners[&key];
+        let mut firing: Vec<&Automation> = cfg
+            .daily_checks()
+            .filter(|a| daily_check_due(a, state, now))
+            .collect();
+        firing.extend(
+            cfg.backfills()
+                .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when)),
+        );
+        if !firing.is_empty() {
+            let occasion = Occasion {
+                event_id: None,
+                at: now,
+                customer: None,
+            };
+            fire(ws, firing, &key, &occasion);
+        }
+    }
+}
+
+/// Fires `automations` once for every partner in `ws` already past their
+/// condition (apply's backfill).
+pub fn backfill(ws: &mut Workspace, automations: &[&Automation], now: DateTime<Utc>) {
+    let mut keys: Vec<String> = ws.partners.keys().cloned().collect();
+    keys.sort();
+    for key in keys {
+        let state = &ws.partners[&key];
+        let firing: Vec<&Automation> = automations
+            .iter()
+            .copied()
+            .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
+            .collect();
+        if !firing.is_empty() {
+            let occasion = Occasion {
+                event_id: None,
+                at: now,
+                customer: None,
+            };
+            fire(ws, firing, &key, &occasion);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The runtime data one unit of work (a batch of events, a page of the sweep)
+//! reads, changes in memory, and hands back to the store to write at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::partner::Partner;
+use crate::spec::{Money, ProductStatus, TransactionKind};
+
+/// A partner and when each automation last fired for them.
+#[derive(Debug, Clone)]
+pub struct PartnerState {
+    pub partner: Partner,
+    pub fires: HashMap<String, DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub key: String,
+    /// The referring partner.
+    pub partner: Option<String>,
+    pub signed_up_at: Option<DateTime<Utc>>,
+    pub first_purchase_at: Option<DateTime<Utc>>,
+    pub tags: BTreeSet<String>,
+    /// Partners this customer has made an attributed purchase through.
+    pub bought_through: BTreeSet<String>,
+}
+
+/// A product a customer holds, identified by its external subscription key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CustomerProduct {
+    pub external_subscription_key: String,
+    pub customer: String,
+    pub product: String,
+    pub status: ProductStatus,
+    /// The partner who sold it, when not the customer's referrer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    Partner,
+    Customer,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Partner => "partner",
+            Subject::Customer => "customer",
+        }
+    }
+}
+
+/// Why a tag changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Automation,
+    Config,
+    Person,
+}
+
+/// A tag put on or taken off a partner or customer, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TagChange {
+    pub subject_kind: Subject,
+    pub subject: String,
+    pub tag: String,
+    pub added: bool,
+    pub cause_kind: Cause,
+    /// The automation's key, the config revision, or the person.
+    pub cause: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TransactionRecord {
+    pub key: String,
+    pub customer: String,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_key: Option<String>,
+    pub kind: TransactionKind,
+    pub at: DateTime<Utc>,
+    /// The attributed partner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
+    /// The matched product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The config revision it was evaluated under.
+    pub revision: u64,
+}
+
+/// One commission, or one installment of a drip commission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommissionRecord {
+    pub partner: String,
+    pub transaction: String,
+    pub trigger: String,
+    pub amount: Money,
+    pub due_at: DateTime<Utc>,
+    /// 1-based; 1 of 1 unless dripped.
+    pub installment: u32,
+    pub installments: u32,
+    /// The config revision it was computed under.
+    pub revision: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An accepted event as it is kept.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: String,
+    pub kind: &'static str,
+    pub at: DateTime<Utc>,
+    pub body: String,
+}
+
+/// Everything a unit of work has read, and what it changed.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub partners: HashMap<String, PartnerState>,
+    pub customers: HashMap<String, Customer>,
+    /// By external subscription key.
+    pub subscriptions: HashMap<String, CustomerProduct>,
+    /// Transaction keys already recorded by earlier batches.
+    pub known_transactions: std::collections::HashSet<String>,
+    pub writes: Writes,
+}
+
+#[derive(Debug, Default)]
+pub struct Writes {
+    pub events: Vec<StoredEvent>,
+    /// Partners whose row changed.
+    pub partners: BTreeSet<String>,
+    pub customers: BTreeSet<String>,
+    pub subscriptions: BTreeSet<String>,
+    pub tag_changes: Vec<TagChange>,
+    /// (automation, partner) → when it fired.
+    pub fires: BTreeMap<(String, String), DateTime<Utc>>,
+    pub transactions: Vec<TransactionRecord>,
+    pub commissions: Vec<CommissionRecord>,
+    pub sweep_at: Option<DateTime<Utc>>,
+}
+
+impl Writes {
+    /// The net effect of the tag changes on each (subject, tag): present or not.
+    pub fn net_tags(&self) -> BTreeMap<(Subject, &str, &str), (bool, DateTime<Utc>)> {
+        let mut net = BTreeMap::new();
+        for c in &self.tag_changes {
+            net.insert(
+                (c.subject_kind, c.subject.as_str(), c.tag.as_str()),
+                (c.added, c.at),
+            );
+        }
+        net
+    }
+}
+
+impl PartialOrd for Subject {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Subject {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}

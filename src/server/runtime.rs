@@ -1,0 +1,129 @@
+//! Runtime routes: events in, the sweep, partners out.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+
+use super::AppState;
+use super::auth::Caller;
+use super::reply::{ApiError, TextBody};
+use crate::engine::access::Scope;
+use crate::engine::event::IngestReport;
+use crate::engine::partner::Partner;
+use crate::engine::{Error, PartnerDetail, SweepReport};
+use crate::problem::Problem;
+
+/// Takes a batch of events: a JSON array or NDJSON. Good events take effect and
+/// are durable before the answer; duplicates and bad events are listed with
+/// their line.
+#[utoipa::path(post, path = "/v1/programs/{program}/events", tag = "runtime",
+    params(("program" = String, Path, description = "program key")),
+    request_body(content = String, description = "a JSON array of events, or NDJSON (one event per line)", content_type = "application/x-ndjson"),
+    responses((status = 200, body = IngestReport, description = "processed; see rejected and duplicates"),
+        (status = 400, body = Problem, description = "the body is not UTF-8"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
+        (status = 404, body = Problem, description = "the program has no config"),
+        (status = 413, body = Problem, description = "the body is too large")),
+    security(("bearer" = [])))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(program): Path<String>,
+    TextBody(body): TextBody,
+) -> Result<Json<IngestReport>, ApiError> {
+    caller.require(&Scope::EventsWrite)?;
+    let report = state.engine.ingest(&program, &body).await?;
+    tracing::info!(
+        program,
+        accepted = report.accepted,
+        duplicates = report.duplicates.len(),
+        rejected = report.rejected.len(),
+        "events"
+    );
+    Ok(Json(report))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct SweepParams {
+    /// RFC 3339; now when absent.
+    now: Option<String>,
+    /// One program; every program when absent.
+    program: Option<String>,
+}
+
+/// Runs the daily checks now (the server also runs them on a timer).
+#[utoipa::path(post, path = "/v1/sweep", tag = "runtime", params(SweepParams),
+    responses((status = 200, body = Vec<SweepReport>, description = "one report per program"),
+        (status = 400, body = Problem, description = "`now` is not RFC 3339"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn sweep(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<SweepParams>,
+) -> Result<Json<Vec<SweepReport>>, ApiError> {
+    caller.require(&Scope::Admin)?;
+    let now = match params.now {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| Error::BadRequest(format!("`now` is not an RFC 3339 time: {e}")))?,
+        None => chrono::Utc::now(),
+    };
+    let reports = match params.program {
+        Some(p) => vec![state.engine.sweep(&p, now).await?],
+        None => state.engine.sweep_all(now).await?,
+    };
+    Ok(Json(reports))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PartnersParams {
+    /// Only partners with this tag.
+    tag: Option<String>,
+    /// Partners with keys after this one (paging).
+    after: Option<String>,
+    /// At most this many (default 1000, at most 10000).
+    limit: Option<usize>,
+}
+
+/// Partners, in key order, with their tags and stats.
+#[utoipa::path(get, path = "/v1/programs/{program}/partners", tag = "runtime",
+    params(("program" = String, Path, description = "program key"), PartnersParams),
+    responses((status = 200, body = Vec<Partner>, description = "a page of partners"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn partners(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(program): Path<String>,
+    Query(params): Query<PartnersParams>,
+) -> Result<Json<Vec<Partner>>, ApiError> {
+    caller.require(&Scope::DataRead)?;
+    let limit = params.limit.unwrap_or(1000).clamp(1, 10_000);
+    Ok(Json(
+        state
+            .engine
+            .partners(
+                &program,
+                params.tag.as_deref(),
+                params.after.as_deref(),
+                limit,
+            )
+            .await?,
+    ))
+}
+
+/// One partner: stats, tags and the history of their tags.
+#[utoipa::path(get, path = "/v1/programs/{program}/partners/{partner}", tag = "runtime",
+    params(("program" = String, Path, description = "program key"), ("partner" = String, Path, description = "partner key")),
+    responses((status = 200, body = PartnerDetail, description = "the partner"),
+        (status = 404, body = Problem, description = "no such partner"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn partner(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((program, key)): Path<(String, String)>,
+) -> Result<Json<PartnerDetail>, ApiError> {
+    caller.require(&Scope::DataRead)?;
+    Ok(Json(state.engine.partner(&program, &key).await?))
+}

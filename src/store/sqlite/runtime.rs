@@ -1,0 +1,545 @@
+//! Runtime data in one write transaction: load what a unit of work needs, write
+//! back what it changed, commit.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use super::partners::{PARTNER_COLUMNS, partner_from_row};
+use super::{BATCH, parse_time, parse_time_opt, timestamp};
+use crate::engine::Result;
+use crate::engine::partner::Partner;
+use crate::engine::runtime::state::{Customer, CustomerProduct, PartnerState, Subject, Workspace};
+use crate::spec::{ProductStatus, Resource};
+use crate::store::RuntimeTx;
+
+pub(super) struct SqliteRuntimeTx {
+    pub(super) tx: Transaction<'static, Sqlite>,
+    pub(super) program: String,
+}
+
+/// `SELECT ... WHERE program = $1 AND <column> IN (...)` over `keys` in chunks.
+async fn rows_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    head: &str,
+    program: &str,
+    column: &str,
+    keys: &[&str],
+) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(BATCH) {
+        let mut q = QueryBuilder::<Sqlite>::new(head);
+        q.push(" WHERE program = ").push_bind(program.to_owned());
+        q.push(format!(" AND {column} IN ("));
+        let mut list = q.separated(", ");
+        for k in chunk {
+            list.push_bind((*k).to_owned());
+        }
+        q.push(")");
+        out.extend(q.build().fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+fn status(s: &str) -> Result<ProductStatus> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
+        crate::engine::Error::Internal(format!("bad product status `{s}` in store: {e}"))
+    })
+}
+
+fn status_text(s: ProductStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl SqliteRuntimeTx {
+    /// Tags and fires for the partners; `range` reads them by key range (a page)
+    /// rather than by a list of keys.
+    async fn complete(
+        &mut self,
+        partners: Vec<Partner>,
+        range: Option<(&str, &str)>,
+    ) -> Result<Vec<PartnerState>> {
+        let keys: Vec<&str> = partners.iter().map(|p| p.key.as_str()).collect();
+        let (tag_rows, fire_rows) = match range {
+            Some((after, last)) => {
+                let tags = sqlx::query(
+                    "SELECT partner, tag FROM partner_tags WHERE program = $1 AND partner > $2 AND partner <= $3",
+                )
+                .bind(&self.program)
+                .bind(after)
+                .bind(last)
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let fires = sqlx::query(
+                    "SELECT partner, automation, fired_at FROM fires WHERE program = $1 AND partner > $2 AND partner <= $3",
+                )
+                .bind(&self.program)
+                .bind(after)
+                .bind(last)
+                .fetch_all(&mut *self.tx)
+                .await?;
+                (tags, fires)
+            }
+            None => {
+                let program = self.program.clone();
+                let tags = rows_in(
+                    &mut self.tx,
+                    "SELECT partner, tag FROM partner_tags",
+                    &program,
+                    "partner",
+                    &keys,
+                )
+                .await?;
+                let fires = rows_in(
+                    &mut self.tx,
+                    "SELECT partner, automation, fired_at FROM fires",
+                    &program,
+                    "partner",
+                    &keys,
+                )
+                .await?;
+                (tags, fires)
+            }
+        };
+        let mut states: HashMap<String, PartnerState> = partners
+            .into_iter()
+            .map(|p| {
+                (
+                    p.key.clone(),
+                    PartnerState {
+                        partner: p,
+                        fires: HashMap::new(),
+                    },
+                )
+            })
+            .collect();
+        for row in tag_rows {
+            let key: String = row.try_get("partner")?;
+            if let Some(s) = states.get_mut(&key) {
+                s.partner.tags.insert(row.try_get("tag")?);
+            }
+        }
+        for row in fire_rows {
+            let key: String = row.try_get("partner")?;
+            if let Some(s) = states.get_mut(&key) {
+                s.fires.insert(
+                    row.try_get("automation")?,
+                    parse_time(&row.try_get::<String, _>("fired_at")?)?,
+                );
+            }
+        }
+        let mut out: Vec<PartnerState> = states.into_values().collect();
+        out.sort_by(|a, b| a.partner.key.cmp(&b.partner.key));
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl RuntimeTx for SqliteRuntimeTx {
+    async fn revision(&mut self) -> Result<u64> {
+        let rev: Option<i64> = sqlx::query_scalar("SELECT revision FROM programs WHERE key = $1")
+            .bind(&self.program)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(rev.map_or(0, |r| u64::try_from(r).unwrap_or(0)))
+    }
+
+    async fn resources(&mut self) -> Result<Vec<Resource>> {
+        let specs: Vec<String> =
+            sqlx::query_scalar("SELECT spec FROM resources WHERE program = $1")
+                .bind(&self.program)
+                .fetch_all(&mut *self.tx)
+                .await?;
+        specs
+            .iter()
+            .map(|s| {
+                serde_json::from_str(s).map_err(|e| {
+                    crate::engine::Error::Internal(format!("bad resource in store: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn seen_events(&mut self, ids: &[&str]) -> Result<HashSet<String>> {
+        let program = self.program.clone();
+        let rows = rows_in(&mut self.tx, "SELECT id FROM events", &program, "id", ids).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn known_transactions(&mut self, keys: &[&str]) -> Result<HashSet<String>> {
+        let program = self.program.clone();
+        let rows = rows_in(
+            &mut self.tx,
+            "SELECT key FROM transactions",
+            &program,
+            "key",
+            keys,
+        )
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("key")?)).collect()
+    }
+
+    async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>> {
+        let program = self.program.clone();
+        let rows = rows_in(
+            &mut self.tx,
+            "SELECT subscription, customer, product, status, partner, created_at, updated_at FROM customer_products",
+            &program,
+            "subscription",
+            keys,
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CustomerProduct {
+                    external_subscription_key: r.try_get("subscription")?,
+                    customer: r.try_get("customer")?,
+                    product: r.try_get("product")?,
+                    status: status(&r.try_get::<String, _>("status")?)?,
+                    partner: r.try_get("partner")?,
+                    created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+                    updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>> {
+        let program = self.program.clone();
+        let rows = rows_in(
+            &mut self.tx,
+            "SELECT key, partner, signed_up_at, first_purchase_at FROM customers",
+            &program,
+            "key",
+            keys,
+        )
+        .await?;
+        let mut customers: BTreeMap<String, Customer> = BTreeMap::new();
+        for r in rows {
+            let key: String = r.try_get("key")?;
+            customers.insert(
+                key.clone(),
+                Customer {
+                    key,
+                    partner: r.try_get("partner")?,
+                    signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
+                    first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
+                    tags: BTreeSet::new(),
+                    bought_through: BTreeSet::new(),
+                },
+            );
+        }
+        let found: Vec<&str> = customers.keys().map(String::as_str).collect();
+        let tags = rows_in(
+            &mut self.tx,
+            "SELECT customer, tag FROM customer_tags",
+            &program,
+            "customer",
+            &found,
+        )
+        .await?;
+        let through = rows_in(
+            &mut self.tx,
+            "SELECT DISTINCT customer, partner FROM transactions",
+            &program,
+            "customer",
+            &found,
+        )
+        .await?;
+        for r in tags {
+            if let Some(c) = customers.get_mut(&r.try_get::<String, _>("customer")?) {
+                c.tags.insert(r.try_get("tag")?);
+            }
+        }
+        for r in through {
+            let partner: Option<String> = r.try_get("partner")?;
+            if let (Some(c), Some(p)) = (
+                customers.get_mut(&r.try_get::<String, _>("customer")?),
+                partner,
+            ) {
+                c.bought_through.insert(p);
+            }
+        }
+        Ok(customers.into_values().collect())
+    }
+
+    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>> {
+        let program = self.program.clone();
+        let head = format!("SELECT {PARTNER_COLUMNS} FROM partners");
+        let rows = rows_in(&mut self.tx, &head, &program, "key", keys).await?;
+        let partners = rows
+            .iter()
+            .map(partner_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.complete(partners, None).await
+    }
+
+    async fn partners_after(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<PartnerState>> {
+        let sql = format!(
+            "SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
+        );
+        let after = after.unwrap_or("");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&self.program)
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let partners = rows
+            .iter()
+            .map(partner_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let Some(last) = partners.last().map(|p| p.key.clone()) else {
+            return Ok(Vec::new());
+        };
+        self.complete(partners, Some((after, &last))).await
+    }
+
+    async fn write(&mut self, ws: &Workspace) -> Result<()> {
+        let program = self.program.clone();
+        let w = &ws.writes;
+        let now = timestamp(Utc::now());
+
+        for chunk in w.events.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (program, id, type, at, received_at, body) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(program.clone())
+                    .push_bind(e.id.clone())
+                    .push_bind(e.kind)
+                    .push_bind(timestamp(e.at))
+                    .push_bind(now.clone())
+                    .push_bind(e.body.clone());
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        let partners: Vec<&Partner> = w
+            .partners
+            .iter()
+            .filter_map(|k| ws.partners.get(k))
+            .map(|s| &s.partner)
+            .collect();
+        for chunk in partners.chunks(BATCH / 2) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO partners (program, {PARTNER_COLUMNS}) "
+            ));
+            q.push_values(chunk, |mut b, p| {
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                b.push_bind(program.clone())
+                    .push_bind(p.key.clone())
+                    .push_bind(p.name.clone())
+                    .push_bind(p.email.clone())
+                    .push_bind(p.group.clone())
+                    .push_bind(timestamp(p.joined_at))
+                    .push_bind(timestamp(p.stats.last_activity_at))
+                    .push_bind(timestamp(p.stats.last_referral_at))
+                    .push_bind(count(p.stats.signups))
+                    .push_bind(count(p.stats.customers))
+                    .push_bind(p.stats.revenue.cents())
+                    .push_bind(p.first_signup_at.map(timestamp))
+                    .push_bind(p.first_sale_at.map(timestamp))
+                    .push_bind(p.first_commission_at.map(timestamp));
+            });
+            q.push(
+                " ON CONFLICT (program, key) DO UPDATE SET name = excluded.name, email = excluded.email, grp = excluded.grp, \
+                 joined_at = excluded.joined_at, last_activity_at = excluded.last_activity_at, last_referral_at = excluded.last_referral_at, \
+                 signups = excluded.signups, customers = excluded.customers, revenue = excluded.revenue, \
+                 first_signup_at = excluded.first_signup_at, first_sale_at = excluded.first_sale_at, first_commission_at = excluded.first_commission_at",
+            );
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        let customers: Vec<&Customer> = w
+            .customers
+            .iter()
+            .filter_map(|k| ws.customers.get(k))
+            .collect();
+        for chunk in customers.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO customers (program, key, partner, signed_up_at, first_purchase_at) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(program.clone())
+                    .push_bind(c.key.clone())
+                    .push_bind(c.partner.clone())
+                    .push_bind(c.signed_up_at.map(timestamp))
+                    .push_bind(c.first_purchase_at.map(timestamp));
+            });
+            q.push(
+                " ON CONFLICT (program, key) DO UPDATE SET partner = excluded.partner, signed_up_at = excluded.signed_up_at, \
+                 first_purchase_at = excluded.first_purchase_at",
+            );
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        let products: Vec<&CustomerProduct> = w
+            .subscriptions
+            .iter()
+            .filter_map(|k| ws.subscriptions.get(k))
+            .collect();
+        for chunk in products.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO customer_products (program, subscription, customer, product, status, partner, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                b.push_bind(program.clone())
+                    .push_bind(p.external_subscription_key.clone())
+                    .push_bind(p.customer.clone())
+                    .push_bind(p.product.clone())
+                    .push_bind(status_text(p.status))
+                    .push_bind(p.partner.clone())
+                    .push_bind(timestamp(p.created_at))
+                    .push_bind(timestamp(p.updated_at));
+            });
+            q.push(
+                " ON CONFLICT (program, subscription) DO UPDATE SET product = excluded.product, status = excluded.status, \
+                 partner = excluded.partner, created_at = excluded.created_at, updated_at = excluded.updated_at",
+            );
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        // Tags: the net effect per (subject, tag), then the history of changes.
+        let net = w.net_tags();
+        for (subject_kind, table, column) in [
+            (Subject::Partner, "partner_tags", "partner"),
+            (Subject::Customer, "customer_tags", "customer"),
+        ] {
+            let added: Vec<(&str, &str, DateTime<Utc>)> = net
+                .iter()
+                .filter(|((k, _, _), (on, _))| *k == subject_kind && *on)
+                .map(|((_, s, t), (_, at))| (*s, *t, *at))
+                .collect();
+            for chunk in added.chunks(BATCH) {
+                let mut q = QueryBuilder::<Sqlite>::new(format!(
+                    "INSERT INTO {table} (program, {column}, tag, added_at) "
+                ));
+                q.push_values(chunk, |mut b, (s, t, at)| {
+                    b.push_bind(program.clone())
+                        .push_bind(*s)
+                        .push_bind(*t)
+                        .push_bind(timestamp(*at));
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *self.tx).await?;
+            }
+            let delete =
+                format!("DELETE FROM {table} WHERE program = $1 AND {column} = $2 AND tag = $3");
+            for ((_, s, t), _) in net
+                .iter()
+                .filter(|((k, _, _), (on, _))| *k == subject_kind && !*on)
+            {
+                sqlx::query(sqlx::AssertSqlSafe(delete.clone()))
+                    .bind(&program)
+                    .bind(*s)
+                    .bind(*t)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        for chunk in w.tag_changes.chunks(BATCH / 2) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO tag_changes (program, subject_kind, subject, tag, change, cause_kind, cause, event_id, at) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(program.clone())
+                    .push_bind(c.subject_kind.as_str())
+                    .push_bind(c.subject.clone())
+                    .push_bind(c.tag.clone())
+                    .push_bind(if c.added { "added" } else { "removed" })
+                    .push_bind(match c.cause_kind {
+                        crate::engine::runtime::state::Cause::Automation => "automation",
+                        crate::engine::runtime::state::Cause::Config => "config",
+                        crate::engine::runtime::state::Cause::Person => "person",
+                    })
+                    .push_bind(c.cause.clone())
+                    .push_bind(c.event_id.clone())
+                    .push_bind(timestamp(c.at));
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        let fires: Vec<_> = w.fires.iter().collect();
+        for chunk in fires.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO fires (program, automation, partner, fired_at) ",
+            );
+            q.push_values(chunk, |mut b, ((automation, partner), at)| {
+                b.push_bind(program.clone())
+                    .push_bind(automation.clone())
+                    .push_bind(partner.clone())
+                    .push_bind(timestamp(**at));
+            });
+            q.push(" ON CONFLICT (program, automation, partner) DO UPDATE SET fired_at = excluded.fired_at");
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        for chunk in w.transactions.chunks(BATCH / 2) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO transactions (program, key, customer, amount, subscription, kind, at, partner, product, revision) ",
+            );
+            q.push_values(chunk, |mut b, t| {
+                b.push_bind(program.clone())
+                    .push_bind(t.key.clone())
+                    .push_bind(t.customer.clone())
+                    .push_bind(t.amount.cents())
+                    .push_bind(t.subscription_key.clone())
+                    .push_bind(
+                        serde_json::to_value(t.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned)),
+                    )
+                    .push_bind(timestamp(t.at))
+                    .push_bind(t.partner.clone())
+                    .push_bind(t.product.clone())
+                    .push_bind(i64::try_from(t.revision).unwrap_or(i64::MAX));
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        for chunk in w.commissions.chunks(BATCH / 2) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO commissions (program, transaction_key, trigger, installment, installments, partner, amount, due_at, revision, created_at) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(program.clone())
+                    .push_bind(c.transaction.clone())
+                    .push_bind(c.trigger.clone())
+                    .push_bind(i64::from(c.installment))
+                    .push_bind(i64::from(c.installments))
+                    .push_bind(c.partner.clone())
+                    .push_bind(c.amount.cents())
+                    .push_bind(timestamp(c.due_at))
+                    .push_bind(i64::try_from(c.revision).unwrap_or(i64::MAX))
+                    .push_bind(timestamp(c.created_at));
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+
+        if let Some(at) = w.sweep_at {
+            sqlx::query(
+                "INSERT INTO sweeps (program, last_run_at) VALUES ($1, $2) ON CONFLICT (program) DO UPDATE SET last_run_at = excluded.last_run_at",
+            )
+            .bind(&program)
+            .bind(timestamp(at))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
