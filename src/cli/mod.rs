@@ -1,6 +1,7 @@
 //! The command line: argument types here, one module per command.
 
 mod apply;
+mod commissions;
 mod events;
 mod export;
 mod history;
@@ -81,6 +82,12 @@ pub enum Command {
     Partners(partners::PartnersArgs),
     /// Show one partner: stats, tags and tag history.
     Partner(partners::PartnerArgs),
+    /// List commissions (the ledger).
+    Commissions(commissions::CommissionsArgs),
+    /// Explain why commissions did or did not fire.
+    Explain(commissions::ExplainArgs),
+    /// What a partner sees: their customers' products, their commissions, their offers.
+    PartnerView(commissions::ViewArgs),
     /// Print the JSON Schema of config files.
     Schema(schema::SchemaArgs),
     /// Run the engine as an HTTP server.
@@ -179,6 +186,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep::run(global, args).await,
         Command::Partners(args) => partners::list(global, args).await,
         Command::Partner(args) => partners::show(global, args).await,
+        Command::Commissions(args) => commissions::list(global, args).await,
+        Command::Explain(args) => commissions::explain(global, args).await,
+        Command::PartnerView(args) => commissions::view(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,
         Command::Openapi => {
             output::println(&format!("{:#}", crate::server::openapi::document()))?;

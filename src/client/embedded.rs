@@ -9,7 +9,10 @@ use crate::engine::changeset::{Changeset, ChangesetRecord};
 use chrono::{DateTime, Utc};
 
 use crate::engine::event::IngestReport;
+use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::view::PartnerView;
 use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
@@ -117,6 +120,36 @@ impl Reader for EmbeddedReader {
             ))),
         }
     }
+
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>> {
+        match &self.engine {
+            Some(e) => e.commissions(program, partner).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
+        match &self.engine {
+            Some(e) => e.explain_transaction(program, key).await,
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no transaction `{key}`"
+            ))),
+        }
+    }
+
+    async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView> {
+        let key = embedded_view_key(partner)?;
+        match &self.engine {
+            Some(e) => e.partner_view(program, key).await,
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no partner `{key}`"
+            ))),
+        }
+    }
 }
 
 #[async_trait]
@@ -154,6 +187,24 @@ impl Reader for Embedded {
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
         self.engine.partner(program, key).await
     }
+
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>> {
+        self.engine.commissions(program, partner).await
+    }
+
+    async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
+        self.engine.explain_transaction(program, key).await
+    }
+
+    async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView> {
+        self.engine
+            .partner_view(program, embedded_view_key(partner)?)
+            .await
+    }
 }
 
 #[async_trait]
@@ -176,4 +227,11 @@ impl Writer for Embedded {
             None => self.engine.sweep_all(now).await,
         }
     }
+}
+
+/// The embedded engine has no token to say which partner is asking.
+fn embedded_view_key(partner: Option<&str>) -> Result<&str> {
+    partner.ok_or_else(|| {
+        Error::BadRequest("name the partner: the embedded engine has no partner token".to_owned())
+    })
 }

@@ -12,7 +12,10 @@ use crate::engine::changeset::{Changeset, ChangesetRecord};
 use chrono::{DateTime, Utc};
 
 use crate::engine::event::IngestReport;
+use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::view::PartnerView;
 use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
@@ -198,6 +201,39 @@ impl Reader for HttpReader {
         ))
         .await
     }
+
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>> {
+        let query = partner
+            .map(|p| format!("?partner={}", segment(p)))
+            .unwrap_or_default();
+        self.get(&program_path(program, &format!("/commissions{query}")))
+            .await
+    }
+
+    async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
+        self.get(&program_path(
+            program,
+            &format!("/transactions/{}/explain", segment(key)),
+        ))
+        .await
+    }
+
+    async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView> {
+        match partner {
+            Some(p) => {
+                self.get(&program_path(
+                    program,
+                    &format!("/partners/{}/view", segment(p)),
+                ))
+                .await
+            }
+            None => self.get(&program_path(program, "/me")).await,
+        }
+    }
 }
 
 /// Reads and writes over HTTP. Writes are sent once: a write that may or may not
@@ -274,6 +310,22 @@ impl Reader for HttpWriter {
 
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
         self.reader.partner(program, key).await
+    }
+
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>> {
+        self.reader.commissions(program, partner).await
+    }
+
+    async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
+        self.reader.explain_transaction(program, key).await
+    }
+
+    async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView> {
+        self.reader.partner_view(program, partner).await
     }
 }
 

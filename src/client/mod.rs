@@ -20,7 +20,10 @@ use crate::engine::changeset::{Changeset, ChangesetRecord};
 use chrono::{DateTime, Utc};
 
 use crate::engine::event::IngestReport;
+use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
@@ -44,6 +47,15 @@ pub trait Reader: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Partner>>;
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail>;
+    /// Commissions by due date, for one partner or all.
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>>;
+    async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation>;
+    /// A partner's own view; `None` is the partner the token is for.
+    async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView>;
 }
 
 #[async_trait]

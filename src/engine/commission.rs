@@ -38,7 +38,7 @@ fn set_holds<T: PartialEq>(op: &SetOp<T>, value: &T) -> bool {
     }
 }
 
-fn member_holds(op: &MemberOp, have: &[&str]) -> bool {
+pub fn member_holds(op: &MemberOp, have: &[&str]) -> bool {
     match op {
         MemberOp::AnyOf(v) => v.iter().any(|x| have.contains(&x.as_str())),
         MemberOp::AllOf(v) => v.iter().all(|x| have.contains(&x.as_str())),

@@ -54,7 +54,7 @@ impl Engine {
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
         // In time order, so a batch that lists a signup before its partner's
         // join still reads as it happened.
-        events.sort_by(|a, b| (a.event.at(), a.line).cmp(&(b.event.at(), b.line)));
+        events.sort_by_key(|r| (r.event.at(), r.line));
 
         let needs = runtime::needs(&events);
         let mut ws = Workspace::default();

@@ -7,10 +7,12 @@ pub mod changeset;
 pub mod commission;
 mod error;
 pub mod event;
+pub mod explain;
 mod ingest;
 pub mod partner;
 pub mod runtime;
 mod sweep;
+pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -165,6 +167,15 @@ impl Engine {
             Some(t) => self.store.partners_with_tag(program, t, after, limit).await,
             None => self.store.partners_page(program, after, limit).await,
         }
+    }
+
+    /// Commissions by due date, for one partner or all.
+    pub async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<runtime::state::CommissionRecord>> {
+        self.store.commissions(program, partner, None).await
     }
 
     pub async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {

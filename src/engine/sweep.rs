@@ -76,11 +76,13 @@ impl Engine {
             let last = page.len() < PAGE;
             after = page.last().map(|p| p.partner.key.clone());
             report.partners += page.len() as u64;
-            let mut ws = Workspace::default();
-            ws.partners = page
-                .into_iter()
-                .map(|p| (p.partner.key.clone(), p))
-                .collect();
+            let mut ws = Workspace {
+                partners: page
+                    .into_iter()
+                    .map(|p| (p.partner.key.clone(), p))
+                    .collect(),
+                ..Workspace::default()
+            };
             work(&mut ws, &cfg);
             report.fired += ws.writes.fires.len() as u64;
             report.tag_changes += ws.writes.tag_changes.len() as u64;

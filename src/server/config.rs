@@ -111,6 +111,7 @@ pub async fn create_token(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImpactParams {
     /// The ImpactQuery as JSON.
     q: String,

@@ -3,6 +3,7 @@
 
 mod auth;
 mod config;
+mod ledger;
 pub mod openapi;
 mod reply;
 mod runtime;
@@ -51,6 +52,10 @@ pub fn router(engine: Engine) -> Router {
         .route("/v1/programs/{program}/partners", get(runtime::partners))
         .route("/v1/programs/{program}/partners/{partner}", get(runtime::partner))
         .route("/v1/sweep", axum::routing::post(runtime::sweep))
+        .route("/v1/programs/{program}/commissions", get(ledger::commissions))
+        .route("/v1/programs/{program}/transactions/{transaction}/explain", get(ledger::explain))
+        .route("/v1/programs/{program}/partners/{partner}/view", get(ledger::partner_view))
+        .route("/v1/programs/{program}/me", get(ledger::me))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -10,11 +10,14 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
-use super::{config, runtime};
+use super::{config, ledger, runtime};
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::event::IngestReport;
+use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::view::PartnerView;
 use crate::engine::{Impact, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
 
@@ -58,6 +61,9 @@ schema_from_schemars!(
     SweepReport,
     Partner,
     PartnerDetail,
+    CommissionRecord,
+    Explanation,
+    PartnerView,
 );
 
 #[derive(OpenApi)]
@@ -78,10 +84,15 @@ schema_from_schemars!(
         runtime::sweep,
         runtime::partners,
         runtime::partner,
+        ledger::commissions,
+        ledger::explain,
+        ledger::partner_view,
+        ledger::me,
     ),
     tags(
         (name = "config", description = "Config state, plan and apply"),
         (name = "runtime", description = "Events, the daily checks, partners"),
+        (name = "commissions", description = "The commission ledger, explanations, the partner view"),
         (name = "access", description = "Tokens")
     )
 )]

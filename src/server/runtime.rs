@@ -43,6 +43,7 @@ pub async fn events(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SweepParams {
     /// RFC 3339; now when absent.
     now: Option<String>,
@@ -76,6 +77,7 @@ pub async fn sweep(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PartnersParams {
     /// Only partners with this tag.
     tag: Option<String>,

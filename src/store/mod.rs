@@ -12,7 +12,8 @@ use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::{
-    Customer, CustomerProduct, PartnerState, Subject, TagChange, Workspace,
+    CommissionRecord, Customer, CustomerProduct, PartnerState, Subject, TagChange,
+    TransactionRecord, Workspace,
 };
 use crate::engine::{ProgramSummary, Result, Snapshot};
 use crate::spec::Resource;
@@ -78,6 +79,31 @@ pub trait Store: Send + Sync + 'static {
         subject: Subject,
         key: &str,
     ) -> Result<Vec<TagChange>>;
+
+    async fn transaction(&self, program: &str, key: &str) -> Result<Option<TransactionRecord>>;
+
+    /// Commissions by due date, for one partner and/or one transaction (all when `None`).
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+        transaction: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>>;
+
+    async fn customer(&self, program: &str, key: &str) -> Result<Option<Customer>>;
+
+    /// A partner's customers: referred by them, or holding a product they sold.
+    async fn customers_of(&self, program: &str, partner: &str) -> Result<Vec<String>>;
+
+    /// The products a customer holds.
+    async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>>;
+
+    /// The amount of the latest transaction on a subscription.
+    async fn last_amount(
+        &self,
+        program: &str,
+        subscription: &str,
+    ) -> Result<Option<crate::spec::Money>>;
 
     /// Which of `partners` `automation` has fired for.
     async fn fired(

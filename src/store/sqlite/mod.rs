@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+mod ledger;
 mod partners;
 mod runtime;
 
@@ -26,7 +27,9 @@ use super::{Commit, RuntimeTx, Store};
 use crate::engine::access::{Scope, TokenRecord};
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::{Subject, TagChange};
+use crate::engine::runtime::state::{
+    CommissionRecord, Customer, CustomerProduct, Subject, TagChange, TransactionRecord,
+};
 use crate::engine::{Error, ProgramSummary, Result, Snapshot};
 use crate::spec::{Kind, Resource};
 
@@ -453,6 +456,39 @@ impl Store for SqliteStore {
         key: &str,
     ) -> Result<Vec<TagChange>> {
         partners::history(&self.pool, program, subject, key).await
+    }
+
+    async fn transaction(&self, program: &str, key: &str) -> Result<Option<TransactionRecord>> {
+        ledger::transaction(&self.pool, program, key).await
+    }
+
+    async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+        transaction: Option<&str>,
+    ) -> Result<Vec<CommissionRecord>> {
+        ledger::commissions(&self.pool, program, partner, transaction).await
+    }
+
+    async fn customer(&self, program: &str, key: &str) -> Result<Option<Customer>> {
+        ledger::customer(&self.pool, program, key).await
+    }
+
+    async fn customers_of(&self, program: &str, partner: &str) -> Result<Vec<String>> {
+        ledger::customers_of(&self.pool, program, partner).await
+    }
+
+    async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>> {
+        ledger::products_of(&self.pool, program, customer).await
+    }
+
+    async fn last_amount(
+        &self,
+        program: &str,
+        subscription: &str,
+    ) -> Result<Option<crate::spec::Money>> {
+        ledger::last_amount(&self.pool, program, subscription).await
     }
 
     async fn fired(

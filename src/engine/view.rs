@@ -1,0 +1,144 @@
+//! What a partner sees: their customers and every product those customers hold
+//! (never who sold the ones other partners sold), their commissions, and the
+//! offers they are eligible for.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::commission;
+use super::{Engine, Error, Result};
+use crate::spec::{Commission, Money, ProductStatus, Rule};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewProduct {
+    /// The product's name.
+    pub product: String,
+    pub status: ProductStatus,
+    /// The latest amount billed on it (else the list price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    pub purchased_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewCustomer {
+    pub key: String,
+    pub products: Vec<ViewProduct>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewCommission {
+    pub transaction: String,
+    /// The offer that paid it.
+    pub offer: String,
+    pub amount: Money,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PartnerView {
+    pub partner: String,
+    pub customers: Vec<ViewCustomer>,
+    pub commissions: Vec<ViewCommission>,
+    /// The offers (trigger descriptions) whose partner rules the partner meets.
+    pub offers: Vec<String>,
+}
+
+/// What partners see of a trigger: its description, never its name or key.
+fn offer_text(description: Option<&String>, commission: Commission) -> String {
+    description.cloned().unwrap_or_else(|| match commission {
+        Commission::Percent(p) => format!("Earn {p} of each sale"),
+        Commission::Flat(m) => format!("Earn {m} for each sale"),
+    })
+}
+
+impl Engine {
+    pub async fn partner_view(&self, program: &str, key: &str) -> Result<PartnerView> {
+        let partner = self.store.partner(program, key).await?.ok_or_else(|| {
+            Error::NotFound(format!("program `{program}` has no partner `{key}`"))
+        })?;
+        let cfg = {
+            let mut tx = self.store.runtime(program).await?;
+            self.runtime_config(tx.as_mut(), program).await?
+        };
+        let mut customers = Vec::new();
+        for customer in self.store.customers_of(program, key).await? {
+            let mut products = Vec::new();
+            for p in self.store.products_of(program, &customer).await? {
+                let catalog = cfg.products.get(&p.product);
+                let amount = match self
+                    .store
+                    .last_amount(program, &p.external_subscription_key)
+                    .await?
+                {
+                    Some(a) => Some(a),
+                    None => catalog.and_then(|c| c.price),
+                };
+                products.push(ViewProduct {
+                    product: catalog.map_or_else(|| p.product.clone(), |c| c.name.clone()),
+                    status: p.status,
+                    amount,
+                    purchased_at: p.created_at,
+                });
+            }
+            customers.push(ViewCustomer {
+                key: customer,
+                products,
+            });
+        }
+        let offer_of = |trigger: &str| {
+            cfg.config
+                .commission_triggers
+                .iter()
+                .find(|t| t.key == trigger)
+                .map_or_else(
+                    || "an earlier offer".to_owned(),
+                    |t| offer_text(t.description.as_ref(), t.commission),
+                )
+        };
+        let commissions = self
+            .store
+            .commissions(program, Some(key), None)
+            .await?
+            .into_iter()
+            .map(|c| ViewCommission {
+                offer: offer_of(&c.trigger),
+                transaction: c.transaction,
+                amount: c.amount,
+                due_at: c.due_at,
+            })
+            .collect();
+        // Eligibility looks at partner rules only: the rest depend on the sale.
+        let eligible = |rules: &[Rule]| {
+            rules.iter().filter(|r| r.is_about_partner()).all(|r| {
+                let facts_partner = &partner;
+                let holds = match r {
+                    Rule::PartnerGroup(op) => {
+                        let have: Vec<&str> =
+                            facts_partner.group.iter().map(String::as_str).collect();
+                        commission::member_holds(op, &have)
+                    }
+                    Rule::PartnerTag(op) => {
+                        let have: Vec<&str> =
+                            facts_partner.tags.iter().map(String::as_str).collect();
+                        commission::member_holds(op, &have)
+                    }
+                    _ => true,
+                };
+                holds
+            })
+        };
+        let offers = cfg
+            .triggers()
+            .filter(|t| eligible(&t.rules))
+            .map(|t| offer_text(t.description.as_ref(), t.commission))
+            .collect();
+        Ok(PartnerView {
+            partner: partner.key,
+            customers,
+            commissions,
+            offers,
+        })
+    }
+}

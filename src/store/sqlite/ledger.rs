@@ -1,0 +1,168 @@
+//! Reads of money: transactions, commissions, the products customers hold.
+
+use std::collections::BTreeSet;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteExecutor};
+
+use super::{parse_time, parse_time_opt};
+use crate::engine::Result;
+use crate::engine::runtime::state::{
+    CommissionRecord, Customer, CustomerProduct, TransactionRecord,
+};
+use crate::spec::{Money, ProductStatus, TransactionKind};
+
+fn wire<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| crate::engine::Error::Internal(format!("bad value `{text}` in store: {e}")))
+}
+
+fn revision(row: &SqliteRow) -> Result<u64> {
+    Ok(u64::try_from(row.try_get::<i64, _>("revision")?).unwrap_or(0))
+}
+
+pub(super) async fn transaction<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    key: &str,
+) -> Result<Option<TransactionRecord>> {
+    let row = sqlx::query(
+        "SELECT key, customer, amount, subscription, kind, at, partner, product, revision FROM transactions WHERE program = $1 AND key = $2",
+    )
+    .bind(program)
+    .bind(key)
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok(TransactionRecord {
+            key: r.try_get("key")?,
+            customer: r.try_get("customer")?,
+            amount: Money(r.try_get("amount")?),
+            subscription_key: r.try_get("subscription")?,
+            kind: wire::<TransactionKind>(&r.try_get::<String, _>("kind")?)?,
+            at: parse_time(&r.try_get::<String, _>("at")?)?,
+            partner: r.try_get("partner")?,
+            product: r.try_get("product")?,
+            revision: revision(&r)?,
+        })
+    })
+    .transpose()
+}
+
+/// Commissions, by due date, for one partner and/or one transaction.
+pub(super) async fn commissions<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    partner: Option<&str>,
+    transaction: Option<&str>,
+) -> Result<Vec<CommissionRecord>> {
+    let rows = sqlx::query(
+        "SELECT partner, transaction_key, trigger, amount, due_at, installment, installments, revision, created_at FROM commissions \
+         WHERE program = $1 AND ($2 IS NULL OR partner = $2) AND ($3 IS NULL OR transaction_key = $3) \
+         ORDER BY due_at, transaction_key, trigger, installment",
+    )
+    .bind(program)
+    .bind(partner)
+    .bind(transaction)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CommissionRecord {
+                partner: r.try_get("partner")?,
+                transaction: r.try_get("transaction_key")?,
+                trigger: r.try_get("trigger")?,
+                amount: Money(r.try_get("amount")?),
+                due_at: parse_time(&r.try_get::<String, _>("due_at")?)?,
+                installment: u32::try_from(r.try_get::<i64, _>("installment")?).unwrap_or(1),
+                installments: u32::try_from(r.try_get::<i64, _>("installments")?).unwrap_or(1),
+                revision: revision(r)?,
+                created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn customer<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    key: &str,
+) -> Result<Option<Customer>> {
+    let row = sqlx::query("SELECT key, partner, signed_up_at, first_purchase_at FROM customers WHERE program = $1 AND key = $2")
+        .bind(program)
+        .bind(key)
+        .fetch_optional(executor)
+        .await?;
+    row.map(|r| {
+        Ok(Customer {
+            key: r.try_get("key")?,
+            partner: r.try_get("partner")?,
+            signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
+            first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
+            tags: BTreeSet::new(),
+            bought_through: BTreeSet::new(),
+        })
+    })
+    .transpose()
+}
+
+/// A partner's customers: referred by them, or holding a product they sold.
+pub(super) async fn customers_of<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    partner: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT key FROM customers WHERE program = $1 AND partner = $2 \
+         UNION SELECT customer FROM customer_products WHERE program = $1 AND partner = $2 ORDER BY 1",
+    )
+    .bind(program)
+    .bind(partner)
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+pub(super) async fn products_of<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    customer: &str,
+) -> Result<Vec<CustomerProduct>> {
+    let rows = sqlx::query(
+        "SELECT subscription, customer, product, status, partner, created_at, updated_at FROM customer_products \
+         WHERE program = $1 AND customer = $2 ORDER BY created_at, subscription",
+    )
+    .bind(program)
+    .bind(customer)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CustomerProduct {
+                external_subscription_key: r.try_get("subscription")?,
+                customer: r.try_get("customer")?,
+                product: r.try_get("product")?,
+                status: wire::<ProductStatus>(&r.try_get::<String, _>("status")?)?,
+                partner: r.try_get("partner")?,
+                created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+                updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// The amount of the latest transaction on a subscription: what it is worth.
+pub(super) async fn last_amount<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    subscription: &str,
+) -> Result<Option<Money>> {
+    let amount: Option<i64> = sqlx::query_scalar(
+        "SELECT amount FROM transactions WHERE program = $1 AND subscription = $2 ORDER BY at DESC LIMIT 1",
+    )
+    .bind(program)
+    .bind(subscription)
+    .fetch_optional(executor)
+    .await?;
+    Ok(amount.map(Money))
+}
