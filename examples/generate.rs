@@ -1,20 +1,67 @@
-//! Writes a synthetic config directory of about N resources, for timing whole
-//! commands: `cargo run --release --example generate -- 10000 /tmp/big`.
+//! Synthetic inputs for timing whole commands:
+//!
+//! ```sh
+//! cargo run --release --example generate -- 10000 /tmp/big                 # a config of ~10,000 resources
+//! cargo run --release --example generate -- runtime /tmp/bench 50 100 5    # 50 automations, 100 triggers of 5 rules
+//! cargo run --release --example generate -- events 1000000 10000 /tmp/events.ndjson   # 1M events over 10,000 partners
+//! ```
+
+use std::io::Write;
+use std::path::Path;
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: generate N DIR | generate runtime DIR AUTOMATIONS TRIGGERS RULES | generate events N PARTNERS FILE"
+    );
+    std::process::exit(2);
+}
+
+fn number(s: Option<String>) -> usize {
+    s.and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (Some(n), Some(dir)) = (args.next(), args.next()) else {
-        eprintln!("usage: generate N DIR");
-        std::process::exit(2);
+    let first = args.next().unwrap_or_else(|| usage());
+    let result = match first.as_str() {
+        "runtime" => {
+            let dir = args.next().unwrap_or_else(|| usage());
+            let config = partnerops::sample::runtime_config(
+                number(args.next()),
+                number(args.next()),
+                number(args.next()),
+            );
+            partnerops::sample::write_dir(&config, Path::new(&dir))
+                .map(|()| format!("{dir}: {} resources", config.len()))
+        }
+        "events" => {
+            let (n, partners) = (number(args.next()), number(args.next()));
+            let file = args.next().unwrap_or_else(|| usage());
+            let start = "2026-01-01T00:00:00Z".parse().expect("a time");
+            let events = partnerops::sample::events(n, partners, start);
+            std::fs::File::create(&file)
+                .and_then(|f| {
+                    let mut w = std::io::BufWriter::new(f);
+                    for e in &events {
+                        writeln!(w, "{e}")?;
+                    }
+                    w.flush()
+                })
+                .map(|()| format!("{file}: {n} events over {partners} partners"))
+        }
+        n => {
+            let n = number(Some(n.to_owned()));
+            let dir = args.next().unwrap_or_else(|| usage());
+            let config = partnerops::sample::config(n);
+            partnerops::sample::write_dir(&config, Path::new(&dir))
+                .map(|()| format!("{dir}: {} resources", config.len()))
+        }
     };
-    let Ok(n) = n.parse::<usize>() else {
-        eprintln!("N must be a number, got {n}");
-        std::process::exit(2);
-    };
-    let config = partnerops::sample::config(n);
-    if let Err(e) = partnerops::sample::write_dir(&config, std::path::Path::new(&dir)) {
-        eprintln!("writing {dir}: {e}");
-        std::process::exit(1);
+    match result {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
     }
-    println!("{dir}: {} resources", config.len());
 }

@@ -156,3 +156,180 @@ pub fn write_dir(config: &Config, dir: &Path) -> std::io::Result<()> {
     )?;
     Ok(())
 }
+
+/// A program for runtime benchmarks: `automations` automations (a fifth of them
+/// daily checks), `triggers` commission triggers of `rules` rules each, over 20
+/// products, 20 tags and 5 groups.
+pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Config {
+    let mut config = Config::new(Program {
+        key: "bench".to_owned(),
+        name: "Benchmark".to_owned(),
+        currency: "USD".to_owned(),
+        timezone: "Europe/Berlin".to_owned(),
+    });
+    config.groups = (0..5)
+        .map(|i| Group {
+            key: format!("g{i}"),
+            name: None,
+            description: None,
+            previously: Vec::new(),
+        })
+        .collect();
+    config.tags = (0..20)
+        .map(|i| Tag {
+            key: format!("t{i:02}"),
+            name: None,
+            description: None,
+            previously: Vec::new(),
+        })
+        .collect();
+    config.products = (0..20)
+        .map(|i| Product {
+            key: format!("p{i:02}"),
+            name: format!("Product {i}"),
+            description: None,
+            price: Some(Money(4900)),
+            archived: false,
+            previously: Vec::new(),
+        })
+        .collect();
+    let days = |d: i64| Days::new(d).expect("in range");
+    config.automations = (0..automations)
+        .map(|i| {
+            let when = match i % 10 {
+                0 => Trigger::PartnerJoined,
+                1 => Trigger::FirstSignup,
+                2 => Trigger::FirstSale,
+                3 => Trigger::FirstCommission,
+                4 => Trigger::Milestone(Milestone {
+                    metric: Metric::Signups,
+                    at_least: Threshold::from_hundredths(
+                        i64::try_from(i % 7 + 2).unwrap_or(2) * 100,
+                    )
+                    .expect("positive"),
+                }),
+                5 => Trigger::Milestone(Milestone {
+                    metric: Metric::Revenue,
+                    at_least: Threshold::from_hundredths(
+                        i64::try_from(i).unwrap_or(1) * 5_000 + 10_000,
+                    )
+                    .expect("positive"),
+                }),
+                6 => Trigger::Sale(SaleCondition { kinds: None }),
+                7 => Trigger::Anniversary(DaysCondition {
+                    days: days(i64::try_from(i % 300).unwrap_or(0) + 30),
+                }),
+                8 => Trigger::Inactive(DaysCondition {
+                    days: days(i64::try_from(i % 60).unwrap_or(0) + 7),
+                }),
+                _ => Trigger::NoReferrals(DaysCondition {
+                    days: days(i64::try_from(i % 60).unwrap_or(0) + 14),
+                }),
+            };
+            Automation {
+                key: format!("a{i:03}"),
+                name: None,
+                description: None,
+                when,
+                // As programs use them: sales tag the customer, a first signup
+                // moves the partner on from "new", the rest add a tag.
+                then: match i % 10 {
+                    6 => vec![Action::TagCustomer(format!("t{:02}", i % 20))],
+                    1 => vec![
+                        Action::AddTag(format!("t{:02}", i % 20)),
+                        Action::RemoveTag("t00".to_owned()),
+                    ],
+                    _ => vec![Action::AddTag(format!("t{:02}", i % 20))],
+                },
+                enabled: true,
+                backfill: false,
+                previously: Vec::new(),
+            }
+        })
+        .collect();
+    config.commission_triggers = (0..triggers)
+        .map(|i| {
+            let all = [
+                Rule::ProductKey(SetOp::AnyOf(vec![format!("p{:02}", i % 20)])),
+                Rule::ProductStatus(SetOp::AnyOf(vec![ProductStatus::Active])),
+                Rule::PartnerGroup(MemberOp::NoneOf(vec![format!("g{}", i % 5)])),
+                Rule::TransactionAmount(Compare {
+                    gt: Some(Money(100)),
+                    gte: None,
+                    lt: None,
+                    lte: None,
+                }),
+                Rule::TransactionKind(AnyOf::AnyOf(vec![
+                    TransactionKind::Recurring,
+                    TransactionKind::OneTime,
+                ])),
+                Rule::CustomerAgeDays(Compare {
+                    gt: None,
+                    gte: Some(0),
+                    lt: None,
+                    lte: None,
+                }),
+                Rule::PartnerTag(MemberOp::NoneOf(vec![format!("t{:02}", i % 20)])),
+            ];
+            CommissionTrigger {
+                key: format!("c{i:03}"),
+                name: None,
+                description: Some(format!("Offer {i}")),
+                on: CommissionEvent::TransactionCreated,
+                commission: Commission::Percent(
+                    Percent::from_basis_points(i64::try_from(i % 20).unwrap_or(0) * 100 + 500)
+                        .expect("under 100%"),
+                ),
+                drip: (i % 10 == 0).then_some(Drip { installments: 3 }),
+                rules: all.into_iter().take(rules).collect(),
+                enabled: true,
+                previously: Vec::new(),
+            }
+        })
+        .collect();
+    config.sort();
+    config
+}
+
+/// NDJSON events for `runtime_config`: `partners` joins, then rounds of
+/// activity, signups, products and transactions over them, `n` events in all,
+/// one second apart from `start`.
+pub fn events(n: usize, partners: usize, start: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let partners = partners.max(1);
+    let at = |i: usize| {
+        (start + chrono::Duration::seconds(i64::try_from(i).unwrap_or(0)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    (0..n)
+        .map(|i| {
+            let p = i % partners;
+            let partner = format!("partner-{p:07}");
+            if i < partners {
+                return format!(
+                    r#"{{"id":"e{i}","type":"partner.joined","at":"{}","partner":{{"key":"{partner}","group":"g{}"}}}}"#,
+                    at(i),
+                    p % 5
+                );
+            }
+            let round = i / partners;
+            let customer = format!("c-{p}-{}", round / 4);
+            let sub = format!("s-{p}-{}", round / 4);
+            match round % 4 {
+                1 => format!(
+                    r#"{{"id":"e{i}","type":"customer.signed_up","at":"{}","customer":{{"key":"{customer}"}},"partner":{{"key":"{partner}"}}}}"#,
+                    at(i)
+                ),
+                2 => format!(
+                    r#"{{"id":"e{i}","type":"customer_product.upserted","at":"{}","customer":{{"key":"{customer}"}},"product":"p{:02}","status":"active","external_subscription_key":"{sub}"}}"#,
+                    at(i),
+                    (p + round) % 20
+                ),
+                3 => format!(
+                    r#"{{"id":"e{i}","type":"transaction.created","at":"{}","transaction":{{"key":"tx{i}","customer":"{customer}","amount":"49.00","subscription_key":"{sub}","kind":"recurring"}}}}"#,
+                    at(i)
+                ),
+                _ => format!(r#"{{"id":"e{i}","type":"partner.active","at":"{}","partner":{{"key":"{partner}"}}}}"#, at(i)),
+            }
+        })
+        .collect()
+}

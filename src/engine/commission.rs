@@ -105,6 +105,41 @@ fn window_name(w: Window) -> String {
     }
 }
 
+fn customer_age(f: &Facts) -> u32 {
+    let age = f
+        .customer
+        .and_then(|c| c.signed_up_at)
+        .map_or(0, |s| (f.transaction.at - s).num_days().max(0));
+    u32::try_from(age).unwrap_or(u32::MAX)
+}
+
+/// Whether a rule holds: the hot path of every transaction, so no words.
+pub fn holds(rule: &Rule, f: &Facts) -> bool {
+    let product = f.product.as_ref();
+    match rule {
+        Rule::ProductKey(op) => product.is_some_and(|(p, _)| set_holds(op, &p.product)),
+        Rule::ProductName(op) => product.is_some_and(|(_, name)| match op {
+            SetOp::AnyOf(v) => v.iter().any(|x| x == name),
+            SetOp::NoneOf(v) => !v.iter().any(|x| x == name),
+        }),
+        Rule::ProductStatus(op) => product.is_some_and(|(p, _)| set_holds(op, &p.status)),
+        Rule::ProductCreated(w) => product
+            .is_some_and(|(p, _)| within(w.within, p.created_at, f.transaction.at, f.timezone)),
+        Rule::PartnerGroup(op) => {
+            let have: Vec<&str> = f.partner.group.iter().map(String::as_str).collect();
+            member_holds(op, &have)
+        }
+        Rule::PartnerTag(op) => match op {
+            MemberOp::AnyOf(v) => v.iter().any(|t| f.partner.tags.contains(t)),
+            MemberOp::AllOf(v) => v.iter().all(|t| f.partner.tags.contains(t)),
+            MemberOp::NoneOf(v) => !v.iter().any(|t| f.partner.tags.contains(t)),
+        },
+        Rule::TransactionAmount(c) => c.holds(f.transaction.amount),
+        Rule::TransactionKind(op) => op.values().contains(&f.transaction.kind),
+        Rule::CustomerAgeDays(c) => c.holds(customer_age(f)),
+    }
+}
+
 /// Evaluates one rule, saying why it holds or not.
 pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
     let (holds, reason) = match (rule, &f.product) {
@@ -191,17 +226,18 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
             ),
         ),
         (Rule::CustomerAgeDays(c), _) => {
-            let age = f
-                .customer
-                .and_then(|c| c.signed_up_at)
-                .map_or(0, |s| (f.transaction.at - s).num_days().max(0));
-            let age = u32::try_from(age).unwrap_or(u32::MAX);
+            let age = customer_age(f);
             (
                 c.holds(age),
                 format!("customer age {age} days, rule {}", describe_compare(c)),
             )
         }
     };
+    debug_assert_eq!(
+        holds,
+        self::holds(rule, f),
+        "the two evaluations of {rule:?} disagree"
+    );
     RuleVerdict {
         rule: rule.clone(),
         holds,
@@ -229,21 +265,32 @@ pub fn installments(
     let n = n.max(1);
     let base = total.cents() / i64::from(n);
     let odd = total.cents() - base * i64::from(n);
-    let local = at.with_timezone(&tz);
+    let local = at.with_timezone(&tz).naive_local();
     (0..n)
         .map(|k| {
             let cents = if k == 0 { base + odd } else { base };
-            let due = local
-                .checked_add_months(Months::new(k))
-                .map_or(at, |d| d.with_timezone(&Utc));
-            (Money(cents), due)
+            (Money(cents), due(local, k, tz).unwrap_or(at))
         })
         .collect()
 }
 
+/// `local` plus `k` months in `tz`, clamping the day to the month's end. A time
+/// the clocks skip moves on by the hour skipped; a time they repeat is the
+/// first of the two.
+fn due(local: chrono::NaiveDateTime, k: u32, tz: Tz) -> Option<DateTime<Utc>> {
+    let target = local.checked_add_months(Months::new(k))?;
+    let resolved = match tz.from_local_datetime(&target) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t,
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(target + Duration::hours(1)))
+            .earliest()?,
+    };
+    Some(resolved.with_timezone(&Utc))
+}
+
 /// Whether every rule of `trigger` holds.
 pub fn fires(trigger: &CommissionTrigger, facts: &Facts) -> bool {
-    trigger.rules.iter().all(|r| verdict(r, facts).holds)
+    trigger.rules.iter().all(|r| holds(r, facts))
 }
 
 /// The commissions a transaction earns under the config: one per enabled
@@ -320,6 +367,15 @@ mod tests {
         );
         assert_eq!(split[1].1, utc(2026, 2, 28, 15, 0));
         assert_eq!(split[2].1, utc(2026, 3, 31, 15, 0));
+        // Due dates that fall in a skipped (March) or repeated (October) hour.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let gap = installments(Money(300), 3, utc(2026, 1, 29, 1, 30), berlin);
+        assert_eq!(
+            gap[2].1.with_timezone(&berlin).date_naive().to_string(),
+            "2026-03-29"
+        );
+        let overlap = installments(Money(300), 3, utc(2026, 8, 25, 0, 30), berlin);
+        assert_eq!(overlap[2].1, utc(2026, 10, 25, 0, 30));
         let leap = installments(Money(100), 2, utc(2028, 1, 31, 0, 0), chrono_tz::UTC);
         assert_eq!(leap[1].1, utc(2028, 2, 29, 0, 0));
         let total: i64 = installments(Money(-1001), 4, utc(2026, 5, 1, 0, 0), chrono_tz::UTC)

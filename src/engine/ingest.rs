@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 
-use super::event::{self, EventNote, IngestReport, Received};
+use super::event::{self, Event, EventNote, IngestReport, Received};
 use super::runtime::{self, state::Workspace};
 use super::{Engine, Error, Result};
 
@@ -52,9 +52,16 @@ impl Engine {
         let (dups, mut events): (Vec<Received>, Vec<Received>) =
             fresh.into_iter().partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
-        // In time order, so a batch that lists a signup before its partner's
-        // join still reads as it happened.
-        events.sort_by_key(|r| (r.event.at(), r.line));
+        // Joins first, then in time order: a batch reads the same however its
+        // lines are ordered, and the same as when the join came in an earlier
+        // batch.
+        events.sort_by_key(|r| {
+            (
+                !matches!(r.event, Event::PartnerJoined { .. }),
+                r.event.at(),
+                r.line,
+            )
+        });
 
         let needs = runtime::needs(&events);
         let mut ws = Workspace::default();
@@ -70,10 +77,13 @@ impl Engine {
             ws.customers.insert(c.key.clone(), c);
         }
         let mut partner_keys = needs.partners.clone();
-        partner_keys.extend(ws.customers.values().filter_map(|c| c.partner.clone()));
-        partner_keys.extend(ws.subscriptions.values().filter_map(|s| s.partner.clone()));
+        partner_keys.extend(runtime::sellers(&events, &ws));
         let keys: Vec<&str> = partner_keys.iter().map(String::as_str).collect();
-        for p in tx.partners(&keys).await? {
+        // Once-only triggers fire on the transition that makes them true, so the
+        // only fire records an event needs are those guarding a revenue
+        // threshold crossed again after a refund.
+        let guarded = cfg.revenue_milestones();
+        for p in tx.partners(&keys, &guarded).await? {
             ws.partners.insert(p.partner.key.clone(), p);
         }
         let txs: Vec<&str> = needs.transactions.iter().map(String::as_str).collect();

@@ -111,22 +111,16 @@ impl Engine {
             .collect();
         // Eligibility looks at partner rules only: the rest depend on the sale.
         let eligible = |rules: &[Rule]| {
-            rules.iter().filter(|r| r.is_about_partner()).all(|r| {
-                let facts_partner = &partner;
-                let holds = match r {
-                    Rule::PartnerGroup(op) => {
-                        let have: Vec<&str> =
-                            facts_partner.group.iter().map(String::as_str).collect();
-                        commission::member_holds(op, &have)
-                    }
-                    Rule::PartnerTag(op) => {
-                        let have: Vec<&str> =
-                            facts_partner.tags.iter().map(String::as_str).collect();
-                        commission::member_holds(op, &have)
-                    }
-                    _ => true,
-                };
-                holds
+            rules.iter().all(|r| match r {
+                Rule::PartnerGroup(op) => {
+                    let have: Vec<&str> = partner.group.iter().map(String::as_str).collect();
+                    commission::member_holds(op, &have)
+                }
+                Rule::PartnerTag(op) => {
+                    let have: Vec<&str> = partner.tags.iter().map(String::as_str).collect();
+                    commission::member_holds(op, &have)
+                }
+                _ => true,
             })
         };
         let offers = cfg

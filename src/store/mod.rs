@@ -136,8 +136,8 @@ pub trait RuntimeTx: Send {
     async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>>;
     /// Customers with their tags and the partners they bought through.
     async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>>;
-    /// Partners with their tags and fires.
-    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>>;
+    /// Partners with their tags, and their fire records of `automations` only.
+    async fn partners(&mut self, keys: &[&str], automations: &[&str]) -> Result<Vec<PartnerState>>;
     /// Up to `limit` partners after `after`, in key order, with tags and fires.
     async fn partners_after(
         &mut self,

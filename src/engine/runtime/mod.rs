@@ -87,6 +87,15 @@ impl RuntimeConfig {
         self.matching(Trigger::is_daily_check)
     }
 
+    /// Keys of the milestone automations on revenue, which can fall and rise.
+    pub fn revenue_milestones(&self) -> Vec<&str> {
+        self.automations
+            .iter()
+            .filter(|a| matches!(&a.when, Trigger::Milestone(m) if m.metric == Metric::Revenue))
+            .map(|a| a.key.as_str())
+            .collect()
+    }
+
     /// Event-style automations with `backfill: true`; the sweep catches them up.
     pub fn backfills(&self) -> impl Iterator<Item = &Automation> {
         self.automations.iter().filter(|a| {
@@ -185,6 +194,10 @@ fn fire(ws: &mut Workspace, mut automations: Vec<&Automation>, partner: &str, oc
                     .is_some_and(|c| c.tags.insert(tag.to_owned())),
             };
             if changed {
+                if subject_kind == Subject::Partner {
+                    // The partner's row carries its tags.
+                    ws.writes.partners.insert(subject.to_owned());
+                }
                 ws.writes.tag_changes.push(TagChange {
                     subject_kind,
                     subject: subject.to_owned(),
@@ -196,6 +209,10 @@ fn fire(ws: &mut Workspace, mut automations: Vec<&Automation>, partner: &str, oc
                     at: occasion.at,
                 });
             }
+        }
+        // `sale` fires every time; the record is for once-only and re-arming triggers.
+        if matches!(automation.when, Trigger::Sale(_)) {
+            continue;
         }
         if let Some(p) = ws.partners.get_mut(partner) {
             p.fires.insert(automation.key.clone(), occasion.at);
@@ -212,24 +229,34 @@ fn has_fired(ws: &Workspace, automation: &Automation, partner: &str) -> bool {
         .is_some_and(|p| p.fires.contains_key(&automation.key))
 }
 
-/// Milestone automations whose metric the partner has reached and that have not
-/// fired for them: all of them, when one event crosses several.
-fn milestones_reached<'a>(
+/// Milestone automations on `metric` that this change crossed (from `before`
+/// to the partner's value now): all of them, when one event crosses several.
+/// A partner already past a threshold when its automation was added is not
+/// "reaching" it; `backfill: true` is for them. The fire record guards a
+/// revenue threshold crossed again after a refund.
+fn milestones_crossed<'a>(
     ws: &Workspace,
     cfg: &'a RuntimeConfig,
     partner: &str,
     metric: Metric,
+    before: i64,
 ) -> Vec<&'a Automation> {
     let Some(p) = ws.partners.get(partner) else {
         return Vec::new();
     };
-    cfg.matching(move |t| matches!(t, Trigger::Milestone(m) if m.metric == metric))
+    let now = p.partner.metric(metric);
+    cfg.automations
+        .iter()
+        .filter(|a| match &a.when {
+            Trigger::Milestone(m) if m.metric == metric => {
+                before < m.at_least.hundredths() && now >= m.at_least.hundredths()
+            }
+            _ => false,
+        })
         .filter(|a| !p.fires.contains_key(&a.key))
-        .filter(|a| p.partner.is_past(&a.when))
         .collect()
 }
 
-/// Automations on a once-only trigger that have not fired for the partner.
 fn once<'a>(
     ws: &Workspace,
     cfg: &'a RuntimeConfig,
@@ -444,6 +471,7 @@ fn signed_up(
     }
     seen_customer(ws, &customer.key, at).partner = Some(partner.key.clone());
     let p = partner_mut(ws, &partner.key)?;
+    let signups_before = p.partner.metric(Metric::Signups);
     let stats = &mut p.partner.stats;
     stats.signups += 1;
     stats.last_activity_at = stats.last_activity_at.max(at);
@@ -456,7 +484,13 @@ fn signed_up(
     } else {
         Vec::new()
     };
-    firing.extend(milestones_reached(ws, cfg, &partner.key, Metric::Signups));
+    firing.extend(milestones_crossed(
+        ws,
+        cfg,
+        &partner.key,
+        Metric::Signups,
+        signups_before,
+    ));
     fire(ws, firing, &partner.key, occasion);
     Ok(())
 }
@@ -469,9 +503,7 @@ fn sale(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
-    if ws.known_transactions.contains(&t.key)
-        || ws.writes.transactions.iter().any(|r| r.key == t.key)
-    {
+    if ws.known_transactions.contains(&t.key) {
         return Err(format!("transaction `{}` was already recorded", t.key));
     }
     // A subscription of another customer is no match (explain says why).
@@ -505,11 +537,14 @@ fn sale(
         product: product.as_ref().map(|p| p.product.clone()),
         revision: cfg.revision,
     };
+    ws.known_transactions.insert(t.key.clone());
     ws.writes.transactions.push(record.clone());
     let Some(partner) = partner else {
         return Ok(());
     };
     let p = partner_mut(ws, &partner)?;
+    let revenue_before = p.partner.metric(Metric::Revenue);
+    let customers_before = p.partner.metric(Metric::Customers);
     let first_sale = p.partner.first_sale_at.is_none();
     p.partner.first_sale_at = Some(p.partner.first_sale_at.map_or(at, |f| f.min(at)));
     p.partner.stats.revenue = Money(
@@ -546,9 +581,21 @@ fn sale(
     if first_commission {
         firing.extend(once(ws, cfg, &partner, &Trigger::FirstCommission));
     }
-    firing.extend(milestones_reached(ws, cfg, &partner, Metric::Revenue));
+    firing.extend(milestones_crossed(
+        ws,
+        cfg,
+        &partner,
+        Metric::Revenue,
+        revenue_before,
+    ));
     if new_customer {
-        firing.extend(milestones_reached(ws, cfg, &partner, Metric::Customers));
+        firing.extend(milestones_crossed(
+            ws,
+            cfg,
+            &partner,
+            Metric::Customers,
+            customers_before,
+        ));
     }
     firing.extend(cfg.matching(move |trig| match trig {
         Trigger::Sale(s) => s.kinds.as_ref().is_none_or(|k| k.contains(&kind)),
@@ -637,4 +684,26 @@ pub fn backfill(ws: &mut Workspace, automations: &[&Automation], now: DateTime<U
             fire(ws, firing, &key, &occasion);
         }
     }
+}
+
+/// The partners the transactions of a batch are attributed to (the product's
+/// partner, else the customer's referrer), once customers and products are loaded.
+pub fn sellers(events: &[Received], ws: &Workspace) -> BTreeSet<String> {
+    events
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::TransactionCreated { transaction, .. } => transaction
+                .subscription_key
+                .as_ref()
+                .and_then(|s| ws.subscriptions.get(s))
+                .filter(|p| p.customer == transaction.customer)
+                .and_then(|p| p.partner.clone())
+                .or_else(|| {
+                    ws.customers
+                        .get(&transaction.customer)
+                        .and_then(|c| c.partner.clone())
+                }),
+            _ => None,
+        })
+        .collect()
 }

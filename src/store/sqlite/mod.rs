@@ -35,8 +35,17 @@ use crate::spec::{Kind, Resource};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
 
-/// Rows per multi-row statement; SQLite allows 32,766 bound parameters.
-const BATCH: usize = 500;
+/// Bound parameters per statement (SQLite allows 32,766): fewer, larger
+/// statements cost fewer round trips to SQLite's thread.
+const MAX_PARAMS: usize = 30_000;
+
+/// Rows per multi-row statement with `columns` parameters a row.
+const fn rows_per_statement(columns: usize) -> usize {
+    MAX_PARAMS / columns
+}
+
+/// Keys per `IN (...)` list.
+const BATCH: usize = rows_per_statement(6);
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -49,6 +58,10 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true)
+        // Checkpoint the WAL every 64 MiB rather than every 4 MiB: a batch of
+        // events rewrites the same partner rows, and a page rewritten between
+        // checkpoints is copied into the database once.
+        .pragma("wal_autocheckpoint", "16384")
 }
 
 impl SqliteStore {
@@ -159,6 +172,34 @@ async fn carry_runtime_data(
                     "product `{key}` is held by {held} customers: it cannot be deleted; archive it instead (`archived: true`)"
                 )]));
             }
+        }
+    }
+    // The tags column first, while partner_tags still says who holds the tag.
+    for (kind, old, new) in &delta.renamed {
+        if *kind == Kind::Tag {
+            sqlx::query(
+                "UPDATE partners SET tags = REPLACE(tags, $2, $3) WHERE program = $1 \
+                 AND key IN (SELECT partner FROM partner_tags WHERE program = $1 AND tag = $4)",
+            )
+            .bind(program)
+            .bind(format!(" {old} "))
+            .bind(format!(" {new} "))
+            .bind(old)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    for (kind, key) in &delta.deleted {
+        if *kind == Kind::Tag {
+            sqlx::query(
+                "UPDATE partners SET tags = REPLACE(tags, $2, ' ') WHERE program = $1 \
+                 AND key IN (SELECT partner FROM partner_tags WHERE program = $1 AND tag = $3)",
+            )
+            .bind(program)
+            .bind(format!(" {key} "))
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
         }
     }
     let renames: [(Kind, &'static str); 6] = [
@@ -336,7 +377,7 @@ impl Store for SqliteStore {
                 q.build().execute(&mut *tx).await?;
             }
         }
-        for chunk in delta.written.chunks(BATCH) {
+        for chunk in delta.written.chunks(rows_per_statement(4)) {
             let rows = chunk
                 .iter()
                 .map(|r| {

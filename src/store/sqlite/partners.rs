@@ -1,6 +1,6 @@
 //! Partner reads: pages of partners, tag and product holders, fire bookkeeping.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
@@ -11,7 +11,17 @@ use crate::engine::partner::{Partner, Stats};
 use crate::engine::runtime::state::{Cause, Subject, TagChange};
 use crate::spec::Money;
 
-pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at";
+pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
+
+/// Tags as the `tags` column holds them: " a b ".
+pub(super) fn tags_text(tags: &BTreeSet<String>) -> String {
+    let mut text = String::from(" ");
+    for t in tags {
+        text.push_str(t);
+        text.push(' ');
+    }
+    text
+}
 
 pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
     let count =
@@ -22,7 +32,11 @@ pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
         email: row.try_get("email")?,
         group: row.try_get("grp")?,
         joined_at: parse_time(&row.try_get::<String, _>("joined_at")?)?,
-        tags: BTreeSet::new(),
+        tags: row
+            .try_get::<String, _>("tags")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         stats: Stats {
             signups: count("signups")?,
             customers: count("customers")?,
@@ -34,38 +48,6 @@ pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
         first_sale_at: parse_time_opt(row.try_get("first_sale_at")?)?,
         first_commission_at: parse_time_opt(row.try_get("first_commission_at")?)?,
     })
-}
-
-/// Fills in the tags of `partners`.
-pub(super) async fn load_tags<'e>(
-    executor: impl SqliteExecutor<'e>,
-    program: &str,
-    partners: &mut [Partner],
-) -> Result<()> {
-    if partners.is_empty() {
-        return Ok(());
-    }
-    let mut q =
-        QueryBuilder::<Sqlite>::new("SELECT partner, tag FROM partner_tags WHERE program = ");
-    q.push_bind(program).push(" AND partner IN (");
-    let mut list = q.separated(", ");
-    for p in partners.iter() {
-        list.push_bind(p.key.clone());
-    }
-    q.push(")");
-    let rows = q.build().fetch_all(executor).await?;
-    let index: HashMap<String, usize> = partners
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.key.clone(), i))
-        .collect();
-    for row in rows {
-        let partner: String = row.try_get("partner")?;
-        if let Some(&i) = index.get(&partner) {
-            partners[i].tags.insert(row.try_get("tag")?);
-        }
-    }
-    Ok(())
 }
 
 pub(super) async fn page<'e>(
@@ -83,11 +65,10 @@ pub(super) async fn page<'e>(
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(executor)
         .await?;
-    let mut partners = rows
+    let partners = rows
         .iter()
         .map(partner_from_row)
         .collect::<Result<Vec<_>>>()?;
-    load_tags(executor, program, &mut partners).await?;
     Ok(partners)
 }
 
@@ -180,11 +161,10 @@ pub(super) async fn with_tag<'e>(
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(executor)
         .await?;
-    let mut partners = rows
+    let partners = rows
         .iter()
         .map(partner_from_row)
         .collect::<Result<Vec<_>>>()?;
-    load_tags(executor, program, &mut partners).await?;
     Ok(partners)
 }
 
@@ -200,9 +180,7 @@ pub(super) async fn one<'e>(
         .fetch_optional(executor)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut partners = vec![partner_from_row(&row)?];
-    load_tags(executor, program, &mut partners).await?;
-    Ok(partners.pop())
+    Ok(Some(partner_from_row(&row)?))
 }
 
 pub(super) async fn history<'e>(

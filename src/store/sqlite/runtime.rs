@@ -7,13 +7,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::partners::{PARTNER_COLUMNS, partner_from_row};
-use super::{BATCH, parse_time, parse_time_opt, timestamp};
+use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
+use super::{BATCH, parse_time, parse_time_opt, rows_per_statement, timestamp};
 use crate::engine::Result;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::{Customer, CustomerProduct, PartnerState, Subject, Workspace};
 use crate::spec::{ProductStatus, Resource};
 use crate::store::RuntimeTx;
+
+/// Which fire records to load with partners.
+enum Fires<'a> {
+    /// All of them, for the partners with keys in (after, last]: a sweep page.
+    Range(&'a str, &'a str),
+    /// Those of these automations only.
+    Of(&'a [&'a str]),
+}
 
 pub(super) struct SqliteRuntimeTx {
     pub(super) tx: Transaction<'static, Sqlite>,
@@ -57,53 +65,44 @@ fn status_text(s: ProductStatus) -> String {
 }
 
 impl SqliteRuntimeTx {
-    /// Tags and fires for the partners; `range` reads them by key range (a page)
-    /// rather than by a list of keys.
+    /// Fire records for the partners (their tags come with their rows).
     async fn complete(
         &mut self,
         partners: Vec<Partner>,
-        range: Option<(&str, &str)>,
+        fires: Fires<'_>,
     ) -> Result<Vec<PartnerState>> {
-        let keys: Vec<&str> = partners.iter().map(|p| p.key.as_str()).collect();
-        let (tag_rows, fire_rows) = match range {
-            Some((after, last)) => {
-                let tags = sqlx::query(
-                    "SELECT partner, tag FROM partner_tags WHERE program = $1 AND partner > $2 AND partner <= $3",
-                )
-                .bind(&self.program)
-                .bind(after)
-                .bind(last)
-                .fetch_all(&mut *self.tx)
-                .await?;
-                let fires = sqlx::query(
+        let fire_rows = match fires {
+            Fires::Range(after, last) => {
+                sqlx::query(
                     "SELECT partner, automation, fired_at FROM fires WHERE program = $1 AND partner > $2 AND partner <= $3",
                 )
                 .bind(&self.program)
                 .bind(after)
                 .bind(last)
                 .fetch_all(&mut *self.tx)
-                .await?;
-                (tags, fires)
+                .await?
             }
-            None => {
-                let program = self.program.clone();
-                let tags = rows_in(
-                    &mut self.tx,
-                    "SELECT partner, tag FROM partner_tags",
-                    &program,
-                    "partner",
-                    &keys,
-                )
-                .await?;
-                let fires = rows_in(
-                    &mut self.tx,
-                    "SELECT partner, automation, fired_at FROM fires",
-                    &program,
-                    "partner",
-                    &keys,
-                )
-                .await?;
-                (tags, fires)
+            Fires::Of(automations) => {
+                let keys: Vec<&str> = partners.iter().map(|p| p.key.as_str()).collect();
+                let mut rows = Vec::new();
+                if !automations.is_empty() {
+                    for chunk in keys.chunks(BATCH) {
+                        let mut q = QueryBuilder::<Sqlite>::new("SELECT partner, automation, fired_at FROM fires WHERE program = ");
+                        q.push_bind(self.program.clone()).push(" AND automation IN (");
+                        let mut list = q.separated(", ");
+                        for a in automations {
+                            list.push_bind((*a).to_owned());
+                        }
+                        q.push(") AND partner IN (");
+                        let mut list = q.separated(", ");
+                        for k in chunk {
+                            list.push_bind((*k).to_owned());
+                        }
+                        q.push(")");
+                        rows.extend(q.build().fetch_all(&mut *self.tx).await?);
+                    }
+                }
+                rows
             }
         };
         let mut states: HashMap<String, PartnerState> = partners
@@ -118,12 +117,6 @@ impl SqliteRuntimeTx {
                 )
             })
             .collect();
-        for row in tag_rows {
-            let key: String = row.try_get("partner")?;
-            if let Some(s) = states.get_mut(&key) {
-                s.partner.tags.insert(row.try_get("tag")?);
-            }
-        }
         for row in fire_rows {
             let key: String = row.try_get("partner")?;
             if let Some(s) = states.get_mut(&key) {
@@ -268,7 +261,7 @@ impl RuntimeTx for SqliteRuntimeTx {
         Ok(customers.into_values().collect())
     }
 
-    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>> {
+    async fn partners(&mut self, keys: &[&str], automations: &[&str]) -> Result<Vec<PartnerState>> {
         let program = self.program.clone();
         let head = format!("SELECT {PARTNER_COLUMNS} FROM partners");
         let rows = rows_in(&mut self.tx, &head, &program, "key", keys).await?;
@@ -276,7 +269,7 @@ impl RuntimeTx for SqliteRuntimeTx {
             .iter()
             .map(partner_from_row)
             .collect::<Result<Vec<_>>>()?;
-        self.complete(partners, None).await
+        self.complete(partners, Fires::Of(automations)).await
     }
 
     async fn partners_after(
@@ -301,25 +294,26 @@ impl RuntimeTx for SqliteRuntimeTx {
         let Some(last) = partners.last().map(|p| p.key.clone()) else {
             return Ok(Vec::new());
         };
-        self.complete(partners, Some((after, &last))).await
+        self.complete(partners, Fires::Range(after, &last)).await
     }
 
     async fn write(&mut self, ws: &Workspace) -> Result<()> {
         let program = self.program.clone();
+        let program = program.as_str();
         let w = &ws.writes;
         let now = timestamp(Utc::now());
 
-        for chunk in w.events.chunks(BATCH) {
+        for chunk in w.events.chunks(rows_per_statement(6)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (program, id, type, at, received_at, body) ",
             );
             q.push_values(chunk, |mut b, e| {
-                b.push_bind(program.clone())
-                    .push_bind(e.id.clone())
+                b.push_bind(program)
+                    .push_bind(e.id.as_str())
                     .push_bind(e.kind)
                     .push_bind(timestamp(e.at))
-                    .push_bind(now.clone())
-                    .push_bind(e.body.clone());
+                    .push_bind(now.as_str())
+                    .push_bind(e.body.as_str());
             });
             q.build().execute(&mut *self.tx).await?;
         }
@@ -330,17 +324,17 @@ impl RuntimeTx for SqliteRuntimeTx {
             .filter_map(|k| ws.partners.get(k))
             .map(|s| &s.partner)
             .collect();
-        for chunk in partners.chunks(BATCH / 2) {
+        for chunk in partners.chunks(rows_per_statement(15)) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO partners (program, {PARTNER_COLUMNS}) "
             ));
             q.push_values(chunk, |mut b, p| {
                 let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-                b.push_bind(program.clone())
-                    .push_bind(p.key.clone())
-                    .push_bind(p.name.clone())
-                    .push_bind(p.email.clone())
-                    .push_bind(p.group.clone())
+                b.push_bind(program)
+                    .push_bind(p.key.as_str())
+                    .push_bind(p.name.as_deref())
+                    .push_bind(p.email.as_deref())
+                    .push_bind(p.group.as_deref())
                     .push_bind(timestamp(p.joined_at))
                     .push_bind(timestamp(p.stats.last_activity_at))
                     .push_bind(timestamp(p.stats.last_referral_at))
@@ -349,13 +343,14 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(p.stats.revenue.cents())
                     .push_bind(p.first_signup_at.map(timestamp))
                     .push_bind(p.first_sale_at.map(timestamp))
-                    .push_bind(p.first_commission_at.map(timestamp));
+                    .push_bind(p.first_commission_at.map(timestamp))
+                    .push_bind(tags_text(&p.tags));
             });
             q.push(
                 " ON CONFLICT (program, key) DO UPDATE SET name = excluded.name, email = excluded.email, grp = excluded.grp, \
                  joined_at = excluded.joined_at, last_activity_at = excluded.last_activity_at, last_referral_at = excluded.last_referral_at, \
                  signups = excluded.signups, customers = excluded.customers, revenue = excluded.revenue, \
-                 first_signup_at = excluded.first_signup_at, first_sale_at = excluded.first_sale_at, first_commission_at = excluded.first_commission_at",
+                 first_signup_at = excluded.first_signup_at, first_sale_at = excluded.first_sale_at, first_commission_at = excluded.first_commission_at, tags = excluded.tags",
             );
             q.build().execute(&mut *self.tx).await?;
         }
@@ -365,14 +360,14 @@ impl RuntimeTx for SqliteRuntimeTx {
             .iter()
             .filter_map(|k| ws.customers.get(k))
             .collect();
-        for chunk in customers.chunks(BATCH) {
+        for chunk in customers.chunks(rows_per_statement(5)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO customers (program, key, partner, signed_up_at, first_purchase_at) ",
             );
             q.push_values(chunk, |mut b, c| {
-                b.push_bind(program.clone())
-                    .push_bind(c.key.clone())
-                    .push_bind(c.partner.clone())
+                b.push_bind(program)
+                    .push_bind(c.key.as_str())
+                    .push_bind(c.partner.as_deref())
                     .push_bind(c.signed_up_at.map(timestamp))
                     .push_bind(c.first_purchase_at.map(timestamp));
             });
@@ -388,17 +383,17 @@ impl RuntimeTx for SqliteRuntimeTx {
             .iter()
             .filter_map(|k| ws.subscriptions.get(k))
             .collect();
-        for chunk in products.chunks(BATCH) {
+        for chunk in products.chunks(rows_per_statement(8)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO customer_products (program, subscription, customer, product, status, partner, created_at, updated_at) ",
             );
             q.push_values(chunk, |mut b, p| {
-                b.push_bind(program.clone())
-                    .push_bind(p.external_subscription_key.clone())
-                    .push_bind(p.customer.clone())
-                    .push_bind(p.product.clone())
+                b.push_bind(program)
+                    .push_bind(p.external_subscription_key.as_str())
+                    .push_bind(p.customer.as_str())
+                    .push_bind(p.product.as_str())
                     .push_bind(status_text(p.status))
-                    .push_bind(p.partner.clone())
+                    .push_bind(p.partner.as_deref())
                     .push_bind(timestamp(p.created_at))
                     .push_bind(timestamp(p.updated_at));
             });
@@ -420,12 +415,12 @@ impl RuntimeTx for SqliteRuntimeTx {
                 .filter(|((k, _, _), (on, _))| *k == subject_kind && *on)
                 .map(|((_, s, t), (_, at))| (*s, *t, *at))
                 .collect();
-            for chunk in added.chunks(BATCH) {
+            for chunk in added.chunks(rows_per_statement(4)) {
                 let mut q = QueryBuilder::<Sqlite>::new(format!(
                     "INSERT INTO {table} (program, {column}, tag, added_at) "
                 ));
                 q.push_values(chunk, |mut b, (s, t, at)| {
-                    b.push_bind(program.clone())
+                    b.push_bind(program)
                         .push_bind(*s)
                         .push_bind(*t)
                         .push_bind(timestamp(*at));
@@ -440,84 +435,84 @@ impl RuntimeTx for SqliteRuntimeTx {
                 .filter(|((k, _, _), (on, _))| *k == subject_kind && !*on)
             {
                 sqlx::query(sqlx::AssertSqlSafe(delete.clone()))
-                    .bind(&program)
+                    .bind(program)
                     .bind(*s)
                     .bind(*t)
                     .execute(&mut *self.tx)
                     .await?;
             }
         }
-        for chunk in w.tag_changes.chunks(BATCH / 2) {
+        for chunk in w.tag_changes.chunks(rows_per_statement(9)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO tag_changes (program, subject_kind, subject, tag, change, cause_kind, cause, event_id, at) ",
             );
             q.push_values(chunk, |mut b, c| {
-                b.push_bind(program.clone())
+                b.push_bind(program)
                     .push_bind(c.subject_kind.as_str())
-                    .push_bind(c.subject.clone())
-                    .push_bind(c.tag.clone())
+                    .push_bind(c.subject.as_str())
+                    .push_bind(c.tag.as_str())
                     .push_bind(if c.added { "added" } else { "removed" })
                     .push_bind(match c.cause_kind {
                         crate::engine::runtime::state::Cause::Automation => "automation",
                         crate::engine::runtime::state::Cause::Config => "config",
                         crate::engine::runtime::state::Cause::Person => "person",
                     })
-                    .push_bind(c.cause.clone())
-                    .push_bind(c.event_id.clone())
+                    .push_bind(c.cause.as_str())
+                    .push_bind(c.event_id.as_deref())
                     .push_bind(timestamp(c.at));
             });
             q.build().execute(&mut *self.tx).await?;
         }
 
         let fires: Vec<_> = w.fires.iter().collect();
-        for chunk in fires.chunks(BATCH) {
+        for chunk in fires.chunks(rows_per_statement(4)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO fires (program, automation, partner, fired_at) ",
             );
             q.push_values(chunk, |mut b, ((automation, partner), at)| {
-                b.push_bind(program.clone())
-                    .push_bind(automation.clone())
-                    .push_bind(partner.clone())
+                b.push_bind(program)
+                    .push_bind(automation.as_str())
+                    .push_bind(partner.as_str())
                     .push_bind(timestamp(**at));
             });
             q.push(" ON CONFLICT (program, automation, partner) DO UPDATE SET fired_at = excluded.fired_at");
             q.build().execute(&mut *self.tx).await?;
         }
 
-        for chunk in w.transactions.chunks(BATCH / 2) {
+        for chunk in w.transactions.chunks(rows_per_statement(10)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO transactions (program, key, customer, amount, subscription, kind, at, partner, product, revision) ",
             );
             q.push_values(chunk, |mut b, t| {
-                b.push_bind(program.clone())
-                    .push_bind(t.key.clone())
-                    .push_bind(t.customer.clone())
+                b.push_bind(program)
+                    .push_bind(t.key.as_str())
+                    .push_bind(t.customer.as_str())
                     .push_bind(t.amount.cents())
-                    .push_bind(t.subscription_key.clone())
+                    .push_bind(t.subscription_key.as_deref())
                     .push_bind(
                         serde_json::to_value(t.kind)
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_owned)),
                     )
                     .push_bind(timestamp(t.at))
-                    .push_bind(t.partner.clone())
-                    .push_bind(t.product.clone())
+                    .push_bind(t.partner.as_deref())
+                    .push_bind(t.product.as_deref())
                     .push_bind(i64::try_from(t.revision).unwrap_or(i64::MAX));
             });
             q.build().execute(&mut *self.tx).await?;
         }
 
-        for chunk in w.commissions.chunks(BATCH / 2) {
+        for chunk in w.commissions.chunks(rows_per_statement(10)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO commissions (program, transaction_key, trigger, installment, installments, partner, amount, due_at, revision, created_at) ",
             );
             q.push_values(chunk, |mut b, c| {
-                b.push_bind(program.clone())
-                    .push_bind(c.transaction.clone())
-                    .push_bind(c.trigger.clone())
+                b.push_bind(program)
+                    .push_bind(c.transaction.as_str())
+                    .push_bind(c.trigger.as_str())
                     .push_bind(i64::from(c.installment))
                     .push_bind(i64::from(c.installments))
-                    .push_bind(c.partner.clone())
+                    .push_bind(c.partner.as_str())
                     .push_bind(c.amount.cents())
                     .push_bind(timestamp(c.due_at))
                     .push_bind(i64::try_from(c.revision).unwrap_or(i64::MAX))
@@ -530,7 +525,7 @@ impl RuntimeTx for SqliteRuntimeTx {
             sqlx::query(
                 "INSERT INTO sweeps (program, last_run_at) VALUES ($1, $2) ON CONFLICT (program) DO UPDATE SET last_run_at = excluded.last_run_at",
             )
-            .bind(&program)
+            .bind(program)
             .bind(timestamp(at))
             .execute(&mut *self.tx)
             .await?;

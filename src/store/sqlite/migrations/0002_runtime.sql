@@ -27,6 +27,10 @@ CREATE TABLE partners (
     first_signup_at     TEXT,
     first_sale_at       TEXT,
     first_commission_at TEXT,
+    -- The partner's tags, space-separated with a space at each end (" a b "):
+    -- read with the row, so a batch of events does not read a row per tag.
+    -- partner_tags holds the same, indexed by tag.
+    tags                TEXT NOT NULL,
     PRIMARY KEY (program, key)
 );
 
