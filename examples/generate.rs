@@ -4,6 +4,7 @@
 //! cargo run --release --example generate -- 10000 /tmp/big                 # a config of ~10,000 resources
 //! cargo run --release --example generate -- runtime /tmp/bench 50 100 5    # 50 automations, 100 triggers of 5 rules
 //! cargo run --release --example generate -- events 1000000 10000 /tmp/events.ndjson   # 1M events over 10,000 partners
+//! cargo run --release --example generate -- joins 1000000 /tmp/joins.ndjson          # 1M partners joining over two years
 //! ```
 
 use std::io::Write;
@@ -48,6 +49,28 @@ fn main() {
                     w.flush()
                 })
                 .map(|()| format!("{file}: {n} events over {partners} partners"))
+        }
+        "joins" => {
+            // N partners joining evenly over the two years before START.
+            let n = number(args.next());
+            let file = args.next().unwrap_or_else(|| usage());
+            let end: chrono::DateTime<chrono::Utc> =
+                "2026-11-01T00:00:00Z".parse().expect("a time");
+            let step = chrono::Duration::days(730) / i32::try_from(n.max(1)).unwrap_or(i32::MAX);
+            std::fs::File::create(&file)
+                .and_then(|f| {
+                    let mut w = std::io::BufWriter::new(f);
+                    for i in 0..n {
+                        let at = end - step * i32::try_from(n - i).unwrap_or(0);
+                        writeln!(
+                            w,
+                            r#"{{"id":"j{i}","type":"partner.joined","at":"{}","partner":{{"key":"partner-{i:07}"}}}}"#,
+                            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        )?;
+                    }
+                    w.flush()
+                })
+                .map(|()| format!("{file}: {n} partners joining over two years"))
         }
         n => {
             let n = number(Some(n.to_owned()));

@@ -79,11 +79,7 @@ impl Engine {
         let mut partner_keys = needs.partners.clone();
         partner_keys.extend(runtime::sellers(&events, &ws));
         let keys: Vec<&str> = partner_keys.iter().map(String::as_str).collect();
-        // Once-only triggers fire on the transition that makes them true, so the
-        // only fire records an event needs are those guarding a revenue
-        // threshold crossed again after a refund.
-        let guarded = cfg.revenue_milestones();
-        for p in tx.partners(&keys, &guarded).await? {
+        for p in tx.partners(&keys).await? {
             ws.partners.insert(p.partner.key.clone(), p);
         }
         let txs: Vec<&str> = needs.transactions.iter().map(String::as_str).collect();

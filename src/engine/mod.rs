@@ -165,7 +165,13 @@ impl Engine {
     ) -> Result<Vec<partner::Partner>> {
         match tag {
             Some(t) => self.store.partners_with_tag(program, t, after, limit).await,
-            None => self.store.partners_page(program, after, limit).await,
+            None => Ok(self
+                .store
+                .partners_page(program, after, limit)
+                .await?
+                .into_iter()
+                .map(|s| s.partner)
+                .collect()),
         }
     }
 
@@ -276,13 +282,14 @@ impl Engine {
                 .partners_page(program, after.as_deref(), PAGE)
                 .await?;
             let Some(last) = page.last() else { break };
-            after = Some(last.key.clone());
-            let keys: Vec<&str> = page.iter().map(|p| p.key.as_str()).collect();
+            after = Some(last.partner.key.clone());
             for automation in &query.backfill {
-                let fired = self.store.fired(program, &automation.key, &keys).await?;
                 let n = page
                     .iter()
-                    .filter(|p| p.is_past(&automation.when) && !fired.contains(&p.key))
+                    .filter(|p| {
+                        p.partner.is_past(&automation.when)
+                            && !p.fires.contains_key(&automation.key)
+                    })
                     .count();
                 *impact.backfill.entry(automation.key.clone()).or_default() += n as u64;
             }

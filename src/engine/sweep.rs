@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::runtime::{self, state::Workspace};
+use super::runtime::{
+    self,
+    state::{PartnerState, Workspace},
+};
 use super::{Engine, PAGE, Result};
 use crate::spec::Automation;
 
@@ -26,8 +29,14 @@ impl Engine {
     /// and catches up backfills. A missed day is caught up; running it twice
     /// changes nothing the second time.
     pub async fn sweep(&self, program: &str, now: DateTime<Utc>) -> Result<SweepReport> {
-        self.each_page(program, now, true, |ws, cfg| runtime::sweep(ws, cfg, now))
-            .await
+        self.each_page(
+            program,
+            now,
+            true,
+            |state, cfg| !runtime::sweep_due(state, cfg, now).is_empty(),
+            |page, cfg| runtime::sweep(page, cfg, now),
+        )
+        .await
     }
 
     /// Sweeps every program.
@@ -47,18 +56,26 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<SweepReport> {
         let refs: Vec<&Automation> = automations.iter().collect();
-        self.each_page(program, now, false, |ws, _| {
-            runtime::backfill(ws, &refs, now)
-        })
+        self.each_page(
+            program,
+            now,
+            false,
+            |state, _| !runtime::backfill_due(state, &refs).is_empty(),
+            |page, _| runtime::backfill(page, &refs, now),
+        )
         .await
     }
 
+    /// Walks the program's partners a page at a time, one transaction a page:
+    /// reads what decides whether anything is due, then loads in full and hands
+    /// to `work` only the partners something is due for.
     async fn each_page(
         &self,
         program: &str,
         now: DateTime<Utc>,
         record_sweep: bool,
-        work: impl Fn(&mut Workspace, &runtime::RuntimeConfig),
+        due: impl Fn(&PartnerState, &runtime::RuntimeConfig) -> bool,
+        work: impl Fn(Vec<PartnerState>, &runtime::RuntimeConfig) -> Workspace,
     ) -> Result<SweepReport> {
         let mut report = SweepReport {
             program: program.to_owned(),
@@ -69,22 +86,25 @@ impl Engine {
         };
         let mut after: Option<String> = None;
         loop {
-            // One transaction per page: events keep flowing between pages.
+            // Events keep flowing between pages.
             let mut tx = self.store.runtime(program).await?;
             let cfg = self.runtime_config(tx.as_mut(), program).await?;
             let page = tx.partners_after(after.as_deref(), PAGE).await?;
             let last = page.len() < PAGE;
             after = page.last().map(|p| p.partner.key.clone());
             report.partners += page.len() as u64;
-            let mut ws = Workspace {
-                partners: page
-                    .into_iter()
-                    .map(|p| (p.partner.key.clone(), p))
-                    .collect(),
-                ..Workspace::default()
+            let due_keys: Vec<&str> = page
+                .iter()
+                .filter(|s| due(s, &cfg))
+                .map(|s| s.partner.key.as_str())
+                .collect();
+            let full = if due_keys.is_empty() {
+                Vec::new()
+            } else {
+                tx.partners(&due_keys).await?
             };
-            work(&mut ws, &cfg);
-            report.fired += ws.writes.fires.len() as u64;
+            let mut ws = work(full, &cfg);
+            report.fired += ws.writes.fired;
             report.tag_changes += ws.writes.tag_changes.len() as u64;
             if last && record_sweep {
                 ws.writes.sweep_at = Some(now);

@@ -59,7 +59,7 @@ pub trait Store: Send + Sync + 'static {
         program: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Partner>>;
+    ) -> Result<Vec<PartnerState>>;
 
     /// Partners holding `tag` (or all), after `after`, in key order, with tags.
     async fn partners_with_tag(
@@ -105,14 +105,6 @@ pub trait Store: Send + Sync + 'static {
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>>;
 
-    /// Which of `partners` `automation` has fired for.
-    async fn fired(
-        &self,
-        program: &str,
-        automation: &str,
-        partners: &[&str],
-    ) -> Result<HashSet<String>>;
-
     /// A write transaction on a program's runtime data, held until commit;
     /// dropped without commit, it rolls back.
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>>;
@@ -136,9 +128,10 @@ pub trait RuntimeTx: Send {
     async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>>;
     /// Customers with their tags and the partners they bought through.
     async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>>;
-    /// Partners with their tags, and their fire records of `automations` only.
-    async fn partners(&mut self, keys: &[&str], automations: &[&str]) -> Result<Vec<PartnerState>>;
-    /// Up to `limit` partners after `after`, in key order, with tags and fires.
+    /// Partners with their tags and when automations fired for them.
+    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>>;
+    /// Up to `limit` partners after `after`, in key order: what decides whether
+    /// a daily check is due (dates, counts, fire times), without names or tags.
     async fn partners_after(
         &mut self,
         after: Option<&str>,

@@ -87,15 +87,6 @@ impl RuntimeConfig {
         self.matching(Trigger::is_daily_check)
     }
 
-    /// Keys of the milestone automations on revenue, which can fall and rise.
-    pub fn revenue_milestones(&self) -> Vec<&str> {
-        self.automations
-            .iter()
-            .filter(|a| matches!(&a.when, Trigger::Milestone(m) if m.metric == Metric::Revenue))
-            .map(|a| a.key.as_str())
-            .collect()
-    }
-
     /// Event-style automations with `backfill: true`; the sweep catches them up.
     pub fn backfills(&self) -> impl Iterator<Item = &Automation> {
         self.automations.iter().filter(|a| {
@@ -210,16 +201,16 @@ fn fire(ws: &mut Workspace, mut automations: Vec<&Automation>, partner: &str, oc
                 });
             }
         }
-        // `sale` fires every time; the record is for once-only and re-arming triggers.
-        if matches!(automation.when, Trigger::Sale(_)) {
-            continue;
-        }
-        if let Some(p) = ws.partners.get_mut(partner) {
+
+        ws.writes.fired += 1;
+        // `sale` fires every time; the record is for once-only and re-arming
+        // triggers, and lives on the partner's row.
+        if !matches!(automation.when, Trigger::Sale(_))
+            && let Some(p) = ws.partners.get_mut(partner)
+        {
             p.fires.insert(automation.key.clone(), occasion.at);
+            ws.writes.partners.insert(partner.to_owned());
         }
-        ws.writes
-            .fires
-            .insert((automation.key.clone(), partner.to_owned()), occasion.at);
     }
 }
 
@@ -426,7 +417,7 @@ fn joined(
                 first_sale_at: None,
                 first_commission_at: None,
             },
-            fires: HashMap::new(),
+            fires: std::collections::BTreeMap::new(),
         },
     );
     touch(ws, &info.key);
@@ -637,53 +628,73 @@ pub fn daily_check_due(automation: &Automation, state: &PartnerState, now: DateT
     }
 }
 
-/// Runs the daily checks, and catches up backfills, for the partners loaded in
-/// `ws` (one page of the sweep).
-pub fn sweep(ws: &mut Workspace, cfg: &RuntimeConfig, now: DateTime<Utc>) {
-    let mut keys: Vec<String> = ws.partners.keys().cloned().collect();
-    keys.sort();
-    for key in keys {
-        let state = &ws.partners[&key];
-        let mut firing: Vec<&Automation> = cfg
-            .daily_checks()
-            .filter(|a| daily_check_due(a, state, now))
-            .collect();
-        firing.extend(
-            cfg.backfills()
-                .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when)),
-        );
-        if !firing.is_empty() {
-            let occasion = Occasion {
-                event_id: None,
-                at: now,
-                customer: None,
-            };
-            fire(ws, firing, &key, &occasion);
+/// Fires what is due for each partner of a page: the workspace holds only the
+/// partners something fired for, ready to be written.
+fn fire_due<'a>(
+    page: Vec<PartnerState>,
+    now: DateTime<Utc>,
+    due: impl Fn(&PartnerState) -> Vec<&'a Automation>,
+) -> Workspace {
+    let mut ws = Workspace::default();
+    let occasion = Occasion {
+        event_id: None,
+        at: now,
+        customer: None,
+    };
+    for state in page {
+        let firing = due(&state);
+        if firing.is_empty() {
+            continue;
         }
+        let key = state.partner.key.clone();
+        ws.partners.insert(key.clone(), state);
+        fire(&mut ws, firing, &key, &occasion);
     }
+    ws
 }
 
-/// Fires `automations` once for every partner in `ws` already past their
+/// The daily checks due for a partner, and backfills not yet caught up.
+pub fn sweep_due<'a>(
+    state: &PartnerState,
+    cfg: &'a RuntimeConfig,
+    now: DateTime<Utc>,
+) -> Vec<&'a Automation> {
+    let mut firing: Vec<&Automation> = cfg
+        .daily_checks()
+        .filter(|a| daily_check_due(a, state, now))
+        .collect();
+    firing.extend(
+        cfg.backfills()
+            .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when)),
+    );
+    firing
+}
+
+/// Runs the daily checks, and catches up backfills, for one page of the sweep.
+pub fn sweep(page: Vec<PartnerState>, cfg: &RuntimeConfig, now: DateTime<Utc>) -> Workspace {
+    fire_due(page, now, |state| sweep_due(state, cfg, now))
+}
+
+/// Automations of `automations` a backfill fires for a partner.
+pub fn backfill_due<'a>(
+    state: &PartnerState,
+    automations: &[&'a Automation],
+) -> Vec<&'a Automation> {
+    automations
+        .iter()
+        .copied()
+        .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
+        .collect()
+}
+
+/// Fires `automations` once for every partner of a page already past their
 /// condition (apply's backfill).
-pub fn backfill(ws: &mut Workspace, automations: &[&Automation], now: DateTime<Utc>) {
-    let mut keys: Vec<String> = ws.partners.keys().cloned().collect();
-    keys.sort();
-    for key in keys {
-        let state = &ws.partners[&key];
-        let firing: Vec<&Automation> = automations
-            .iter()
-            .copied()
-            .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
-            .collect();
-        if !firing.is_empty() {
-            let occasion = Occasion {
-                event_id: None,
-                at: now,
-                customer: None,
-            };
-            fire(ws, firing, &key, &occasion);
-        }
-    }
+pub fn backfill(
+    page: Vec<PartnerState>,
+    automations: &[&Automation],
+    now: DateTime<Utc>,
+) -> Workspace {
+    fire_due(page, now, |state| backfill_due(state, automations))
 }
 
 /// The partners the transactions of a batch are attributed to (the product's

@@ -14,7 +14,8 @@ use crate::spec::{Money, ProductStatus, TransactionKind};
 #[derive(Debug, Clone)]
 pub struct PartnerState {
     pub partner: Partner,
-    pub fires: HashMap<String, DateTime<Utc>>,
+    /// By automation key; a dozen or so, so a sorted map beats hashing.
+    pub fires: BTreeMap<String, DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +148,8 @@ pub struct Writes {
     pub customers: BTreeSet<String>,
     pub subscriptions: BTreeSet<String>,
     pub tag_changes: Vec<TagChange>,
-    /// (automation, partner) → when it fired.
-    pub fires: BTreeMap<(String, String), DateTime<Utc>>,
+    /// Automations fired, one per automation and partner.
+    pub fired: u64,
     pub transactions: Vec<TransactionRecord>,
     pub commissions: Vec<CommissionRecord>,
     pub sweep_at: Option<DateTime<Utc>>,

@@ -21,14 +21,15 @@ mod ledger;
 mod partners;
 mod runtime;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::{Commit, RuntimeTx, Store};
 use crate::engine::access::{Scope, TokenRecord};
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::{
-    CommissionRecord, Customer, CustomerProduct, Subject, TagChange, TransactionRecord,
+    CommissionRecord, Customer, CustomerProduct, PartnerState, Subject, TagChange,
+    TransactionRecord,
 };
 use crate::engine::{Error, ProgramSummary, Result, Snapshot};
 use crate::spec::{Kind, Resource};
@@ -174,6 +175,17 @@ async fn carry_runtime_data(
             }
         }
     }
+    for (kind, old, new) in &delta.renamed {
+        if *kind == Kind::Automation {
+            sqlx::query("UPDATE partners SET fires = REPLACE(fires, $2, $3) WHERE program = $1 AND fires LIKE $4")
+                .bind(program)
+                .bind(format!(" {old}="))
+                .bind(format!(" {new}="))
+                .bind(format!("% {old}=%"))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     // The tags column first, while partner_tags still says who holds the tag.
     for (kind, old, new) in &delta.renamed {
         if *kind == Kind::Tag {
@@ -202,7 +214,7 @@ async fn carry_runtime_data(
             .await?;
         }
     }
-    let renames: [(Kind, &'static str); 6] = [
+    let renames: [(Kind, &'static str); 5] = [
         (
             Kind::Tag,
             "UPDATE partner_tags SET tag = $3 WHERE program = $1 AND tag = $2",
@@ -218,10 +230,6 @@ async fn carry_runtime_data(
         (
             Kind::Product,
             "UPDATE customer_products SET product = $3 WHERE program = $1 AND product = $2",
-        ),
-        (
-            Kind::Automation,
-            "UPDATE fires SET automation = $3 WHERE program = $1 AND automation = $2",
         ),
         (
             Kind::Automation,
@@ -265,9 +273,13 @@ async fn carry_runtime_data(
                 }
             }
             Kind::Automation => {
-                sqlx::query("DELETE FROM fires WHERE program = $1 AND automation = $2")
+                // A re-created automation of the same key starts afresh: its old
+                // fire records become tombstones the runtime skips.
+                sqlx::query("UPDATE partners SET fires = REPLACE(fires, $2, $3) WHERE program = $1 AND fires LIKE $4")
                     .bind(program)
-                    .bind(key)
+                    .bind(format!(" {key}="))
+                    .bind(format!(" ~r{revision}~{key}="))
+                    .bind(format!("% {key}=%"))
                     .execute(&mut **tx)
                     .await?;
             }
@@ -472,7 +484,7 @@ impl Store for SqliteStore {
         program: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Partner>> {
+    ) -> Result<Vec<PartnerState>> {
         partners::page(&self.pool, program, after, limit).await
     }
 
@@ -530,15 +542,6 @@ impl Store for SqliteStore {
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>> {
         ledger::last_amount(&self.pool, program, subscription).await
-    }
-
-    async fn fired(
-        &self,
-        program: &str,
-        automation: &str,
-        partners: &[&str],
-    ) -> Result<HashSet<String>> {
-        partners::fired(&self.pool, program, automation, partners).await
     }
 
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {

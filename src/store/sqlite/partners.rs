@@ -1,6 +1,6 @@
 //! Partner reads: pages of partners, tag and product holders, fire bookkeeping.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
@@ -8,10 +8,83 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use super::{parse_time, parse_time_opt};
 use crate::engine::Result;
 use crate::engine::partner::{Partner, Stats};
-use crate::engine::runtime::state::{Cause, Subject, TagChange};
+use chrono::{DateTime, Utc};
+
+use crate::engine::runtime::state::{Cause, PartnerState, Subject, TagChange};
 use crate::spec::Money;
 
 pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
+
+/// The columns the runtime reads: a partner and when automations fired for them.
+pub(super) const STATE_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags, fires";
+
+/// Fire times as the `fires` column holds them: " key=MICROS key=MICROS ",
+/// microseconds since the epoch (a sweep reads millions; integers parse fast).
+pub(super) fn fires_text(fires: &BTreeMap<String, DateTime<Utc>>) -> String {
+    let mut text = String::from(" ");
+    for (key, at) in fires {
+        text.push_str(key);
+        text.push('=');
+        text.push_str(&at.timestamp_micros().to_string());
+        text.push(' ');
+    }
+    text
+}
+
+/// Reads the `fires` column; entries of deleted automations (tombstoned with a
+/// leading `~`) are dropped.
+fn fires_from_text(text: &str) -> Result<BTreeMap<String, DateTime<Utc>>> {
+    let bad = |e: &str| crate::engine::Error::Internal(format!("bad fire record `{e}` in store"));
+    text.split(' ')
+        .filter(|e| !e.is_empty() && !e.starts_with('~'))
+        .map(|e| {
+            let (key, micros) = e.split_once('=').ok_or_else(|| bad(e))?;
+            let at = micros
+                .parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_micros)
+                .ok_or_else(|| bad(e))?;
+            Ok((key.to_owned(), at))
+        })
+        .collect()
+}
+
+/// What the sweep reads of every partner to decide what is due: dates, counts
+/// and fire times, not names or tags.
+pub(super) const DUE_COLUMNS: &str = "key, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, fires";
+
+pub(super) fn due_state_from_row(row: &SqliteRow) -> Result<PartnerState> {
+    let count =
+        |col: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0)) };
+    Ok(PartnerState {
+        partner: Partner {
+            key: row.try_get("key")?,
+            name: None,
+            email: None,
+            group: None,
+            joined_at: parse_time(&row.try_get::<String, _>("joined_at")?)?,
+            tags: BTreeSet::new(),
+            stats: Stats {
+                signups: count("signups")?,
+                customers: count("customers")?,
+                revenue: Money(row.try_get("revenue")?),
+                last_activity_at: parse_time(&row.try_get::<String, _>("last_activity_at")?)?,
+                last_referral_at: parse_time(&row.try_get::<String, _>("last_referral_at")?)?,
+            },
+            first_signup_at: parse_time_opt(row.try_get("first_signup_at")?)?,
+            first_sale_at: parse_time_opt(row.try_get("first_sale_at")?)?,
+            first_commission_at: parse_time_opt(row.try_get("first_commission_at")?)?,
+        },
+        fires: fires_from_text(&row.try_get::<String, _>("fires")?)?,
+    })
+}
+
+pub(super) fn state_from_row(row: &SqliteRow) -> Result<PartnerState> {
+    Ok(PartnerState {
+        partner: partner_from_row(row)?,
+        fires: fires_from_text(&row.try_get::<String, _>("fires")?)?,
+    })
+}
 
 /// Tags as the `tags` column holds them: " a b ".
 pub(super) fn tags_text(tags: &BTreeSet<String>) -> String {
@@ -55,9 +128,9 @@ pub(super) async fn page<'e>(
     program: &str,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<Partner>> {
+) -> Result<Vec<PartnerState>> {
     let sql = format!(
-        "SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
+        "SELECT {STATE_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(program)
@@ -65,11 +138,7 @@ pub(super) async fn page<'e>(
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(executor)
         .await?;
-    let partners = rows
-        .iter()
-        .map(partner_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(partners)
+    rows.iter().map(state_from_row).collect()
 }
 
 /// How a holder count is queried: `SELECT <value>, <count> FROM ... WHERE program = `,
@@ -113,29 +182,6 @@ pub(super) async fn holders<'e>(
         counts.insert(value, u64::try_from(n).unwrap_or(0));
     }
     Ok(counts)
-}
-
-pub(super) async fn fired<'e>(
-    executor: impl SqliteExecutor<'e>,
-    program: &str,
-    automation: &str,
-    partners: &[&str],
-) -> Result<HashSet<String>> {
-    if partners.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT partner FROM fires WHERE program = ");
-    q.push_bind(program)
-        .push(" AND automation = ")
-        .push_bind(automation.to_owned());
-    q.push(" AND partner IN (");
-    let mut list = q.separated(", ");
-    for p in partners {
-        list.push_bind((*p).to_owned());
-    }
-    q.push(")");
-    let rows = q.build().fetch_all(executor).await?;
-    rows.iter().map(|r| Ok(r.try_get("partner")?)).collect()
 }
 
 pub(super) async fn with_tag<'e>(

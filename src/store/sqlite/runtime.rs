@@ -1,27 +1,20 @@
 //! Runtime data in one write transaction: load what a unit of work needs, write
 //! back what it changed, commit.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
+use super::partners::{
+    DUE_COLUMNS, STATE_COLUMNS, due_state_from_row, fires_text, state_from_row, tags_text,
+};
 use super::{BATCH, parse_time, parse_time_opt, rows_per_statement, timestamp};
 use crate::engine::Result;
-use crate::engine::partner::Partner;
 use crate::engine::runtime::state::{Customer, CustomerProduct, PartnerState, Subject, Workspace};
 use crate::spec::{ProductStatus, Resource};
 use crate::store::RuntimeTx;
-
-/// Which fire records to load with partners.
-enum Fires<'a> {
-    /// All of them, for the partners with keys in (after, last]: a sweep page.
-    Range(&'a str, &'a str),
-    /// Those of these automations only.
-    Of(&'a [&'a str]),
-}
 
 pub(super) struct SqliteRuntimeTx {
     pub(super) tx: Transaction<'static, Sqlite>,
@@ -62,74 +55,6 @@ fn status_text(s: ProductStatus) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-impl SqliteRuntimeTx {
-    /// Fire records for the partners (their tags come with their rows).
-    async fn complete(
-        &mut self,
-        partners: Vec<Partner>,
-        fires: Fires<'_>,
-    ) -> Result<Vec<PartnerState>> {
-        let fire_rows = match fires {
-            Fires::Range(after, last) => {
-                sqlx::query(
-                    "SELECT partner, automation, fired_at FROM fires WHERE program = $1 AND partner > $2 AND partner <= $3",
-                )
-                .bind(&self.program)
-                .bind(after)
-                .bind(last)
-                .fetch_all(&mut *self.tx)
-                .await?
-            }
-            Fires::Of(automations) => {
-                let keys: Vec<&str> = partners.iter().map(|p| p.key.as_str()).collect();
-                let mut rows = Vec::new();
-                if !automations.is_empty() {
-                    for chunk in keys.chunks(BATCH) {
-                        let mut q = QueryBuilder::<Sqlite>::new("SELECT partner, automation, fired_at FROM fires WHERE program = ");
-                        q.push_bind(self.program.clone()).push(" AND automation IN (");
-                        let mut list = q.separated(", ");
-                        for a in automations {
-                            list.push_bind((*a).to_owned());
-                        }
-                        q.push(") AND partner IN (");
-                        let mut list = q.separated(", ");
-                        for k in chunk {
-                            list.push_bind((*k).to_owned());
-                        }
-                        q.push(")");
-                        rows.extend(q.build().fetch_all(&mut *self.tx).await?);
-                    }
-                }
-                rows
-            }
-        };
-        let mut states: HashMap<String, PartnerState> = partners
-            .into_iter()
-            .map(|p| {
-                (
-                    p.key.clone(),
-                    PartnerState {
-                        partner: p,
-                        fires: HashMap::new(),
-                    },
-                )
-            })
-            .collect();
-        for row in fire_rows {
-            let key: String = row.try_get("partner")?;
-            if let Some(s) = states.get_mut(&key) {
-                s.fires.insert(
-                    row.try_get("automation")?,
-                    parse_time(&row.try_get::<String, _>("fired_at")?)?,
-                );
-            }
-        }
-        let mut out: Vec<PartnerState> = states.into_values().collect();
-        out.sort_by(|a, b| a.partner.key.cmp(&b.partner.key));
-        Ok(out)
-    }
 }
 
 #[async_trait]
@@ -261,15 +186,11 @@ impl RuntimeTx for SqliteRuntimeTx {
         Ok(customers.into_values().collect())
     }
 
-    async fn partners(&mut self, keys: &[&str], automations: &[&str]) -> Result<Vec<PartnerState>> {
+    async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>> {
         let program = self.program.clone();
-        let head = format!("SELECT {PARTNER_COLUMNS} FROM partners");
+        let head = format!("SELECT {STATE_COLUMNS} FROM partners");
         let rows = rows_in(&mut self.tx, &head, &program, "key", keys).await?;
-        let partners = rows
-            .iter()
-            .map(partner_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        self.complete(partners, Fires::Of(automations)).await
+        rows.iter().map(state_from_row).collect()
     }
 
     async fn partners_after(
@@ -278,23 +199,15 @@ impl RuntimeTx for SqliteRuntimeTx {
         limit: usize,
     ) -> Result<Vec<PartnerState>> {
         let sql = format!(
-            "SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
+            "SELECT {DUE_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
         );
-        let after = after.unwrap_or("");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&self.program)
-            .bind(after)
+            .bind(after.unwrap_or(""))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *self.tx)
             .await?;
-        let partners = rows
-            .iter()
-            .map(partner_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let Some(last) = partners.last().map(|p| p.key.clone()) else {
-            return Ok(Vec::new());
-        };
-        self.complete(partners, Fires::Range(after, &last)).await
+        rows.iter().map(due_state_from_row).collect()
     }
 
     async fn write(&mut self, ws: &Workspace) -> Result<()> {
@@ -318,17 +231,17 @@ impl RuntimeTx for SqliteRuntimeTx {
             q.build().execute(&mut *self.tx).await?;
         }
 
-        let partners: Vec<&Partner> = w
+        let partners: Vec<&PartnerState> = w
             .partners
             .iter()
             .filter_map(|k| ws.partners.get(k))
-            .map(|s| &s.partner)
             .collect();
-        for chunk in partners.chunks(rows_per_statement(15)) {
+        for chunk in partners.chunks(rows_per_statement(16)) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO partners (program, {PARTNER_COLUMNS}) "
+                "INSERT INTO partners (program, {STATE_COLUMNS}) "
             ));
-            q.push_values(chunk, |mut b, p| {
+            q.push_values(chunk, |mut b, state| {
+                let p = &state.partner;
                 let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 b.push_bind(program)
                     .push_bind(p.key.as_str())
@@ -344,13 +257,14 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(p.first_signup_at.map(timestamp))
                     .push_bind(p.first_sale_at.map(timestamp))
                     .push_bind(p.first_commission_at.map(timestamp))
-                    .push_bind(tags_text(&p.tags));
+                    .push_bind(tags_text(&p.tags))
+                    .push_bind(fires_text(&state.fires));
             });
             q.push(
                 " ON CONFLICT (program, key) DO UPDATE SET name = excluded.name, email = excluded.email, grp = excluded.grp, \
                  joined_at = excluded.joined_at, last_activity_at = excluded.last_activity_at, last_referral_at = excluded.last_referral_at, \
                  signups = excluded.signups, customers = excluded.customers, revenue = excluded.revenue, \
-                 first_signup_at = excluded.first_signup_at, first_sale_at = excluded.first_sale_at, first_commission_at = excluded.first_commission_at, tags = excluded.tags",
+                 first_signup_at = excluded.first_signup_at, first_sale_at = excluded.first_sale_at, first_commission_at = excluded.first_commission_at, tags = excluded.tags, fires = excluded.fires",
             );
             q.build().execute(&mut *self.tx).await?;
         }
@@ -461,21 +375,6 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(c.event_id.as_deref())
                     .push_bind(timestamp(c.at));
             });
-            q.build().execute(&mut *self.tx).await?;
-        }
-
-        let fires: Vec<_> = w.fires.iter().collect();
-        for chunk in fires.chunks(rows_per_statement(4)) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO fires (program, automation, partner, fired_at) ",
-            );
-            q.push_values(chunk, |mut b, ((automation, partner), at)| {
-                b.push_bind(program)
-                    .push_bind(automation.as_str())
-                    .push_bind(partner.as_str())
-                    .push_bind(timestamp(**at));
-            });
-            q.push(" ON CONFLICT (program, automation, partner) DO UPDATE SET fired_at = excluded.fired_at");
             q.build().execute(&mut *self.tx).await?;
         }
 

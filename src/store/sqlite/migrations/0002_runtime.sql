@@ -31,6 +31,11 @@ CREATE TABLE partners (
     -- read with the row, so a batch of events does not read a row per tag.
     -- partner_tags holds the same, indexed by tag.
     tags                TEXT NOT NULL,
+    -- When each automation last fired for the partner, " key=TIME key=TIME ":
+    -- once-only triggers fire when their key is absent; re-arming checks
+    -- re-arm when activity came after the time. On the row for the same
+    -- reason as tags: the sweep reads a row per partner, not one per firing.
+    fires               TEXT NOT NULL,
     PRIMARY KEY (program, key)
 );
 
@@ -57,17 +62,6 @@ CREATE TABLE tag_changes (
     at           TEXT NOT NULL
 );
 CREATE INDEX tag_changes_by_subject ON tag_changes (program, subject_kind, subject);
-
--- When an automation last fired for a partner: "once" triggers fire when there
--- is no row; re-arming checks re-arm when activity came after fired_at.
-CREATE TABLE fires (
-    program    TEXT NOT NULL,
-    automation TEXT NOT NULL,
-    partner    TEXT NOT NULL,
-    fired_at   TEXT NOT NULL,
-    PRIMARY KEY (program, automation, partner)
-);
-CREATE INDEX fires_by_partner ON fires (program, partner);
 
 -- signed_up_at is when the customer was first seen: the referral signup, or
 -- the first product or purchase of a customer who came without one.
