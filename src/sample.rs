@@ -159,7 +159,9 @@ pub fn write_dir(config: &Config, dir: &Path) -> std::io::Result<()> {
 
 /// A program for runtime benchmarks: `automations` automations (a fifth of them
 /// daily checks), `triggers` commission triggers of `rules` rules each, over 20
-/// products, 20 tags and 5 groups.
+/// products, 20 tags and 5 groups. With 100 triggers there is one offer per
+/// product and group (product key, status, group, amount, kind), so each sale
+/// matches one trigger; one trigger in ten pays in three installments.
 pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Config {
     let mut config = Config::new(Program {
         key: "bench".to_owned(),
@@ -252,7 +254,9 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
             let all = [
                 Rule::ProductKey(SetOp::AnyOf(vec![format!("p{:02}", i % 20)])),
                 Rule::ProductStatus(SetOp::AnyOf(vec![ProductStatus::Active])),
-                Rule::PartnerGroup(MemberOp::NoneOf(vec![format!("g{}", i % 5)])),
+                // One offer per product and partner group: a sale matches one
+                // trigger, after all 100 are evaluated.
+                Rule::PartnerGroup(MemberOp::AnyOf(vec![format!("g{}", (i / 20) % 5)])),
                 Rule::TransactionAmount(Compare {
                     gt: Some(Money(100)),
                     gte: None,

@@ -82,7 +82,11 @@ impl Engine {
             (Some(p), Some(cp), _) if cp.partner.as_deref() == Some(p.as_str()) => format!("partner `{p}`, who sold the product"),
             (Some(p), _, _) => format!("partner `{p}`, who referred the customer"),
         };
-        let commissions = self.store.commissions(program, None, Some(key)).await?;
+        // Commissions only exist for an attributed transaction; found by partner.
+        let commissions = match &transaction.partner {
+            Some(p) => self.store.commissions(program, Some(p), Some(key)).await?,
+            None => Vec::new(),
+        };
         let partner = match &transaction.partner {
             Some(p) => self.store.partner(program, p).await?,
             None => None,

@@ -417,7 +417,7 @@ fn joined(
                 first_sale_at: None,
                 first_commission_at: None,
             },
-            fires: std::collections::BTreeMap::new(),
+            fires: state::Fires::default(),
         },
     );
     touch(ws, &info.key);
@@ -426,20 +426,24 @@ fn joined(
     Ok(())
 }
 
+/// The customer, created when first seen; marked for writing only when its row
+/// changes (new, or seen earlier than known).
 fn seen_customer<'w>(ws: &'w mut Workspace, key: &str, at: DateTime<Utc>) -> &'w mut Customer {
-    ws.writes.customers.insert(key.to_owned());
     let c = ws
         .customers
         .entry(key.to_owned())
         .or_insert_with(|| Customer {
             key: key.to_owned(),
             partner: None,
-            signed_up_at: Some(at),
+            signed_up_at: None,
             first_purchase_at: None,
             tags: BTreeSet::new(),
             bought_through: BTreeSet::new(),
         });
-    c.signed_up_at = Some(c.signed_up_at.map_or(at, |s| s.min(at)));
+    if c.signed_up_at.is_none_or(|s| at < s) {
+        c.signed_up_at = Some(at);
+        ws.writes.customers.insert(key.to_owned());
+    }
     c
 }
 
@@ -461,6 +465,7 @@ fn signed_up(
         ));
     }
     seen_customer(ws, &customer.key, at).partner = Some(partner.key.clone());
+    ws.writes.customers.insert(customer.key.clone());
     let p = partner_mut(ws, &partner.key)?;
     let signups_before = p.partner.metric(Metric::Signups);
     let stats = &mut p.partner.stats;
@@ -551,8 +556,14 @@ fn sale(
     }
     touch(ws, &partner);
     if let Some(c) = ws.customers.get_mut(&t.customer) {
-        c.bought_through.insert(partner.clone());
-        c.first_purchase_at = Some(c.first_purchase_at.map_or(at, |f| f.min(at)));
+        let new_partner = c.bought_through.insert(partner.clone());
+        let first = c.first_purchase_at.is_none_or(|f| at < f);
+        if first {
+            c.first_purchase_at = Some(at);
+        }
+        if new_partner || first {
+            ws.writes.customers.insert(t.customer.clone());
+        }
     }
 
     let commissions = commission::evaluate(cfg, ws, &record, product.as_ref(), now);
@@ -611,6 +622,7 @@ pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 /// or a referral after they fired.
 pub fn daily_check_due(automation: &Automation, state: &PartnerState, now: DateTime<Utc>) -> bool {
     let fired = state.fires.get(&automation.key);
+    let fired = fired.as_ref();
     let stats = &state.partner.stats;
     match &automation.when {
         Trigger::Anniversary(d) => {

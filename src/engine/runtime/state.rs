@@ -14,8 +14,81 @@ use crate::spec::{Money, ProductStatus, TransactionKind};
 #[derive(Debug, Clone)]
 pub struct PartnerState {
     pub partner: Partner,
-    /// By automation key; a dozen or so, so a sorted map beats hashing.
-    pub fires: BTreeMap<String, DateTime<Utc>>,
+    pub fires: Fires,
+}
+
+/// When each automation last fired for a partner, by automation key.
+///
+/// Kept as the store's text (" key=MICROS ... ") and read only when asked:
+/// most events and most sweep pages never look, and a partner's record is
+/// written back as it was read unless something fired.
+#[derive(Debug, Default)]
+pub struct Fires {
+    text: String,
+    parsed: std::sync::OnceLock<BTreeMap<String, DateTime<Utc>>>,
+    changed: bool,
+}
+
+impl Clone for Fires {
+    fn clone(&self) -> Fires {
+        Fires::from_text(self.to_text())
+    }
+}
+
+impl Fires {
+    pub fn from_text(text: impl Into<String>) -> Fires {
+        Fires {
+            text: text.into(),
+            parsed: std::sync::OnceLock::new(),
+            changed: false,
+        }
+    }
+
+    fn map(&self) -> &BTreeMap<String, DateTime<Utc>> {
+        // Entries of deleted automations are tombstoned with a leading `~`.
+        self.parsed.get_or_init(|| {
+            self.text
+                .split(' ')
+                .filter(|e| !e.is_empty() && !e.starts_with('~'))
+                .filter_map(|e| {
+                    let (key, micros) = e.split_once('=')?;
+                    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+                    Some((key.to_owned(), at))
+                })
+                .collect()
+        })
+    }
+
+    pub fn get(&self, automation: &str) -> Option<DateTime<Utc>> {
+        self.map().get(automation).copied()
+    }
+
+    pub fn contains_key(&self, automation: &str) -> bool {
+        self.map().contains_key(automation)
+    }
+
+    pub fn insert(&mut self, automation: String, at: DateTime<Utc>) {
+        self.map();
+        if let Some(map) = self.parsed.get_mut() {
+            map.insert(automation, at);
+        }
+        self.changed = true;
+    }
+
+    /// The store's text: as read, unless something fired.
+    pub fn to_text(&self) -> std::borrow::Cow<'_, str> {
+        if !self.changed {
+            return std::borrow::Cow::Borrowed(&self.text);
+        }
+        let mut text = String::from(" ");
+        for (key, at) in self.map() {
+            text.push_str(key);
+            text.push('=');
+            text.push_str(&at.timestamp_micros().to_string());
+            text.push(' ');
+        }
+        std::borrow::Cow::Owned(text)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -88,7 +88,7 @@ pub(super) async fn customer<'e>(
     program: &str,
     key: &str,
 ) -> Result<Option<Customer>> {
-    let row = sqlx::query("SELECT key, partner, signed_up_at, first_purchase_at FROM customers WHERE program = $1 AND key = $2")
+    let row = sqlx::query("SELECT key, partner, signed_up_at, first_purchase_at, bought_through FROM customers WHERE program = $1 AND key = $2")
         .bind(program)
         .bind(key)
         .fetch_optional(executor)
@@ -100,7 +100,11 @@ pub(super) async fn customer<'e>(
             signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
             first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
             tags: BTreeSet::new(),
-            bought_through: BTreeSet::new(),
+            bought_through: r
+                .try_get::<String, _>("bought_through")?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         })
     })
     .transpose()

@@ -8,46 +8,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use super::{parse_time, parse_time_opt};
 use crate::engine::Result;
 use crate::engine::partner::{Partner, Stats};
-use chrono::{DateTime, Utc};
 
-use crate::engine::runtime::state::{Cause, PartnerState, Subject, TagChange};
+use crate::engine::runtime::state::{Cause, Fires, PartnerState, Subject, TagChange};
 use crate::spec::Money;
 
 pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
 
 /// The columns the runtime reads: a partner and when automations fired for them.
 pub(super) const STATE_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags, fires";
-
-/// Fire times as the `fires` column holds them: " key=MICROS key=MICROS ",
-/// microseconds since the epoch (a sweep reads millions; integers parse fast).
-pub(super) fn fires_text(fires: &BTreeMap<String, DateTime<Utc>>) -> String {
-    let mut text = String::from(" ");
-    for (key, at) in fires {
-        text.push_str(key);
-        text.push('=');
-        text.push_str(&at.timestamp_micros().to_string());
-        text.push(' ');
-    }
-    text
-}
-
-/// Reads the `fires` column; entries of deleted automations (tombstoned with a
-/// leading `~`) are dropped.
-fn fires_from_text(text: &str) -> Result<BTreeMap<String, DateTime<Utc>>> {
-    let bad = |e: &str| crate::engine::Error::Internal(format!("bad fire record `{e}` in store"));
-    text.split(' ')
-        .filter(|e| !e.is_empty() && !e.starts_with('~'))
-        .map(|e| {
-            let (key, micros) = e.split_once('=').ok_or_else(|| bad(e))?;
-            let at = micros
-                .parse::<i64>()
-                .ok()
-                .and_then(DateTime::from_timestamp_micros)
-                .ok_or_else(|| bad(e))?;
-            Ok((key.to_owned(), at))
-        })
-        .collect()
-}
 
 /// What the sweep reads of every partner to decide what is due: dates, counts
 /// and fire times, not names or tags.
@@ -75,14 +43,14 @@ pub(super) fn due_state_from_row(row: &SqliteRow) -> Result<PartnerState> {
             first_sale_at: parse_time_opt(row.try_get("first_sale_at")?)?,
             first_commission_at: parse_time_opt(row.try_get("first_commission_at")?)?,
         },
-        fires: fires_from_text(&row.try_get::<String, _>("fires")?)?,
+        fires: Fires::from_text(row.try_get::<String, _>("fires")?),
     })
 }
 
 pub(super) fn state_from_row(row: &SqliteRow) -> Result<PartnerState> {
     Ok(PartnerState {
         partner: partner_from_row(row)?,
-        fires: fires_from_text(&row.try_get::<String, _>("fires")?)?,
+        fires: Fires::from_text(row.try_get::<String, _>("fires")?),
     })
 }
 

@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::partners::{
-    DUE_COLUMNS, STATE_COLUMNS, due_state_from_row, fires_text, state_from_row, tags_text,
-};
+use super::partners::{DUE_COLUMNS, STATE_COLUMNS, due_state_from_row, state_from_row, tags_text};
 use super::{BATCH, parse_time, parse_time_opt, rows_per_statement, timestamp};
 use crate::engine::Result;
 use crate::engine::runtime::state::{Customer, CustomerProduct, PartnerState, Subject, Workspace};
@@ -131,7 +129,7 @@ impl RuntimeTx for SqliteRuntimeTx {
         let program = self.program.clone();
         let rows = rows_in(
             &mut self.tx,
-            "SELECT key, partner, signed_up_at, first_purchase_at FROM customers",
+            "SELECT key, partner, signed_up_at, first_purchase_at, bought_through FROM customers",
             &program,
             "key",
             keys,
@@ -148,7 +146,11 @@ impl RuntimeTx for SqliteRuntimeTx {
                     signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
                     first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
                     tags: BTreeSet::new(),
-                    bought_through: BTreeSet::new(),
+                    bought_through: r
+                        .try_get::<String, _>("bought_through")?
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
                 },
             );
         }
@@ -161,26 +163,9 @@ impl RuntimeTx for SqliteRuntimeTx {
             &found,
         )
         .await?;
-        let through = rows_in(
-            &mut self.tx,
-            "SELECT DISTINCT customer, partner FROM transactions",
-            &program,
-            "customer",
-            &found,
-        )
-        .await?;
         for r in tags {
             if let Some(c) = customers.get_mut(&r.try_get::<String, _>("customer")?) {
                 c.tags.insert(r.try_get("tag")?);
-            }
-        }
-        for r in through {
-            let partner: Option<String> = r.try_get("partner")?;
-            if let (Some(c), Some(p)) = (
-                customers.get_mut(&r.try_get::<String, _>("customer")?),
-                partner,
-            ) {
-                c.bought_through.insert(p);
             }
         }
         Ok(customers.into_values().collect())
@@ -258,7 +243,7 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(p.first_sale_at.map(timestamp))
                     .push_bind(p.first_commission_at.map(timestamp))
                     .push_bind(tags_text(&p.tags))
-                    .push_bind(fires_text(&state.fires));
+                    .push_bind(state.fires.to_text());
             });
             q.push(
                 " ON CONFLICT (program, key) DO UPDATE SET name = excluded.name, email = excluded.email, grp = excluded.grp, \
@@ -274,20 +259,21 @@ impl RuntimeTx for SqliteRuntimeTx {
             .iter()
             .filter_map(|k| ws.customers.get(k))
             .collect();
-        for chunk in customers.chunks(rows_per_statement(5)) {
+        for chunk in customers.chunks(rows_per_statement(6)) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO customers (program, key, partner, signed_up_at, first_purchase_at) ",
+                "INSERT INTO customers (program, key, partner, signed_up_at, first_purchase_at, bought_through) ",
             );
             q.push_values(chunk, |mut b, c| {
                 b.push_bind(program)
                     .push_bind(c.key.as_str())
                     .push_bind(c.partner.as_deref())
                     .push_bind(c.signed_up_at.map(timestamp))
-                    .push_bind(c.first_purchase_at.map(timestamp));
+                    .push_bind(c.first_purchase_at.map(timestamp))
+                    .push_bind(tags_text(&c.bought_through));
             });
             q.push(
                 " ON CONFLICT (program, key) DO UPDATE SET partner = excluded.partner, signed_up_at = excluded.signed_up_at, \
-                 first_purchase_at = excluded.first_purchase_at",
+                 first_purchase_at = excluded.first_purchase_at, bought_through = excluded.bought_through",
             );
             q.build().execute(&mut *self.tx).await?;
         }

@@ -71,6 +71,9 @@ CREATE TABLE customers (
     partner           TEXT,
     signed_up_at      TEXT,
     first_purchase_at TEXT,
+    -- Partners the customer bought through, " a b ": whether a purchase adds
+    -- to a partner's distinct customers, without reading their transactions.
+    bought_through    TEXT NOT NULL,
     PRIMARY KEY (program, key)
 );
 
@@ -122,10 +125,12 @@ CREATE TABLE commissions (
     amount       BIGINT NOT NULL,
     due_at       TEXT NOT NULL,
     revision     BIGINT NOT NULL,
-    created_at   TEXT NOT NULL,
-    PRIMARY KEY (program, transaction_key, trigger, installment)
+    created_at   TEXT NOT NULL
 );
-CREATE INDEX commissions_by_partner ON commissions (program, partner);
+-- One index: the ledger is read by partner. A transaction is recorded once
+-- and each trigger evaluated once for it, so rows are unique without a key;
+-- explain finds a transaction's rows through its partner.
+CREATE INDEX commissions_by_partner ON commissions (program, partner, transaction_key);
 
 -- The last time the daily checks ran, so a missed day is caught up.
 CREATE TABLE sweeps (
