@@ -35,7 +35,8 @@ pub fn install_crypto() {
     });
 }
 
-/// Reads from an engine over HTTP. It has no method that sends anything but GET.
+/// Reads from an engine over HTTP. It sends GETs, and POSTs only to the
+/// read-only `/impact` query; it has no method that could change the engine.
 #[derive(Clone)]
 pub struct HttpReader {
     base: String,
@@ -71,10 +72,28 @@ impl HttpReader {
 
     /// GETs are idempotent, so a 5xx or a timeout is retried with backoff.
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.read(path, || self.request(Method::GET, path)).await
+    }
+
+    /// A read-only query with a JSON body, retried like a GET.
+    async fn query<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.read(path, || self.request(Method::POST, path).json(body))
+            .await
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: impl Fn() -> RequestBuilder,
+    ) -> Result<T> {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            let outcome = self.request(Method::GET, path).send().await;
+            let outcome = request().send().await;
             let retry = match &outcome {
                 Ok(response) => response.status().is_server_error(),
                 Err(e) => e.is_timeout() || e.is_connect(),
@@ -168,13 +187,10 @@ impl Reader for HttpReader {
     }
 
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
-        // A read, so a GET: the query travels JSON-encoded in the URL.
-        let json = serde_json::to_string(query).map_err(|e| Error::Internal(e.to_string()))?;
-        self.get(&program_path(
-            program,
-            &format!("/impact?q={}", segment(&json)),
-        ))
-        .await
+        // A read with a body too large for a URL (a first import may backfill
+        // hundreds of automations): the one POST a reader sends, to a route
+        // that changes nothing.
+        self.query(&program_path(program, "/impact"), query).await
     }
 
     async fn partners(

@@ -1,7 +1,7 @@
 //! Config routes: snapshots, changesets and their history.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::AppState;
@@ -9,7 +9,7 @@ use super::auth::Caller;
 use super::reply::{ApiError, JsonBody};
 use crate::engine::access::{IssuedToken, Scope, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Error, Impact, ImpactQuery, ProgramSummary, Snapshot};
+use crate::engine::{Impact, ImpactQuery, ProgramSummary, Snapshot};
 use crate::problem::Problem;
 
 /// Programs the engine holds.
@@ -110,27 +110,20 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(IssuedToken { token })))
 }
 
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImpactParams {
-    /// The ImpactQuery as JSON.
-    q: String,
-}
-
 /// Counts a plan shows: partners holding tags it deletes, customers holding
-/// products it deletes, partners each backfill would fire for.
-#[utoipa::path(get, path = "/v1/programs/{program}/impact", tag = "config",
-    params(("program" = String, Path, description = "program key"), ImpactParams),
+/// products it deletes, partners each backfill would fire for. A POST only
+/// because the query can be too large for a URL: it changes nothing.
+#[utoipa::path(post, path = "/v1/programs/{program}/impact", tag = "config",
+    params(("program" = String, Path, description = "program key")),
+    request_body = ImpactQuery,
     responses((status = 200, body = Impact, description = "ok"), (status = 400, body = Problem, description = "the query is not a valid ImpactQuery"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
     security(("bearer" = [])))]
 pub async fn impact(
     State(state): State<AppState>,
     caller: Caller,
     Path(program): Path<String>,
-    Query(params): Query<ImpactParams>,
+    JsonBody(query): JsonBody<ImpactQuery>,
 ) -> Result<Json<Impact>, ApiError> {
     caller.require(&Scope::ConfigRead)?;
-    let query: ImpactQuery = serde_json::from_str(&params.q)
-        .map_err(|e| Error::BadRequest(format!("invalid impact query: {e}")))?;
     Ok(Json(state.engine.impact(&program, &query).await?))
 }

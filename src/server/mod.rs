@@ -46,7 +46,7 @@ pub fn router(engine: Engine) -> Router {
             get(config::history).post(config::apply),
         )
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
-        .route("/v1/programs/{program}/impact", get(config::impact))
+        .route("/v1/programs/{program}/impact", axum::routing::post(config::impact))
         .route("/v1/tokens", axum::routing::post(config::create_token))
         .route("/v1/programs/{program}/events", axum::routing::post(runtime::events))
         .route("/v1/programs/{program}/partners", get(runtime::partners))

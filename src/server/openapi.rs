@@ -18,7 +18,7 @@ use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::CommissionRecord;
 use crate::engine::view::PartnerView;
-use crate::engine::{Impact, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
+use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
@@ -57,6 +57,7 @@ schema_from_schemars!(
     TokenRequest,
     IssuedToken,
     Impact,
+    ImpactQuery,
     IngestReport,
     SweepReport,
     Partner,
