@@ -159,7 +159,7 @@ fn transactions(c: &mut Criterion) {
 }
 
 fn sweep(c: &mut Criterion) {
-    let partners = if benchmarking() { 100_000 } else { 500 };
+    let partners: usize = if benchmarking() { 100_000 } else { 500 };
     let playbook =
         partnerops::config::load(std::path::Path::new("examples/partnero-playbook")).unwrap();
     assert_eq!(

@@ -633,6 +633,47 @@ commission_triggers:
         paid(&engine, "churn", "t-active").await,
         map(&[("active-inbox-20", "19.80")])
     );
+    // A late transaction, in a batch of its own after the churn, dated before
+    // it: judged by the status at its time, as if it had come in order.
+    send(
+        &engine,
+        "churn",
+        &[txn(
+            "2026-05-08T12:00:00Z",
+            "t-late",
+            "cust",
+            "99.00",
+            Some("sub_inbox"),
+            Some("recurring"),
+        )],
+    )
+    .await;
+    assert_eq!(
+        paid(&engine, "churn", "t-late").await,
+        map(&[("active-inbox-20", "19.80")])
+    );
+    // Explaining a transaction paid while the product was active still says
+    // it fired, though the product has churned since.
+    let e = engine
+        .explain_transaction("churn", "t-active")
+        .await
+        .unwrap();
+    let active = e
+        .triggers
+        .iter()
+        .find(|t| t.trigger == "active-inbox-20")
+        .unwrap();
+    assert!(active.fires, "{active:?}");
+    assert!(
+        active.rules[1].reason.contains("`active`"),
+        "{}",
+        active.rules[1].reason
+    );
+    assert!(
+        e.product_match.contains("status active"),
+        "{}",
+        e.product_match
+    );
 
     let e = engine
         .explain_transaction("churn", "t-after-churn")
@@ -1073,6 +1114,38 @@ async fn partner_group_and_tag_any_of_all_of_none_of() {
             .filter(|c| c.transaction == "t-newt")
             .all(|c| c.partner == "newt"),
         "rules look at the attributed (selling) partner"
+    );
+
+    // abe becomes a pro reseller afterwards; explain still judges t-abe by
+    // the group and tags abe had then, and agrees with the ledger.
+    send(
+        &engine,
+        "rules",
+        &[
+            signed_up("2026-06-05T08:00:00Z", "c-a2", "abe"),
+            json!({ "id": id(), "type": "partner.updated", "at": "2026-06-05T09:00:00Z",
+                    "partner": { "key": "abe", "group": "resellers" } })
+            .to_string(),
+        ],
+    )
+    .await;
+    let abe = engine.partner("rules", "abe").await.unwrap().partner;
+    assert_eq!(
+        (abe.group.as_deref(), abe.tags.contains("pro")),
+        (Some("resellers"), true)
+    );
+    let e = engine.explain_transaction("rules", "t-abe").await.unwrap();
+    let explained: BTreeSet<String> = e
+        .triggers
+        .iter()
+        .filter(|t| t.fires)
+        .map(|t| t.trigger.clone())
+        .collect();
+    assert_eq!(explained, fired(&engine, "rules", "t-abe").await);
+    let none = e.triggers.iter().find(|t| t.trigger == "tag-none").unwrap();
+    assert_eq!(
+        none.rules[0].reason, "partner tags [lead], rule none_of [pro]",
+        "the tags abe had then"
     );
 }
 
@@ -1822,12 +1895,21 @@ commission_triggers:
         ("inbox-30", "29.70".to_owned(), r3)
     );
 
-    // Explain says which revision the transaction was computed under, and
-    // shows what was recorded then.
+    // Explain judges the transaction under the revision it was computed
+    // under, so its verdicts agree with what was recorded then.
     let e = engine.explain_transaction("hist", "t1").await.unwrap();
     assert_eq!(e.transaction.revision, r1);
-    assert_eq!(e.revision, r3);
+    assert_eq!((e.revision, e.current_revision), (r1, r3));
     assert_eq!(e.commissions, before);
+    let fired: Vec<&str> = e
+        .triggers
+        .iter()
+        .filter(|t| t.fires)
+        .map(|t| t.trigger.as_str())
+        .collect();
+    let recorded: Vec<&str> = before.iter().map(|c| c.trigger.as_str()).collect();
+    assert_eq!(fired, recorded);
+    assert!(e.triggers.iter().all(|t| t.trigger != "inbox-30"));
 
     // Resending the same event is a duplicate; a new event for the same
     // transaction is refused. Neither adds a commission.

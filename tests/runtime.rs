@@ -1261,6 +1261,34 @@ async fn milestone_added_without_backfill_does_not_fire_later_for_partners_alrea
     );
 }
 
+#[tokio::test]
+async fn changing_an_automations_trigger_starts_its_fire_records_afresh() {
+    // `z-clear` takes the tag off at every sale, so each firing of `a-big`
+    // shows in the history.
+    let at = |n: u32| {
+        format!(
+            "tags: [ {{ key: big }} ]\nautomations:\n  - {{ key: a-big, when: {{ milestone: {{ metric: revenue, at_least: {n} }} }}, then: [ {{ add_tag: big }} ] }}\n  - {{ key: z-clear, when: {{ sale: {{}} }}, then: [ {{ remove_tag: big }} ] }}\n"
+        )
+    };
+    let rig = Rig::new(&at(100)).await;
+    rig.send(&[
+        join("j1", day(0), "q"),
+        signup("s1", day(1), "c", "q"),
+        sale("t1", day(2), "c", "150"),
+    ])
+    .await;
+    let first = strings(&["+big a-big t1", "-big z-clear t1"]);
+    assert_eq!(rig.history("q").await, first);
+    // 100 -> 400: q has not reached 400, so crossing it later fires again.
+    rig.apply(&at(400)).await;
+    rig.send(&[sale("t2", day(3), "c", "300")]).await;
+    assert_eq!(
+        rig.history("q").await,
+        [first, strings(&["+big a-big t2", "-big z-clear t2"])].concat(),
+        "the milestone at 400 fired when q crossed it"
+    );
+}
+
 // ===========================================================================
 // 10. Over HTTP
 

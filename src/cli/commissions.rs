@@ -108,8 +108,13 @@ pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<
     let _ = writeln!(out, "  partner:  {}", e.attribution);
     let _ = writeln!(
         out,
-        "  config:   revision {} now; the transaction was computed under revision {}",
-        e.revision, t.revision
+        "  config:   judged under revision {}, as the transaction was{}",
+        e.revision,
+        if e.current_revision == e.revision {
+            String::new()
+        } else {
+            format!(" (the program is at revision {} now)", e.current_revision)
+        }
     );
     let _ = writeln!(out);
     for trigger in &e.triggers {

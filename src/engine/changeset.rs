@@ -132,6 +132,9 @@ pub struct Delta {
     pub renamed: Vec<(Kind, String, String)>,
     /// Resources deleted outright: a deleted tag comes off every partner.
     pub deleted: Vec<(Kind, String)>,
+    /// Automations (new keys) whose trigger changed: a new condition, so
+    /// their fire records start afresh, as for a new automation.
+    pub retriggered: Vec<String>,
 }
 
 /// Applies `changes` to the resources at the base revision, checks the result as
@@ -144,16 +147,22 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
     let mut written: Vec<&Resource> = Vec::new();
     let mut renamed = Vec::new();
     let mut deleted = Vec::new();
+    let mut retriggered = Vec::new();
 
     // Removals first so a rename chain (b→c, a→b) in one changeset works.
     for change in changes {
         match change {
             Change::Update { key, resource }
-                if state.remove(&(resource.kind(), key.as_str())).is_some() =>
+                if let Some(before) = state.remove(&(resource.kind(), key.as_str())) =>
             {
                 removed.push((resource.kind(), key.clone()));
                 if key != resource.key() {
                     renamed.push((resource.kind(), key.clone(), resource.key().to_owned()));
+                }
+                if let (Resource::Automation(b), Resource::Automation(a)) = (before, resource)
+                    && b.when != a.when
+                {
+                    retriggered.push(a.key.clone());
                 }
             }
             Change::Delete { kind, key } if state.remove(&(*kind, key.as_str())).is_some() => {
@@ -237,5 +246,6 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
         written: written.into_iter().cloned().collect(),
         renamed,
         deleted,
+        retriggered,
     })
 }

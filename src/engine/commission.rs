@@ -6,21 +6,42 @@ use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::partner::Partner;
 use super::runtime::RuntimeConfig;
-use super::runtime::state::{
-    CommissionRecord, Customer, CustomerProduct, TransactionRecord, Workspace,
+use super::runtime::state::{CommissionRecord, Seen, TransactionRecord};
+use crate::spec::{
+    Commission, CommissionTrigger, Compare, MemberOp, Money, ProductStatus, Rule, SetOp, Window,
 };
-use crate::spec::{Commission, CommissionTrigger, Compare, MemberOp, Money, Rule, SetOp, Window};
 
-/// What a rule is evaluated against.
+/// What a rule is evaluated against: the transaction with what it saw when
+/// it came in, so the ledger and `explain` judge it alike.
 pub struct Facts<'a> {
     pub transaction: &'a TransactionRecord,
-    /// The matched customer product and its catalog entry's name.
-    pub product: Option<(&'a CustomerProduct, &'a str)>,
-    pub partner: &'a Partner,
-    pub customer: Option<&'a Customer>,
+    /// The matched product's name in the config evaluated under.
+    pub product_name: Option<&'a str>,
     pub timezone: Tz,
+}
+
+impl Facts<'_> {
+    fn seen(&self) -> &Seen {
+        &self.transaction.seen
+    }
+
+    /// The matched product's key, status and creation time.
+    fn product(&self) -> Option<(&str, ProductStatus, DateTime<Utc>)> {
+        let seen = self.seen();
+        Some((
+            self.transaction.product.as_deref()?,
+            seen.product_status?,
+            seen.product_created_at?,
+        ))
+    }
+
+    fn has_tag(&self, tag: &str) -> bool {
+        self.seen()
+            .partner_tags
+            .binary_search_by(|t| t.as_str().cmp(tag))
+            .is_ok()
+    }
 }
 
 /// One rule's verdict and why.
@@ -107,32 +128,35 @@ fn window_name(w: Window) -> String {
 
 fn customer_age(f: &Facts) -> u32 {
     let age = f
-        .customer
-        .and_then(|c| c.signed_up_at)
+        .seen()
+        .customer_since
         .map_or(0, |s| (f.transaction.at - s).num_days().max(0));
     u32::try_from(age).unwrap_or(u32::MAX)
 }
 
 /// Whether a rule holds: the hot path of every transaction, so no words.
 pub fn holds(rule: &Rule, f: &Facts) -> bool {
-    let product = f.product.as_ref();
+    let product = f.product();
     match rule {
-        Rule::ProductKey(op) => product.is_some_and(|(p, _)| set_holds(op, &p.product)),
-        Rule::ProductName(op) => product.is_some_and(|(_, name)| match op {
+        Rule::ProductKey(op) => product.is_some_and(|(key, _, _)| match op {
+            SetOp::AnyOf(v) => v.iter().any(|x| x == key),
+            SetOp::NoneOf(v) => !v.iter().any(|x| x == key),
+        }),
+        Rule::ProductName(op) => product.and(f.product_name).is_some_and(|name| match op {
             SetOp::AnyOf(v) => v.iter().any(|x| x == name),
             SetOp::NoneOf(v) => !v.iter().any(|x| x == name),
         }),
-        Rule::ProductStatus(op) => product.is_some_and(|(p, _)| set_holds(op, &p.status)),
+        Rule::ProductStatus(op) => product.is_some_and(|(_, status, _)| set_holds(op, &status)),
         Rule::ProductCreated(w) => product
-            .is_some_and(|(p, _)| within(w.within, p.created_at, f.transaction.at, f.timezone)),
+            .is_some_and(|(_, _, created)| within(w.within, created, f.transaction.at, f.timezone)),
         Rule::PartnerGroup(op) => {
-            let have: Vec<&str> = f.partner.group.iter().map(String::as_str).collect();
+            let have: Vec<&str> = f.seen().partner_group.iter().map(String::as_str).collect();
             member_holds(op, &have)
         }
         Rule::PartnerTag(op) => match op {
-            MemberOp::AnyOf(v) => v.iter().any(|t| f.partner.tags.contains(t)),
-            MemberOp::AllOf(v) => v.iter().all(|t| f.partner.tags.contains(t)),
-            MemberOp::NoneOf(v) => !v.iter().any(|t| f.partner.tags.contains(t)),
+            MemberOp::AnyOf(v) => v.iter().any(|t| f.has_tag(t)),
+            MemberOp::AllOf(v) => v.iter().all(|t| f.has_tag(t)),
+            MemberOp::NoneOf(v) => !v.iter().any(|t| f.has_tag(t)),
         },
         Rule::TransactionAmount(c) => c.holds(f.transaction.amount),
         Rule::TransactionKind(op) => op.values().contains(&f.transaction.kind),
@@ -142,7 +166,7 @@ pub fn holds(rule: &Rule, f: &Facts) -> bool {
 
 /// Evaluates one rule, saying why it holds or not.
 pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
-    let (holds, reason) = match (rule, &f.product) {
+    let (holds, reason) = match (rule, f.product()) {
         (
             Rule::ProductKey(_)
             | Rule::ProductName(_)
@@ -150,34 +174,39 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
             | Rule::ProductCreated(_),
             None,
         ) => (false, "no product matched the transaction".to_owned()),
-        (Rule::ProductKey(op), Some((p, _))) => (
-            set_holds(op, &p.product),
+        (Rule::ProductKey(op), Some((key, _, _))) => (
+            set_holds(op, &key.to_owned()),
             format!(
-                "product key `{}`, rule {}",
-                p.product,
+                "product key `{key}`, rule {}",
                 names(op.operator(), op.values())
             ),
         ),
-        (Rule::ProductName(op), Some((_, name))) => (
-            set_holds(op, &(*name).to_owned()),
-            format!(
-                "product name `{name}`, rule {}",
-                names(op.operator(), op.values())
+        (Rule::ProductName(op), Some((key, _, _))) => match f.product_name {
+            Some(name) => (
+                set_holds(op, &name.to_owned()),
+                format!(
+                    "product name `{name}`, rule {}",
+                    names(op.operator(), op.values())
+                ),
             ),
-        ),
-        (Rule::ProductStatus(op), Some((p, _))) => (
-            set_holds(op, &p.status),
+            None => (
+                false,
+                format!("product `{key}` was not in the config, so it had no name"),
+            ),
+        },
+        (Rule::ProductStatus(op), Some((_, status, _))) => (
+            set_holds(op, &status),
             format!(
-                "product status `{}`, rule {}",
-                wire(&p.status),
+                "product status `{}` at the transaction's time, rule {}",
+                status.as_str(),
                 list(op.operator(), op.values())
             ),
         ),
-        (Rule::ProductCreated(w), Some((p, _))) => (
-            within(w.within, p.created_at, f.transaction.at, f.timezone),
+        (Rule::ProductCreated(w), Some((_, _, created))) => (
+            within(w.within, created, f.transaction.at, f.timezone),
             format!(
                 "product created {} ({}), rule within {} of the transaction",
-                p.created_at
+                created
                     .with_timezone(&f.timezone)
                     .format("%Y-%m-%d %H:%M %Z"),
                 f.timezone,
@@ -185,21 +214,19 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
             ),
         ),
         (Rule::PartnerGroup(op), _) => {
-            let have: Vec<&str> = f.partner.group.iter().map(String::as_str).collect();
+            let group = f.seen().partner_group.as_deref();
+            let have: Vec<&str> = group.into_iter().collect();
             (
                 member_holds(op, &have),
                 format!(
                     "partner group {}, rule {}",
-                    f.partner
-                        .group
-                        .as_deref()
-                        .map_or("(none)".to_owned(), |g| format!("`{g}`")),
+                    group.map_or("(none)".to_owned(), |g| format!("`{g}`")),
                     names(op.operator(), op.values())
                 ),
             )
         }
         (Rule::PartnerTag(op), _) => {
-            let have: Vec<&str> = f.partner.tags.iter().map(String::as_str).collect();
+            let have: Vec<&str> = f.seen().partner_tags.iter().map(String::as_str).collect();
             (
                 member_holds(op, &have),
                 format!(
@@ -295,28 +322,22 @@ pub fn fires(trigger: &CommissionTrigger, facts: &Facts) -> bool {
 
 /// The commissions a transaction earns under the config: one per enabled
 /// trigger whose rules all hold (split into installments when dripped).
+/// Nothing without an attributed partner.
 pub fn evaluate(
     cfg: &RuntimeConfig,
-    ws: &Workspace,
     transaction: &TransactionRecord,
-    product: Option<&CustomerProduct>,
     now: DateTime<Utc>,
 ) -> Vec<CommissionRecord> {
-    let Some(partner) = transaction
-        .partner
-        .as_ref()
-        .and_then(|p| ws.partners.get(p))
-    else {
+    let Some(partner) = &transaction.partner else {
         return Vec::new();
     };
-    let name = product
-        .and_then(|p| cfg.products.get(&p.product))
-        .map(|p| p.name.as_str());
     let facts = Facts {
         transaction,
-        product: product.zip(name),
-        partner: &partner.partner,
-        customer: ws.customers.get(&transaction.customer),
+        product_name: transaction
+            .product
+            .as_ref()
+            .and_then(|p| cfg.products.get(p))
+            .map(|p| p.name.as_str()),
         timezone: cfg.timezone,
     };
     let mut out = Vec::new();
@@ -331,7 +352,7 @@ pub fn evaluate(
             .enumerate()
         {
             out.push(CommissionRecord {
-                partner: partner.partner.key.clone(),
+                partner: partner.clone(),
                 transaction: transaction.key.clone(),
                 trigger: trigger.key.clone(),
                 amount: cents,

@@ -133,18 +133,78 @@ impl Engine {
         }
     }
 
+    /// The config the runtime runs under, read inside a unit of work.
     async fn runtime_config(
         &self,
         tx: &mut dyn RuntimeTx,
         program: &str,
     ) -> Result<runtime::SharedConfig> {
         let revision = tx.revision().await?;
-        if let Some(cfg) = self.configs.lock().expect("config cache").get(program)
-            && cfg.revision == revision
-        {
-            return Ok(cfg.clone());
+        if let Some(cfg) = self.cached_config(program, revision) {
+            return Ok(cfg);
         }
-        let cfg = Arc::new(match Config::from_resources(tx.resources().await?) {
+        Ok(self.cache_config(program, revision, tx.resources().await?))
+    }
+
+    /// The config now, for reads: from a snapshot, without the write lock a
+    /// unit of work holds.
+    async fn current_config(&self, program: &str) -> Result<runtime::SharedConfig> {
+        let snapshot = self.store.snapshot(program).await?;
+        if let Some(cfg) = self.cached_config(program, snapshot.revision) {
+            return Ok(cfg);
+        }
+        Ok(self.cache_config(program, snapshot.revision, snapshot.resources))
+    }
+
+    /// The config as it was at `revision`: the current one, or the changesets
+    /// up to it replayed (for explaining what was computed back then).
+    async fn config_at(&self, program: &str, revision: u64) -> Result<runtime::SharedConfig> {
+        let current = self.current_config(program).await?;
+        if current.revision == revision {
+            return Ok(current);
+        }
+        let mut resources: BTreeMap<(crate::spec::Kind, String), Resource> = BTreeMap::new();
+        for r in 1..=revision {
+            let record = self.changeset(program, r).await?;
+            for change in record.changes {
+                match change {
+                    changeset::Change::Create { resource } => {
+                        resources.insert((resource.kind(), resource.key().to_owned()), resource);
+                    }
+                    changeset::Change::Update { key, resource } => {
+                        resources.remove(&(resource.kind(), key));
+                        resources.insert((resource.kind(), resource.key().to_owned()), resource);
+                    }
+                    changeset::Change::Delete { kind, key } => {
+                        resources.remove(&(kind, key));
+                    }
+                }
+            }
+        }
+        Ok(Arc::new(
+            match Config::from_resources(resources.into_values()) {
+                Some(config) => runtime::RuntimeConfig::new(revision, config),
+                None => runtime::RuntimeConfig::empty(program),
+            },
+        ))
+    }
+
+    fn cached_config(&self, program: &str, revision: u64) -> Option<runtime::SharedConfig> {
+        self.configs
+            .lock()
+            .expect("config cache")
+            .get(program)
+            .filter(|cfg| cfg.revision == revision)
+            .cloned()
+    }
+
+    fn cache_config(
+        &self,
+        program: &str,
+        revision: u64,
+        resources: Vec<Resource>,
+    ) -> runtime::SharedConfig {
+        let cfg = Arc::new(match Config::from_resources(resources) {
             Some(config) => runtime::RuntimeConfig::new(revision, config),
             None => runtime::RuntimeConfig::empty(program),
         });
@@ -152,7 +212,7 @@ impl Engine {
             .lock()
             .expect("config cache")
             .insert(program.to_owned(), cfg.clone());
-        Ok(cfg)
+        cfg
     }
 
     /// Partners (with `tag`, if given) after `after`, in key order.
@@ -274,6 +334,26 @@ impl Engine {
         for automation in &query.backfill {
             impact.backfill.insert(automation.key.clone(), 0);
         }
+        // Fire records count under the key the engine holds now (before a
+        // rename), and not at all once the trigger changes: apply forgets them.
+        let live = self.store.snapshot(program).await?;
+        let fired_as: Vec<Option<String>> = query
+            .backfill
+            .iter()
+            .map(|a| {
+                let before = live.resources.iter().find_map(|r| match r {
+                    Resource::Automation(b) if b.key == a.key || a.previously.contains(&b.key) => {
+                        Some(b)
+                    }
+                    _ => None,
+                });
+                match before {
+                    Some(b) if b.when == a.when => Some(b.key.clone()),
+                    Some(_) => None,
+                    None => Some(a.key.clone()),
+                }
+            })
+            .collect();
         // Page through partners so memory does not grow with their number.
         let mut after: Option<String> = None;
         loop {
@@ -283,12 +363,12 @@ impl Engine {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.partner.key.clone());
-            for automation in &query.backfill {
+            for (automation, fired_as) in query.backfill.iter().zip(&fired_as) {
                 let n = page
                     .iter()
                     .filter(|p| {
                         p.partner.is_past(&automation.when)
-                            && !p.fires.contains_key(&automation.key)
+                            && fired_as.as_ref().is_none_or(|k| !p.fires.contains_key(k))
                     })
                     .count();
                 *impact.backfill.entry(automation.key.clone()).or_default() += n as u64;

@@ -58,10 +58,7 @@ impl Engine {
         let partner = self.store.partner(program, key).await?.ok_or_else(|| {
             Error::NotFound(format!("program `{program}` has no partner `{key}`"))
         })?;
-        let cfg = {
-            let mut tx = self.store.runtime(program).await?;
-            self.runtime_config(tx.as_mut(), program).await?
-        };
+        let cfg = self.current_config(program).await?;
         let mut customers = Vec::new();
         for customer in self.store.customers_of(program, key).await? {
             let mut products = Vec::new();

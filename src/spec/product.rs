@@ -31,3 +31,23 @@ pub enum ProductStatus {
     Active,
     Churned,
 }
+
+impl ProductStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Trial => "trial",
+            ProductStatus::Active => "active",
+            ProductStatus::Churned => "churned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductStatus> {
+        [
+            ProductStatus::Trial,
+            ProductStatus::Active,
+            ProductStatus::Churned,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}

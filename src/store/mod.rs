@@ -95,6 +95,13 @@ pub trait Store: Send + Sync + 'static {
     /// A partner's customers: referred by them, or holding a product they sold.
     async fn customers_of(&self, program: &str, partner: &str) -> Result<Vec<String>>;
 
+    /// The customer product with this external subscription key.
+    async fn customer_product(
+        &self,
+        program: &str,
+        subscription: &str,
+    ) -> Result<Option<CustomerProduct>>;
+
     /// The products a customer holds.
     async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>>;
 

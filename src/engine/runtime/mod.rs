@@ -344,11 +344,13 @@ pub fn apply(
                     partner: None,
                     created_at: at,
                     updated_at: at,
+                    statuses: state::StatusHistory::default(),
                 });
-            // Out of order: an older upsert never overwrites a newer one.
+            // Out of order: an older upsert never overwrites a newer one, but
+            // its status takes its place in the history.
+            record.record_status(at, *status);
             if at >= record.updated_at {
                 record.product.clone_from(product);
-                record.status = *status;
                 if partner.is_some() {
                     record.partner = partner.as_ref().map(|p| p.key.clone());
                 }
@@ -520,9 +522,9 @@ fn sale(
     if let Some(p) = &partner {
         partner_mut(ws, p)?;
     }
-    let customer = seen_customer(ws, &t.customer, at).clone();
+    seen_customer(ws, &t.customer, at);
     let kind = t.kind.unwrap_or(TransactionKind::OneTime);
-    let record = TransactionRecord {
+    let mut record = TransactionRecord {
         key: t.key.clone(),
         customer: t.customer.clone(),
         amount: t.amount,
@@ -532,10 +534,16 @@ fn sale(
         partner: partner.clone(),
         product: product.as_ref().map(|p| p.product.clone()),
         revision: cfg.revision,
+        seen: state::Seen {
+            product_status: product.as_ref().map(|p| p.status_at(at)),
+            product_created_at: product.as_ref().map(|p| p.created_at),
+            customer_since: ws.customers.get(&t.customer).and_then(|c| c.signed_up_at),
+            ..state::Seen::default()
+        },
     };
     ws.known_transactions.insert(t.key.clone());
-    ws.writes.transactions.push(record.clone());
     let Some(partner) = partner else {
+        ws.writes.transactions.push(record);
         return Ok(());
     };
     let p = partner_mut(ws, &partner)?;
@@ -550,23 +558,26 @@ fn sale(
             .cents()
             .saturating_add(t.amount.cents()),
     );
-    let new_customer = !customer.bought_through.contains(&partner);
-    if new_customer {
-        p.partner.stats.customers += 1;
-    }
+    record.seen.partner_group.clone_from(&p.partner.group);
+    record.seen.partner_tags = p.partner.tags.iter().cloned().collect();
     touch(ws, &partner);
+    let mut new_customer = false;
     if let Some(c) = ws.customers.get_mut(&t.customer) {
-        let new_partner = c.bought_through.insert(partner.clone());
+        new_customer = c.bought_through.insert(partner.clone());
         let first = c.first_purchase_at.is_none_or(|f| at < f);
         if first {
             c.first_purchase_at = Some(at);
         }
-        if new_partner || first {
+        if new_customer || first {
             ws.writes.customers.insert(t.customer.clone());
         }
     }
+    if new_customer {
+        partner_mut(ws, &partner)?.partner.stats.customers += 1;
+    }
 
-    let commissions = commission::evaluate(cfg, ws, &record, product.as_ref(), now);
+    let commissions = commission::evaluate(cfg, &record, now);
+    ws.writes.transactions.push(record);
     let earned = commissions.iter().any(|c| c.amount.cents() > 0);
     ws.writes.commissions.extend(commissions);
     let p = partner_mut(ws, &partner)?;

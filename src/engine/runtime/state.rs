@@ -109,12 +109,78 @@ pub struct CustomerProduct {
     pub external_subscription_key: String,
     pub customer: String,
     pub product: String,
+    /// The latest status.
     pub status: ProductStatus,
     /// The partner who sold it, when not the customer's referrer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Every status with the time it took effect, oldest first: a transaction
+    /// is judged by the status at its own time, so a late event (a sale
+    /// dated before a churn that arrived first) earns what it would have in
+    /// order.
+    #[serde(skip)]
+    pub statuses: StatusHistory,
+}
+
+impl CustomerProduct {
+    /// The status at `at`: the last change at or before it, else the first
+    /// known (a sale a moment before its product's record still matches it).
+    pub fn status_at(&self, at: DateTime<Utc>) -> ProductStatus {
+        self.statuses
+            .0
+            .iter()
+            .take_while(|(t, _)| *t <= at)
+            .last()
+            .or(self.statuses.0.first())
+            .map_or(self.status, |(_, s)| *s)
+    }
+
+    /// Records a status from an upsert at `at`; the latest becomes `status`.
+    pub fn record_status(&mut self, at: DateTime<Utc>, status: ProductStatus) {
+        let h = &mut self.statuses.0;
+        // Same time twice: the later upsert wins, as it would in order.
+        let i = h.partition_point(|(t, _)| *t <= at);
+        if i > 0 && h[i - 1].0 == at {
+            h[i - 1].1 = status;
+        } else {
+            h.insert(i, (at, status));
+        }
+        if let Some((_, last)) = h.last() {
+            self.status = *last;
+        }
+    }
+}
+
+/// A product's statuses over time, kept by the store as " MICROS=status ... ".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusHistory(pub Vec<(DateTime<Utc>, ProductStatus)>);
+
+impl StatusHistory {
+    pub fn to_text(&self) -> String {
+        let mut text = String::from(" ");
+        for (at, status) in &self.0 {
+            text.push_str(&at.timestamp_micros().to_string());
+            text.push('=');
+            text.push_str(status.as_str());
+            text.push(' ');
+        }
+        text
+    }
+
+    pub fn from_text(text: &str) -> Option<StatusHistory> {
+        text.split_whitespace()
+            .map(|e| {
+                let (micros, status) = e.split_once('=')?;
+                Some((
+                    DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                    ProductStatus::parse(status)?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(StatusHistory)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -174,6 +240,28 @@ pub struct TransactionRecord {
     pub product: Option<String>,
     /// The config revision it was evaluated under.
     pub revision: u64,
+    /// What the commission rules saw when it was evaluated.
+    pub seen: Seen,
+}
+
+/// The facts commission rules read that change over time, as they were when
+/// a transaction was evaluated: `explain` judges it by these, so it agrees
+/// with the ledger whatever happened since.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Seen {
+    /// The matched product's status at the transaction's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_status: Option<ProductStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_group: Option<String>,
+    /// Sorted.
+    #[serde(default)]
+    pub partner_tags: Vec<String>,
+    /// When the customer was first seen, which their age is counted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_since: Option<DateTime<Utc>>,
 }
 
 /// One commission, or one installment of a drip commission.

@@ -8,7 +8,7 @@ use sqlx::{Row, SqliteExecutor};
 use super::{parse_time, parse_time_opt};
 use crate::engine::Result;
 use crate::engine::runtime::state::{
-    CommissionRecord, Customer, CustomerProduct, TransactionRecord,
+    CommissionRecord, Customer, CustomerProduct, Seen, StatusHistory, TransactionRecord,
 };
 use crate::spec::{Money, ProductStatus, TransactionKind};
 
@@ -27,7 +27,8 @@ pub(super) async fn transaction<'e>(
     key: &str,
 ) -> Result<Option<TransactionRecord>> {
     let row = sqlx::query(
-        "SELECT key, customer, amount, subscription, kind, at, partner, product, revision FROM transactions WHERE program = $1 AND key = $2",
+        "SELECT key, customer, amount, subscription, kind, at, partner, product, revision, \
+         seen_status, seen_created_at, seen_group, seen_tags, seen_customer_since FROM transactions WHERE program = $1 AND key = $2",
     )
     .bind(program)
     .bind(key)
@@ -44,9 +45,49 @@ pub(super) async fn transaction<'e>(
             partner: r.try_get("partner")?,
             product: r.try_get("product")?,
             revision: revision(&r)?,
+            seen: Seen {
+                product_status: r
+                    .try_get::<Option<String>, _>("seen_status")?
+                    .map(|s| status(&s))
+                    .transpose()?,
+                product_created_at: parse_time_opt(r.try_get("seen_created_at")?)?,
+                partner_group: r.try_get("seen_group")?,
+                partner_tags: r
+                    .try_get::<String, _>("seen_tags")?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                customer_since: parse_time_opt(r.try_get("seen_customer_since")?)?,
+            },
         })
     })
     .transpose()
+}
+
+pub(super) fn status(text: &str) -> Result<ProductStatus> {
+    ProductStatus::parse(text).ok_or_else(|| {
+        crate::engine::Error::Internal(format!("bad product status `{text}` in store"))
+    })
+}
+
+/// The columns [`customer_product_from_row`] reads.
+pub(super) const CUSTOMER_PRODUCT_COLUMNS: &str =
+    "subscription, customer, product, status, partner, created_at, updated_at, statuses";
+
+pub(super) fn customer_product_from_row(r: &SqliteRow) -> Result<CustomerProduct> {
+    let statuses: String = r.try_get("statuses")?;
+    Ok(CustomerProduct {
+        external_subscription_key: r.try_get("subscription")?,
+        customer: r.try_get("customer")?,
+        product: r.try_get("product")?,
+        status: status(&r.try_get::<String, _>("status")?)?,
+        partner: r.try_get("partner")?,
+        created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+        statuses: StatusHistory::from_text(&statuses).ok_or_else(|| {
+            crate::engine::Error::Internal(format!("bad status history `{statuses}` in store"))
+        })?,
+    })
 }
 
 /// Commissions, by due date, for one partner and/or one transaction.
@@ -132,27 +173,32 @@ pub(super) async fn products_of<'e>(
     program: &str,
     customer: &str,
 ) -> Result<Vec<CustomerProduct>> {
-    let rows = sqlx::query(
-        "SELECT subscription, customer, product, status, partner, created_at, updated_at FROM customer_products \
-         WHERE program = $1 AND customer = $2 ORDER BY created_at, subscription",
-    )
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CUSTOMER_PRODUCT_COLUMNS} FROM customer_products \
+         WHERE program = $1 AND customer = $2 ORDER BY created_at, subscription"
+    )))
     .bind(program)
     .bind(customer)
     .fetch_all(executor)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CustomerProduct {
-                external_subscription_key: r.try_get("subscription")?,
-                customer: r.try_get("customer")?,
-                product: r.try_get("product")?,
-                status: wire::<ProductStatus>(&r.try_get::<String, _>("status")?)?,
-                partner: r.try_get("partner")?,
-                created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
-                updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(customer_product_from_row).collect()
+}
+
+pub(super) async fn customer_product<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    subscription: &str,
+) -> Result<Option<CustomerProduct>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CUSTOMER_PRODUCT_COLUMNS} FROM customer_products WHERE program = $1 AND subscription = $2"
+    )))
+    .bind(program)
+    .bind(subscription)
+    .fetch_optional(executor)
+    .await?
+    .as_ref()
+    .map(customer_product_from_row)
+    .transpose()
 }
 
 /// The amount of the latest transaction on a subscription: what it is worth.

@@ -272,20 +272,34 @@ async fn carry_runtime_data(
                         .await?;
                 }
             }
-            Kind::Automation => {
-                // A re-created automation of the same key starts afresh: its old
-                // fire records become tombstones the runtime skips.
-                sqlx::query("UPDATE partners SET fires = REPLACE(fires, $2, $3) WHERE program = $1 AND fires LIKE $4")
-                    .bind(program)
-                    .bind(format!(" {key}="))
-                    .bind(format!(" ~r{revision}~{key}="))
-                    .bind(format!("% {key}=%"))
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            // A re-created automation of the same key starts afresh.
+            Kind::Automation => forget_fires(tx, program, revision, key).await?,
             _ => {}
         }
     }
+    for key in &delta.retriggered {
+        forget_fires(tx, program, revision, key).await?;
+    }
+    Ok(())
+}
+
+/// Turns an automation's fire records into tombstones the runtime skips, so
+/// once-only triggers can fire again. Kept, not erased: they say what happened.
+async fn forget_fires(
+    tx: &mut Transaction<'static, Sqlite>,
+    program: &str,
+    revision: u64,
+    key: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE partners SET fires = REPLACE(fires, $2, $3) WHERE program = $1 AND fires LIKE $4",
+    )
+    .bind(program)
+    .bind(format!(" {key}="))
+    .bind(format!(" ~r{revision}~{key}="))
+    .bind(format!("% {key}=%"))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -534,6 +548,14 @@ impl Store for SqliteStore {
 
     async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>> {
         ledger::products_of(&self.pool, program, customer).await
+    }
+
+    async fn customer_product(
+        &self,
+        program: &str,
+        subscription: &str,
+    ) -> Result<Option<CustomerProduct>> {
+        ledger::customer_product(&self.pool, program, subscription).await
     }
 
     async fn last_amount(

@@ -55,7 +55,8 @@ pub(super) fn state_from_row(row: &SqliteRow) -> Result<PartnerState> {
 }
 
 /// Tags as the `tags` column holds them: " a b ".
-pub(super) fn tags_text(tags: &BTreeSet<String>) -> String {
+/// Keys as " a b ", the form a LIKE '% a %' finds.
+pub(super) fn tags_text<'a>(tags: impl IntoIterator<Item = &'a String>) -> String {
     let mut text = String::from(" ");
     for t in tags {
         text.push_str(t);

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+use super::ledger::{CUSTOMER_PRODUCT_COLUMNS, customer_product_from_row};
 use super::partners::{DUE_COLUMNS, STATE_COLUMNS, due_state_from_row, state_from_row, tags_text};
-use super::{BATCH, parse_time, parse_time_opt, rows_per_statement, timestamp};
+use super::{BATCH, parse_time_opt, rows_per_statement, timestamp};
 use crate::engine::Result;
 use crate::engine::runtime::state::{Customer, CustomerProduct, PartnerState, Subject, Workspace};
 use crate::spec::{ProductStatus, Resource};
@@ -40,19 +41,6 @@ async fn rows_in(
         out.extend(q.build().fetch_all(&mut **tx).await?);
     }
     Ok(out)
-}
-
-fn status(s: &str) -> Result<ProductStatus> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
-        crate::engine::Error::Internal(format!("bad product status `{s}` in store: {e}"))
-    })
-}
-
-fn status_text(s: ProductStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 #[async_trait]
@@ -104,25 +92,13 @@ impl RuntimeTx for SqliteRuntimeTx {
         let program = self.program.clone();
         let rows = rows_in(
             &mut self.tx,
-            "SELECT subscription, customer, product, status, partner, created_at, updated_at FROM customer_products",
+            &format!("SELECT {CUSTOMER_PRODUCT_COLUMNS} FROM customer_products"),
             &program,
             "subscription",
             keys,
         )
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CustomerProduct {
-                    external_subscription_key: r.try_get("subscription")?,
-                    customer: r.try_get("customer")?,
-                    product: r.try_get("product")?,
-                    status: status(&r.try_get::<String, _>("status")?)?,
-                    partner: r.try_get("partner")?,
-                    created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
-                    updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(customer_product_from_row).collect()
     }
 
     async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>> {
@@ -283,23 +259,24 @@ impl RuntimeTx for SqliteRuntimeTx {
             .iter()
             .filter_map(|k| ws.subscriptions.get(k))
             .collect();
-        for chunk in products.chunks(rows_per_statement(8)) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO customer_products (program, subscription, customer, product, status, partner, created_at, updated_at) ",
-            );
+        for chunk in products.chunks(rows_per_statement(9)) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO customer_products (program, {CUSTOMER_PRODUCT_COLUMNS}) "
+            ));
             q.push_values(chunk, |mut b, p| {
                 b.push_bind(program)
                     .push_bind(p.external_subscription_key.as_str())
                     .push_bind(p.customer.as_str())
                     .push_bind(p.product.as_str())
-                    .push_bind(status_text(p.status))
+                    .push_bind(p.status.as_str())
                     .push_bind(p.partner.as_deref())
                     .push_bind(timestamp(p.created_at))
-                    .push_bind(timestamp(p.updated_at));
+                    .push_bind(timestamp(p.updated_at))
+                    .push_bind(p.statuses.to_text());
             });
             q.push(
                 " ON CONFLICT (program, subscription) DO UPDATE SET product = excluded.product, status = excluded.status, \
-                 partner = excluded.partner, created_at = excluded.created_at, updated_at = excluded.updated_at",
+                 partner = excluded.partner, created_at = excluded.created_at, updated_at = excluded.updated_at, statuses = excluded.statuses",
             );
             q.build().execute(&mut *self.tx).await?;
         }
@@ -364,9 +341,10 @@ impl RuntimeTx for SqliteRuntimeTx {
             q.build().execute(&mut *self.tx).await?;
         }
 
-        for chunk in w.transactions.chunks(rows_per_statement(10)) {
+        for chunk in w.transactions.chunks(rows_per_statement(15)) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO transactions (program, key, customer, amount, subscription, kind, at, partner, product, revision) ",
+                "INSERT INTO transactions (program, key, customer, amount, subscription, kind, at, partner, product, revision, \
+                 seen_status, seen_created_at, seen_group, seen_tags, seen_customer_since) ",
             );
             q.push_values(chunk, |mut b, t| {
                 b.push_bind(program)
@@ -382,7 +360,12 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(timestamp(t.at))
                     .push_bind(t.partner.as_deref())
                     .push_bind(t.product.as_deref())
-                    .push_bind(i64::try_from(t.revision).unwrap_or(i64::MAX));
+                    .push_bind(i64::try_from(t.revision).unwrap_or(i64::MAX))
+                    .push_bind(t.seen.product_status.map(ProductStatus::as_str))
+                    .push_bind(t.seen.product_created_at.map(timestamp))
+                    .push_bind(t.seen.partner_group.as_deref())
+                    .push_bind(tags_text(&t.seen.partner_tags))
+                    .push_bind(t.seen.customer_since.map(timestamp));
             });
             q.build().execute(&mut *self.tx).await?;
         }

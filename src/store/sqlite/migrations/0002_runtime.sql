@@ -95,6 +95,9 @@ CREATE TABLE customer_products (
     partner      TEXT,
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
+    -- Every status and when it took effect, " MICROS=status ... ", oldest
+    -- first: a transaction is judged by its product's status at its time.
+    statuses     TEXT NOT NULL,
     PRIMARY KEY (program, subscription)
 );
 CREATE INDEX customer_products_by_customer ON customer_products (program, customer);
@@ -111,6 +114,14 @@ CREATE TABLE transactions (
     partner      TEXT,
     product      TEXT,
     revision     BIGINT NOT NULL,
+    -- What the commission rules saw, so explain agrees with the ledger later:
+    -- the product's status and creation, the partner's group and tags
+    -- (" a b "), when the customer was first seen.
+    seen_status         TEXT,
+    seen_created_at     TEXT,
+    seen_group          TEXT,
+    seen_tags           TEXT NOT NULL,
+    seen_customer_since TEXT,
     PRIMARY KEY (program, key)
 );
 CREATE INDEX transactions_by_customer ON transactions (program, customer);
