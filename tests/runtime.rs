@@ -23,12 +23,13 @@ use support::server::TestServer;
 const PROGRAM: &str = "shop";
 
 // ---------------------------------------------------------------------------
-// Time: every scenario runs in 2026, well before "now", from day 0 = 1 Feb.
+// Time: every scenario runs in 2025, well before "now" (events and sweeps
+// ahead of the clock are refused), from day 0 = 1 Feb.
 
 type Time = DateTime<Utc>;
 
 fn day(n: i64) -> Time {
-    "2026-02-01T00:00:00Z".parse::<Time>().unwrap() + Duration::days(n)
+    "2025-02-01T00:00:00Z".parse::<Time>().unwrap() + Duration::days(n)
 }
 
 fn hours(n: i64) -> Duration {
@@ -989,6 +990,83 @@ automations:
         before,
         "the second sweep changed something"
     );
+}
+
+#[tokio::test]
+async fn a_sweep_ahead_of_the_clock_is_refused() {
+    let rig = Rig::new("tags: [ { key: idle } ]\nautomations:\n  - { key: idle, when: { inactive: { days: 7 } }, then: [ { add_tag: idle } ] }\n").await;
+    rig.send(&[join("j1", day(0), "ann")]).await;
+    let ahead = Utc::now() + Duration::days(40);
+    let err = rig.engine.sweep(PROGRAM, ahead).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::BadRequest(m) if m.contains("in the future")),
+        "{err:?}"
+    );
+    assert!(rig.tags("ann").await.is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn partner_groups_must_be_declared_and_null_leaves_the_group() {
+    let rig = Rig::new(
+        "groups: [ { key: resellers, name: Resellers }, { key: agencies, name: Agencies } ]\n",
+    )
+    .await;
+    let report = rig
+        .ingest(
+            &[
+                json!({"id": "j1", "type": "partner.joined", "at": ts(day(0)),
+                       "partner": {"key": "ann", "group": "resellers"}})
+                .to_string(),
+                json!({"id": "j2", "type": "partner.joined", "at": ts(day(0)),
+                       "partner": {"key": "bob", "group": "reseller"}})
+                .to_string(),
+                json!({"id": "u1", "type": "partner.updated", "at": ts(day(1)),
+                       "partner": {"key": "ann", "group": "nobody"}})
+                .to_string(),
+            ]
+            .join("\n"),
+        )
+        .await;
+    assert_eq!(report.accepted, 1);
+    assert_rejected(
+        &report,
+        &[
+            (
+                2,
+                Some("j2"),
+                "group `reseller` is not declared in the program's config (did you mean `resellers`?)",
+            ),
+            (3, Some("u1"), "group `nobody` is not declared"),
+        ],
+    );
+    // Absent leaves the group; null takes the partner out of it.
+    rig.send(&[
+        json!({"id": "u2", "type": "partner.updated", "at": ts(day(2)),
+                      "partner": {"key": "ann", "name": "Ann"}})
+        .to_string(),
+    ])
+    .await;
+    assert_eq!(
+        rig.partner("ann").await.partner.group.as_deref(),
+        Some("resellers")
+    );
+    rig.send(&[
+        json!({"id": "u3", "type": "partner.updated", "at": ts(day(3)),
+                      "partner": {"key": "ann", "group": null}})
+        .to_string(),
+    ])
+    .await;
+    assert_eq!(rig.partner("ann").await.partner.group, None);
+    // A group deleted from the config is left by its partners.
+    rig.send(&[
+        json!({"id": "u4", "type": "partner.updated", "at": ts(day(4)),
+                      "partner": {"key": "ann", "group": "agencies"}})
+        .to_string(),
+    ])
+    .await;
+    rig.apply("groups: [ { key: resellers, name: Resellers } ]\n")
+        .await;
+    assert_eq!(rig.partner("ann").await.partner.group, None);
 }
 
 // ===========================================================================

@@ -42,15 +42,17 @@ fn split(text: &str) -> anyhow::Result<Vec<(usize, String)>> {
             serde_json::from_str(text).context("the file is not a JSON array of events")?;
         // A newline can only be whitespace between JSON tokens, never inside a
         // string, so an element fits on one line by swapping them for spaces.
+        // Lines counted on from the previous element: one pass over the file.
+        let (mut line, mut counted) = (1, 0);
         return Ok(items
             .into_iter()
             .map(|raw| {
                 let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                let line = text.as_bytes()[..offset]
+                line += text.as_bytes()[counted..offset]
                     .iter()
                     .filter(|b| **b == b'\n')
-                    .count()
-                    + 1;
+                    .count();
+                counted = offset;
                 (line, raw.get().replace(['\n', '\r'], " "))
             })
             .collect());
@@ -62,6 +64,8 @@ fn split(text: &str) -> anyhow::Result<Vec<(usize, String)>> {
         .map(|(i, l)| (i + 1, l.to_owned()))
         .collect())
 }
+
+const SHOWN_DUPLICATES: usize = 20;
 
 fn print_notes(what: &str, notes: &[EventNote]) {
     for n in notes {
@@ -104,7 +108,13 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             .map(|(_, e)| e.as_str())
             .collect::<Vec<_>>()
             .join("\n");
-        let mut part = writer.send_events(&program, body).await?;
+        let mut part = writer.send_events(&program, body).await.with_context(|| {
+            format!(
+                "sending events from line {} on ({} accepted before; send the file again: \
+                 what was accepted counts as duplicates)",
+                chunk[0].0, report.accepted
+            )
+        })?;
         // The engine numbers lines within the request; map them back to the file.
         for n in part.rejected.iter_mut().chain(part.duplicates.iter_mut()) {
             n.line = chunk
@@ -116,7 +126,17 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     if *format == ListFormat::Json {
         output::println(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_notes("duplicate, no effect", &report.duplicates);
+        // A resent file is all duplicates: name a few, count the rest.
+        print_notes(
+            "duplicate, no effect",
+            &report.duplicates[..report.duplicates.len().min(SHOWN_DUPLICATES)],
+        );
+        if report.duplicates.len() > SHOWN_DUPLICATES {
+            eprintln!(
+                "... and {} more duplicates (--format json lists them all)",
+                report.duplicates.len() - SHOWN_DUPLICATES
+            );
+        }
         print_notes("rejected", &report.rejected);
     }
     eprintln!(

@@ -29,10 +29,17 @@ impl Engine {
     /// and catches up backfills. A missed day is caught up; running it twice
     /// changes nothing the second time.
     pub async fn sweep(&self, program: &str, now: DateTime<Utc>) -> Result<SweepReport> {
+        // Fire times are recorded as `now`; ahead of the clock they would
+        // outlast the activity that should re-arm inactivity checks.
+        if now > Utc::now() + super::event::MAX_FUTURE {
+            return Err(super::Error::BadRequest(format!(
+                "cannot run the daily checks as of {}: that is in the future",
+                now.to_rfc3339()
+            )));
+        }
         self.each_page(
             program,
             now,
-            true,
             |state, cfg| !runtime::sweep_due(state, cfg, now).is_empty(),
             |page, cfg| runtime::sweep(page, cfg, now),
         )
@@ -59,7 +66,6 @@ impl Engine {
         self.each_page(
             program,
             now,
-            false,
             |state, _| !runtime::backfill_due(state, &refs).is_empty(),
             |page, _| runtime::backfill(page, &refs, now),
         )
@@ -73,7 +79,6 @@ impl Engine {
         &self,
         program: &str,
         now: DateTime<Utc>,
-        record_sweep: bool,
         due: impl Fn(&PartnerState, &runtime::RuntimeConfig) -> bool,
         work: impl Fn(Vec<PartnerState>, &runtime::RuntimeConfig) -> Workspace,
     ) -> Result<SweepReport> {
@@ -103,12 +108,9 @@ impl Engine {
             } else {
                 tx.partners(&due_keys).await?
             };
-            let mut ws = work(full, &cfg);
+            let ws = work(full, &cfg);
             report.fired += ws.writes.fired;
             report.tag_changes += ws.writes.tag_changes.len() as u64;
-            if last && record_sweep {
-                ws.writes.sweep_at = Some(now);
-            }
             tx.write(&ws).await?;
             tx.commit().await?;
             if last {

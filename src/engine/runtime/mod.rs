@@ -288,9 +288,10 @@ pub fn apply(
     match event {
         Event::PartnerJoined { partner, .. } => joined(ws, cfg, partner, &occasion)?,
         Event::PartnerUpdated { partner, .. } => {
+            declared_group(cfg, partner)?;
             let p = partner_mut(ws, &partner.key)?;
             if let Some(g) = &partner.group {
-                p.partner.group = Some(g.clone());
+                p.partner.group.clone_from(g);
             }
             if partner.name.is_some() {
                 p.partner.name.clone_from(&partner.name);
@@ -381,13 +382,14 @@ fn joined(
     occasion: &Occasion,
 ) -> Result<(), String> {
     let at = occasion.at;
+    declared_group(cfg, info)?;
     if let Some(existing) = ws.partners.get_mut(&info.key) {
         // Joined again (a resend with a new id, or out of order): the earliest
         // join counts; nothing fires twice.
         let p = &mut existing.partner;
         p.joined_at = p.joined_at.min(at);
-        if info.group.is_some() {
-            p.group.clone_from(&info.group);
+        if let Some(g) = &info.group {
+            p.group.clone_from(g);
         }
         if info.name.is_some() {
             p.name.clone_from(&info.name);
@@ -405,7 +407,7 @@ fn joined(
                 key: info.key.clone(),
                 name: info.name.clone(),
                 email: info.email.clone(),
-                group: info.group.clone(),
+                group: info.group.clone().flatten(),
                 joined_at: at,
                 tags: BTreeSet::new(),
                 stats: Stats {
@@ -426,6 +428,23 @@ fn joined(
     let firing = once(ws, cfg, &info.key, &Trigger::PartnerJoined);
     fire(ws, firing, &info.key, occasion);
     Ok(())
+}
+
+/// Partner rules match groups by key, so a group the config does not declare
+/// would pass every `none_of` unnoticed.
+fn declared_group(cfg: &RuntimeConfig, info: &PartnerInfo) -> Result<(), String> {
+    match &info.group {
+        Some(Some(g)) if !cfg.config.groups.iter().any(|d| &d.key == g) => {
+            let hint =
+                crate::suggest::did_you_mean(g, cfg.config.groups.iter().map(|d| d.key.as_str()))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+            Err(format!(
+                "group `{g}` is not declared in the program's config{hint}"
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The customer, created when first seen; marked for writing only when its row

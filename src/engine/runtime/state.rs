@@ -313,7 +313,6 @@ pub struct Writes {
     pub fired: u64,
     pub transactions: Vec<TransactionRecord>,
     pub commissions: Vec<CommissionRecord>,
-    pub sweep_at: Option<DateTime<Utc>>,
 }
 
 impl Writes {

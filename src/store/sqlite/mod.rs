@@ -274,6 +274,14 @@ async fn carry_runtime_data(
             }
             // A re-created automation of the same key starts afresh.
             Kind::Automation => forget_fires(tx, program, revision, key).await?,
+            // Events name only declared groups; partners leave a deleted one.
+            Kind::Group => {
+                sqlx::query("UPDATE partners SET grp = NULL WHERE program = $1 AND grp = $2")
+                    .bind(program)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
             _ => {}
         }
     }

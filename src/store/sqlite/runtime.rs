@@ -389,15 +389,6 @@ impl RuntimeTx for SqliteRuntimeTx {
             q.build().execute(&mut *self.tx).await?;
         }
 
-        if let Some(at) = w.sweep_at {
-            sqlx::query(
-                "INSERT INTO sweeps (program, last_run_at) VALUES ($1, $2) ON CONFLICT (program) DO UPDATE SET last_run_at = excluded.last_run_at",
-            )
-            .bind(program)
-            .bind(timestamp(at))
-            .execute(&mut *self.tx)
-            .await?;
-        }
         Ok(())
     }
 

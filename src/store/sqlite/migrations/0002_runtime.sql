@@ -142,9 +142,3 @@ CREATE TABLE commissions (
 -- and each trigger evaluated once for it, so rows are unique without a key;
 -- explain finds a transaction's rows through its partner.
 CREATE INDEX commissions_by_partner ON commissions (program, partner, transaction_key);
-
--- The last time the daily checks ran, so a missed day is caught up.
-CREATE TABLE sweeps (
-    program     TEXT PRIMARY KEY,
-    last_run_at TEXT NOT NULL
-);
