@@ -1069,6 +1069,41 @@ async fn partner_groups_must_be_declared_and_null_leaves_the_group() {
     assert_eq!(rig.partner("ann").await.partner.group, None);
 }
 
+#[tokio::test]
+async fn reads_for_an_undeclared_tag_or_an_unknown_partner_say_so() {
+    let rig = Rig::new("tags: [ { key: gold } ]\n").await;
+    rig.send(&[join("j1", day(0), "ann")]).await;
+    assert!(
+        rig.tagged("gold").await.is_empty(),
+        "declared, held by nobody"
+    );
+    let err = rig
+        .engine
+        .partners(PROGRAM, Some("glod"), None, 10)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound(m) if m.contains("declares no tag `glod` (did you mean `gold`?)")),
+        "{err:?}"
+    );
+    assert!(
+        rig.engine
+            .commissions(PROGRAM, Some("ann"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = rig
+        .engine
+        .commissions(PROGRAM, Some("nobody"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound(m) if m.contains("no partner `nobody`")),
+        "{err:?}"
+    );
+}
+
 // ===========================================================================
 // 7. Several milestones at once
 

@@ -224,7 +224,29 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<partner::Partner>> {
         match tag {
-            Some(t) => self.store.partners_with_tag(program, t, after, limit).await,
+            Some(t) => {
+                let page = self
+                    .store
+                    .partners_with_tag(program, t, after, limit)
+                    .await?;
+                // Nobody holds a tag the config does not declare: say so, not
+                // an empty list that looks like an answer.
+                if page.is_empty() && after.is_none() {
+                    let cfg = self.current_config(program).await?;
+                    if !cfg.config.tags.iter().any(|d| d.key == t) {
+                        let hint = crate::suggest::did_you_mean(
+                            t,
+                            cfg.config.tags.iter().map(|d| d.key.as_str()),
+                        )
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                        return Err(Error::NotFound(format!(
+                            "program `{program}` declares no tag `{t}`{hint}"
+                        )));
+                    }
+                }
+                Ok(page)
+            }
             None => Ok(self
                 .store
                 .partners_page(program, after, limit)
@@ -241,7 +263,16 @@ impl Engine {
         program: &str,
         partner: Option<&str>,
     ) -> Result<Vec<runtime::state::CommissionRecord>> {
-        self.store.commissions(program, partner, None).await
+        let commissions = self.store.commissions(program, partner, None).await?;
+        if let Some(p) = partner
+            && commissions.is_empty()
+            && self.store.partner(program, p).await?.is_none()
+        {
+            return Err(Error::NotFound(format!(
+                "program `{program}` has no partner `{p}`"
+            )));
+        }
+        Ok(commissions)
     }
 
     pub async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
