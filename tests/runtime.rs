@@ -1639,3 +1639,160 @@ async fn events_send_through_the_cli_against_the_embedded_engine() {
     assert!(err.contains("line 4"), "{err}");
     assert!(err.contains("has not joined"), "{err}");
 }
+
+// ===========================================================================
+// The sweep through every way in: HTTP (admin only), the CLI, serve's timer.
+
+const IDLE: &str = "tags: [ { key: idle } ]\nautomations:\n  - { key: idle, when: { inactive: { days: 7 } }, then: [ { add_tag: idle } ] }\n";
+
+#[tokio::test]
+async fn the_sweep_over_http_needs_admin() {
+    let mut server = TestServer::start().await;
+    let admin = HttpWriter::new(&server.url, Some(server.admin.clone())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    apply_with(&admin, &config(dir.path(), IDLE)).await;
+    admin
+        .send_events(PROGRAM, join("j1", day(0), "ann"))
+        .await
+        .unwrap();
+    let sender = HttpWriter::new(
+        &server.url,
+        Some(server.token(&["events:write", "data:read"]).await),
+    )
+    .unwrap();
+    let err = sender.sweep(Some(PROGRAM), day(10)).await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    assert!(
+        sender
+            .partner(PROGRAM, "ann")
+            .await
+            .unwrap()
+            .partner
+            .tags
+            .is_empty()
+    );
+    let reports = admin.sweep(Some(PROGRAM), day(10)).await.unwrap();
+    assert_eq!((reports.len(), reports[0].fired), (1, 1));
+    assert!(
+        sender
+            .partner(PROGRAM, "ann")
+            .await
+            .unwrap()
+            .partner
+            .tags
+            .contains("idle")
+    );
+    let err = admin
+        .sweep(Some(PROGRAM), Utc::now() + Duration::days(2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadRequest(m) if m.contains("future")),
+        "{err:?}"
+    );
+    server.stop().await;
+}
+
+#[test]
+fn the_sweep_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("engine.db");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("program.yaml"),
+        format!("program: {{ key: {PROGRAM}, name: Shop, currency: USD, timezone: UTC }}\n{IDLE}"),
+    )
+    .unwrap();
+    let (code, _, err) = run(partnerops(&db).arg("apply").arg(&cfg).arg("--yes"));
+    assert_eq!(code, Some(0), "{err}");
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(&events, join("j1", day(0), "ann") + "\n").unwrap();
+    let (code, _, err) = run(partnerops(&db).args(["events", "send"]).arg(&events));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) =
+        run(partnerops(&db).args(["sweep", "--now", &ts(day(10)), "--format", "json"]));
+    assert_eq!(code, Some(0), "{err}");
+    let reports: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(reports[0]["fired"], 1, "{out}");
+    let (code, out, _) = run(partnerops(&db).args(["sweep", "--now", &ts(day(11))]));
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.trim(),
+        format!(
+            "{PROGRAM}: checked 1 partners as of {}: 0 fired, 0 tag changes",
+            day(11).to_rfc3339()
+        )
+    );
+    let (code, _, err) = run(partnerops(&db).args(["sweep", "--now", "2999-01-01T00:00:00Z"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("in the future"), "{err}");
+}
+
+/// `serve --sweep-every` sweeps at start and then on its timer.
+#[test]
+fn serve_runs_the_sweep_on_a_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("engine.db");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("program.yaml"),
+        format!("program: {{ key: {PROGRAM}, name: Shop, currency: USD, timezone: UTC }}\n{IDLE}"),
+    )
+    .unwrap();
+    assert_eq!(
+        run(partnerops(&db).arg("apply").arg(&cfg).arg("--yes")).0,
+        Some(0)
+    );
+    let events = dir.path().join("events.ndjson");
+    // Quiet for a week already: the first sweep, at start, tags ann.
+    std::fs::write(
+        &events,
+        join("j1", Utc::now() - Duration::days(8), "ann") + "\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(partnerops(&db).args(["events", "send"]).arg(&events)).0,
+        Some(0)
+    );
+    let mut child = partnerops(&db)
+        .args(["serve", "--listen", "127.0.0.1:0", "--sweep-every", "1s"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tagged = |db: &Path| {
+        let (_, out, _) =
+            run(partnerops(db).args(["partners", "--tag", "idle", "--format", "json"]));
+        out.contains("\"ann\"")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !tagged(&db) {
+        assert!(std::time::Instant::now() < deadline, "ann was never swept");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // bob joins quiet too, while the server runs: the timer, not the start, tags him.
+    std::fs::write(
+        &events,
+        join("j2", Utc::now() - Duration::days(8), "bob") + "\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(partnerops(&db).args(["events", "send"]).arg(&events)).0,
+        Some(0)
+    );
+    let bob = |db: &Path| {
+        let (_, out, _) =
+            run(partnerops(db).args(["partners", "--tag", "idle", "--format", "json"]));
+        out.contains("\"bob\"")
+    };
+    while !bob(&db) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timer never swept bob"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
