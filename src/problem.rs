@@ -22,6 +22,11 @@ pub struct Problem {
     pub current_revision: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_revision: Option<u64>,
+    /// For a held product that cannot be deleted: the product and its customers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<u64>,
 }
 
 const URN: &str = "urn:partnerops:problem:";
@@ -36,6 +41,8 @@ impl Problem {
             errors: Vec::new(),
             current_revision: None,
             base_revision: None,
+            product: None,
+            customers: None,
         }
     }
 
@@ -47,6 +54,10 @@ impl Problem {
             ("stale", _) => Error::Stale {
                 base: self.base_revision.unwrap_or(0),
                 current: self.current_revision.unwrap_or(0),
+            },
+            ("product_held", _) => Error::ProductHeld {
+                product: self.product.unwrap_or_default(),
+                customers: self.customers.unwrap_or(0),
             },
             ("invalid", _) => Error::Invalid(if self.errors.is_empty() {
                 vec![self.detail]
@@ -76,6 +87,11 @@ impl From<&Error> for Problem {
                 errors: errors.clone(),
                 ..Problem::new("invalid", "invalid changeset", 422, detail)
             },
+            Error::ProductHeld { product, customers } => Problem {
+                product: Some(product.clone()),
+                customers: Some(*customers),
+                ..Problem::new("product_held", "product held", 409, detail)
+            },
             Error::BadRequest(_) => Problem::new("bad_request", "bad request", 400, detail),
             Error::Unauthorized(_) => Problem::new("unauthorized", "unauthorized", 401, detail),
             Error::Forbidden(_) => Problem::new("forbidden", "forbidden", 403, detail),
@@ -102,6 +118,10 @@ mod tests {
                 current: 5,
             },
             Error::Invalid(vec!["a".into(), "b".into()]),
+            Error::ProductHeld {
+                product: "inbox".into(),
+                customers: 2,
+            },
             Error::Forbidden("no".into()),
             Error::Unauthorized("who".into()),
             Error::BadRequest("bad".into()),
@@ -110,8 +130,7 @@ mod tests {
             let p = Problem::from(&e);
             let back =
                 serde_json::from_str::<Problem>(&serde_json::to_string(&p).unwrap()).unwrap();
-            let again = back.into_error();
-            assert_eq!(again.to_string(), e.to_string());
+            assert_eq!(back.into_error(), e);
         }
     }
 }

@@ -122,6 +122,7 @@ fn the_text_plan() {
         &plan,
         "the embedded engine (engine.db)",
         render::Colors { enabled: false },
+        false,
     );
     assert!(!text.contains('\x1b'));
     insta::assert_snapshot!(text);
@@ -130,7 +131,7 @@ fn the_text_plan() {
 #[test]
 fn the_text_plan_in_colour() {
     let plan = scenario();
-    let text = render::text(&plan, "engine", render::Colors { enabled: true });
+    let text = render::text(&plan, "engine", render::Colors { enabled: true }, false);
     assert!(text.contains("\x1b[32m+\x1b[0m tag platinum"));
     assert!(text.contains("\x1b[31m-\x1b[0m tag dormant"));
 }
@@ -277,6 +278,120 @@ fn guards_refuse_mass_deletes_and_held_products() {
     );
 }
 
+/// What `export --out DIR` writes: one file per kind.
+fn write_export(config: &Config, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, doc) in partnerops::config::files_per_kind(config) {
+        if doc != ConfigDocument::default() {
+            std::fs::write(dir.join(name), partnerops::config::to_yaml(&doc)).unwrap();
+        }
+    }
+}
+
+/// gigakick with the `new-partner` tag renamed to `newcomer` and the
+/// `welcome` automation that adds it renamed to `greet`, both through
+/// `previously`.
+fn renamed() -> Config {
+    let mut c = gigakick();
+    let tag = c.tags.iter_mut().find(|t| t.key == "new-partner").unwrap();
+    tag.key = "newcomer".into();
+    tag.previously = vec!["new-partner".into()];
+    for a in &mut c.automations {
+        for action in &mut a.then {
+            match action {
+                partnerops::spec::Action::AddTag(t) | partnerops::spec::Action::RemoveTag(t)
+                    if t == "new-partner" =>
+                {
+                    *t = "newcomer".into();
+                }
+                _ => {}
+            }
+        }
+    }
+    let welcome = c
+        .automations
+        .iter_mut()
+        .find(|a| a.key == "welcome")
+        .unwrap();
+    welcome.key = "greet".into();
+    welcome.previously = vec!["welcome".into()];
+    c.sort();
+    c
+}
+
+/// A rename through `previously` is an update that keeps the resource's
+/// runtime data; `previously` itself is not state, so neither the plan nor
+/// the engine carries it and dropping it later plans nothing.
+#[tokio::test]
+async fn a_rename_keeps_runtime_data_and_previously_is_not_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(&dir.path().join("e.db")).await.unwrap();
+    let client = Embedded::new(engine.clone());
+    applied(&engine, &gigakick()).await;
+    let joined = r#"{"id":"e1","type":"partner.joined","at":"2026-06-02T09:00:00Z","partner":{"key":"ann"}}"#;
+    client.send_events("gigakick", joined.into()).await.unwrap();
+    let tags =
+        |p: partnerops::engine::PartnerDetail| p.partner.tags.into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        tags(client.partner("gigakick", "ann").await.unwrap()),
+        ["new-partner"]
+    );
+
+    let live = client.snapshot("gigakick").await.unwrap();
+    let plan = plan::diff(&renamed(), &live);
+    assert_eq!(
+        (
+            plan.summary.create,
+            plan.summary.update,
+            plan.summary.delete
+        ),
+        (0, 3, 0),
+        "{:?}",
+        plan.changes
+    );
+    let tag = plan.changes.iter().find(|c| c.kind == Kind::Tag).unwrap();
+    assert_eq!(
+        (tag.action, tag.key.as_str(), tag.new_key.as_deref()),
+        (Action::Update, "new-partner", Some("newcomer"))
+    );
+    let paths: Vec<&str> = tag.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["key"]);
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.after.as_ref().is_none_or(|r| r.previously().is_empty()))
+    );
+
+    let after = applied(&engine, &renamed()).await;
+    assert_eq!(
+        tags(client.partner("gigakick", "ann").await.unwrap()),
+        ["newcomer"]
+    );
+    // The renamed automation keeps its history: ann's tag came from `greet`.
+    let detail = client.partner("gigakick", "ann").await.unwrap();
+    let causes: Vec<&str> = detail
+        .tag_history
+        .iter()
+        .map(|c| c.cause.as_str())
+        .collect();
+    assert_eq!(causes, ["greet"], "{:?}", detail.tag_history);
+
+    assert!(plan::diff(&renamed(), &after).is_empty());
+    let mut dropped = renamed();
+    dropped.tags.iter_mut().for_each(|t| t.previously.clear());
+    dropped
+        .automations
+        .iter_mut()
+        .for_each(|a| a.previously.clear());
+    let replan = plan::diff(&dropped, &after);
+    assert!(replan.is_empty(), "{:?}", replan.changes);
+
+    let exported = dir.path().join("exported");
+    write_export(&after.config().unwrap(), &exported);
+    let reloaded = partnerops::config::load(&exported).unwrap();
+    assert!(plan::diff(&reloaded, &after).is_empty());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -289,7 +404,9 @@ proptest! {
             let engine = Engine::open(&dir.path().join("e.db")).await.unwrap();
             let live = applied(&engine, &first).await;
             prop_assert!(plan::diff(&first, &live).is_empty());
-            prop_assert_eq!(live.config().unwrap(), first.clone());
+            // `previously` is a planning hint the engine does not keep.
+            let stored = Config::from_resources(first.resources().map(|r| plan::as_stored(&r)));
+            prop_assert_eq!(live.config(), stored);
 
             let mut second = second;
             second.program.key = first.program.key.clone();
@@ -309,9 +426,7 @@ proptest! {
             let engine = Engine::open(&dir.path().join("e.db")).await.unwrap();
             let live = applied(&engine, &config).await;
             let exported = dir.path().join("exported");
-            std::fs::create_dir(&exported).unwrap();
-            let doc = live.config().unwrap().to_document();
-            std::fs::write(exported.join("all.yaml"), partnerops::config::to_yaml(&doc)).unwrap();
+            write_export(&live.config().unwrap(), &exported);
             let reloaded = partnerops::config::load(&exported).unwrap();
             let replan = plan::diff(&reloaded, &live);
             prop_assert!(replan.is_empty(), "{:?}", replan.changes);

@@ -3,99 +3,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use assert_cmd::Command;
+use support::cli::{Engine, Session, code, stderr, stdout};
 use support::server::TestServer;
-
-/// Where the commands send their requests.
-#[derive(Clone)]
-enum Engine {
-    Embedded(PathBuf),
-    Http { url: String, token: String },
-}
-
-struct Session {
-    engine: Engine,
-    dir: tempfile::TempDir,
-}
-
-impl Session {
-    fn embedded() -> Session {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("state/engine.db");
-        Session {
-            engine: Engine::Embedded(db),
-            dir,
-        }
-    }
-
-    fn http(server: &TestServer) -> Session {
-        Session {
-            engine: Engine::Http {
-                url: server.url.clone(),
-                token: server.admin.clone(),
-            },
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A copy of an example config in the session's directory.
-    fn config(&self, example: &str) -> PathBuf {
-        let to = self.path("config");
-        copy_dir(Path::new(example), &to);
-        to
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::cargo_bin("partnerops").unwrap();
-        cmd.current_dir(self.dir.path())
-            .env_remove("PARTNEROPS_ENGINE")
-            .env_remove("PARTNEROPS_TOKEN")
-            .env_remove("PARTNEROPS_DB")
-            .env("PARTNEROPS_AUTHOR", "Test Author <test@example.com>")
-            .args(args);
-        match &self.engine {
-            Engine::Embedded(db) => {
-                cmd.arg("--db").arg(db);
-            }
-            Engine::Http { url, token } => {
-                cmd.args(["--engine", url]).env("PARTNEROPS_TOKEN", token);
-            }
-        }
-        cmd.output().unwrap()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
 
 /// The whole flow, the same against both engines.
 fn plan_apply_export_history(s: &Session) {
@@ -285,99 +196,6 @@ async fn plan_sends_no_write_request() {
 }
 
 #[test]
-fn apply_without_a_terminal_needs_yes() {
-    let s = Session::embedded();
-    let config = s.config("examples/gigakick");
-    let out = s.run(&["apply", config.to_str().unwrap()]);
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(stderr(&out).contains("apply needs --yes"));
-    let history = s.run(&["history"]);
-    assert!(
-        stderr(&history).contains("no program yet"),
-        "nothing was applied: {}",
-        stderr(&history)
-    );
-}
-
-#[test]
-fn a_stale_saved_plan_is_refused() {
-    let s = Session::embedded();
-    let config = s.config("examples/gigakick");
-    let config = config.to_str().unwrap();
-    assert_eq!(code(&s.run(&["plan", config, "--out", "plan.json"])), 0);
-    // Someone applies first.
-    assert_eq!(code(&s.run(&["apply", config, "--yes"])), 0);
-    let stale = s.run(&["apply", "plan.json", "--yes"]);
-    assert_eq!(code(&stale), 3, "{}", stderr(&stale));
-    assert!(stderr(&stale).contains("stale plan"), "{}", stderr(&stale));
-    let history: serde_json::Value =
-        serde_json::from_str(&stdout(&s.run(&["history", "--format", "json"]))).unwrap();
-    assert_eq!(history.as_array().unwrap().len(), 1);
-}
-
-#[test]
-fn mass_deletes_need_force() {
-    let s = Session::embedded();
-    let config = s.config("examples/partnero-playbook");
-    let config = config.to_str().unwrap();
-    assert_eq!(code(&s.run(&["apply", config, "--yes"])), 0);
-    // Remove the re-engagement automations: 7 of 27.
-    std::fs::remove_file(Path::new(config).join("re-engagement.yaml")).unwrap();
-    std::fs::remove_file(Path::new(config).join("tiers.yaml")).unwrap();
-    let plan = s.run(&["plan", config, "--exit-code"]);
-    assert_eq!(code(&plan), 3, "{}", stdout(&plan));
-    assert!(stdout(&plan).contains("Apply will refuse this plan"));
-    let refused = s.run(&["apply", config, "--yes"]);
-    assert_eq!(code(&refused), 3, "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("deletes 14 of 27 automations (52%), more than 30%"),
-        "{}",
-        stderr(&refused)
-    );
-    let forced = s.run(&["apply", config, "--yes", "--force"]);
-    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
-    assert_eq!(code(&s.run(&["plan", config, "--exit-code"])), 0);
-}
-
-#[test]
-fn history_records_the_git_commit_of_the_checkout() {
-    let s = Session::embedded();
-    let config = s.config("examples/gigakick");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(&config)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    git(&["init", "-q"]);
-    git(&["-c", "user.name=T", "-c", "user.email=t@e", "add", "."]);
-    git(&[
-        "-c",
-        "user.name=T",
-        "-c",
-        "user.email=t@e",
-        "commit",
-        "-qm",
-        "config",
-    ]);
-    let head = git(&["rev-parse", "HEAD"]).trim().to_owned();
-    assert_eq!(
-        code(&s.run(&["apply", config.to_str().unwrap(), "--yes"])),
-        0
-    );
-    let history: serde_json::Value =
-        serde_json::from_str(&stdout(&s.run(&["history", "--format", "json"]))).unwrap();
-    assert_eq!(history[0]["git_commit"], head.as_str());
-}
-
-#[test]
 fn bad_config_stops_plan_with_diagnostics() {
     let s = Session::embedded();
     let config = s.config("examples/gigakick");
@@ -424,4 +242,44 @@ fn plan_colours_only_a_terminal_without_no_color() {
         !stdout(&s.run(&["plan", config.to_str().unwrap()])).contains("\x1b["),
         "a pipe gets none"
     );
+}
+
+/// The impact query of a large plan (here 500 backfills, each a whole
+/// automation) goes over HTTP and its counts come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_with_a_large_impact_query_works_over_http() {
+    let mut server = TestServer::start().await;
+    let s = Session::http(&server);
+    tokio::task::spawn_blocking(move || {
+        let config = s.config("examples/gigakick");
+        assert_eq!(code(&s.run(&["apply", config.to_str().unwrap(), "--yes"])), 0);
+        std::fs::write(
+            s.path("events.ndjson"),
+            concat!(
+                r#"{"id":"e1","type":"partner.joined","at":"2026-06-02T09:00:00Z","partner":{"key":"ann"}}"#,
+                "\n",
+                r#"{"id":"e2","type":"customer.signed_up","at":"2026-06-03T09:00:00Z","customer":{"key":"c1"},"partner":{"key":"ann"}}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let sent = s.run(&["events", "send", "events.ndjson"]);
+        assert_eq!(code(&sent), 0, "{}", stderr(&sent));
+
+        let mut yaml = String::from("automations:\n");
+        for i in 0..500 {
+            yaml.push_str(&format!(
+                "  - key: signup-milestone-{i:03}\n    name: A long enough name for automation number {i} of many\n    when: {{ milestone: {{ metric: signups, at_least: 1 }} }}\n    then: [ {{ add_tag: gold }} ]\n    backfill: true\n"
+            ));
+        }
+        std::fs::write(config.join("many.yaml"), yaml).unwrap();
+        let planned = s.run(&["plan", config.to_str().unwrap(), "--exit-code"]);
+        assert_eq!(code(&planned), 2, "{}", stderr(&planned));
+        let text = stdout(&planned);
+        assert!(text.contains("Plan: 500 to create, 0 to update, 0 to delete."));
+        assert_eq!(text.matches("(backfill fires for 1 partner)").count(), 500);
+    })
+    .await
+    .unwrap();
+    server.stop().await;
 }

@@ -1,5 +1,5 @@
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -11,7 +11,9 @@ use crate::plan::{FORMAT_VERSION, Plan, render};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A config directory (plan and apply in one go) or a plan saved with `plan --out`.
+    /// A config directory or file (plan and apply in one go), or a plan saved
+    /// with `plan --out` (told apart by content: a JSON object with
+    /// `format_version`).
     pub path: PathBuf,
     /// Apply without asking (needed when not on a terminal).
     #[arg(long, short = 'y')]
@@ -24,23 +26,45 @@ pub struct ApplyArgs {
     pub message: Option<String>,
 }
 
-fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let version: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan file", path.display()))?;
-    if version["format_version"] != FORMAT_VERSION {
+/// `path` as a plan saved with `plan --out`, or `None` when it is not one and
+/// is to be loaded as config. Decided by content, not by the file's name, so
+/// `plan --out p1.plan` can be applied as `apply p1.plan`.
+fn saved_plan(path: &Path) -> anyhow::Result<Option<Plan>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(None);
+    };
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        // A plan cut short or edited by hand: say so, rather than report it
+        // as a YAML config with errors.
+        Err(e) if text.trim_start().starts_with('{') && text.contains("\"format_version\"") => {
+            bail!(
+                "{} looks like a saved plan but is not valid JSON: {e}",
+                path.display()
+            )
+        }
+        Err(_) => return Ok(None),
+    };
+    let Some(version) = value.as_object().and_then(|o| o.get("format_version")) else {
+        return Ok(None);
+    };
+    if *version != FORMAT_VERSION {
         bail!(
-            "{} has plan format_version {}; this partnerops reads {FORMAT_VERSION}",
+            "{} has plan format_version {version}; this partnerops reads {FORMAT_VERSION}",
             path.display(),
-            version["format_version"]
         );
     }
-    serde_json::from_str(&text).with_context(|| format!("{} is not a valid plan", path.display()))
-}
-
-fn is_plan_file(path: &std::path::Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e == "json")
+    let plan = serde_json::from_value(value).with_context(|| {
+        format!(
+            "{} looks like a saved plan (it has format_version) but is not a valid one",
+            path.display()
+        )
+    })?;
+    Ok(Some(plan))
 }
 
 fn confirm(program: &str, engine: &str) -> anyhow::Result<bool> {
@@ -55,14 +79,24 @@ fn confirm(program: &str, engine: &str) -> anyhow::Result<bool> {
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let target = global.target();
-    let writer = target.writer().await?;
-    let plan = if is_plan_file(&args.path) {
-        read_plan(&args.path)?
-    } else {
-        let config = validate::load_or_report(&args.path)?;
-        plan_cmd::make(writer.as_ref(), &config, &args.path).await?
+    // Planning reads only: an apply that stops at a guard or the question
+    // leaves the engine, and an embedded engine's file, as they were.
+    let plan = match saved_plan(&args.path)? {
+        Some(plan) => plan,
+        None => {
+            let config = validate::load_or_report(&args.path)?;
+            super::check_program(global, &config.program.key)?;
+            let reader = target.reader().await?;
+            plan_cmd::make(reader.as_ref(), &config, &args.path).await?
+        }
     };
-    output::print(&render::text(&plan, &target.describe(), plan_cmd::colors()))?;
+    super::check_program(global, &plan.program)?;
+    output::print(&render::text(
+        &plan,
+        &target.describe(),
+        plan_cmd::colors(),
+        args.force,
+    ))?;
     if plan.is_empty() {
         return Ok(ExitCode::from(exit::OK));
     }
@@ -94,12 +128,14 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         }
     }
 
-    let dir = provenance::dir_of(&args.path);
+    // The commit is the plan's: the HEAD of the config when it was planned,
+    // never that of wherever a saved plan file happens to lie.
     let changeset = plan.changeset(
-        provenance::author(dir),
+        provenance::author(provenance::dir_of(&args.path)),
         args.message.clone(),
-        provenance::git_commit(dir),
+        None,
     );
+    let writer = target.writer().await?;
     match writer.apply(&plan.program, &changeset).await {
         Ok(record) => {
             eprintln!(
@@ -112,7 +148,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
             );
             Ok(ExitCode::from(exit::OK))
         }
-        Err(e @ Error::Stale { .. }) => {
+        // Safety refusals by the engine: the plan went stale, or customers
+        // came to hold a product it deletes after it was made.
+        Err(e @ (Error::Stale { .. } | Error::ProductHeld { .. })) => {
             eprintln!("error: {e}. Nothing was changed.");
             Ok(ExitCode::from(exit::REFUSED))
         }

@@ -1,22 +1,42 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
 use super::{GlobalArgs, exit, output};
-use crate::config::to_yaml;
+use crate::config::{files_per_kind, to_yaml, yaml_files};
 use crate::spec::ConfigDocument;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Write one YAML file per kind into this directory instead of printing one
-    /// document.
+    /// Write one YAML file per kind (program.yaml, tags.yaml, ...) into this
+    /// directory instead of printing one document.
+    ///
+    /// DIR must not hold YAML files yet: `plan DIR` reads every *.yaml / *.yml
+    /// below it, so files left from another config would be merged with the
+    /// export.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Write into a directory that already holds YAML files.
+    /// Replace the config in DIR: after writing the export, delete every other
+    /// *.yaml / *.yml below DIR (the files `plan DIR` would read), so that DIR
+    /// holds exactly the live config. Other files are kept; the deleted ones
+    /// are listed.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Up to ten paths relative to `dir`, for a message.
+fn list(dir: &Path, files: &[PathBuf]) -> String {
+    let mut names: Vec<String> = files
+        .iter()
+        .take(10)
+        .map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string())
+        .collect();
+    if files.len() > 10 {
+        names.push(format!("and {} more", files.len() - 10));
+    }
+    names.join(", ")
 }
 
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitCode> {
@@ -35,78 +55,46 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
         return Ok(ExitCode::from(exit::OK));
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let has_yaml = std::fs::read_dir(dir)?.filter_map(Result::ok).any(|e| {
-        e.path()
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml")
-    });
-    if has_yaml && !args.force {
+    let before = yaml_files(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if !before.is_empty() && !args.force {
         bail!(
-            "{} already holds YAML files, which would be read together with the export; use an empty directory or --force",
-            dir.display()
+            "{} already holds YAML files ({}), which plan would read together with the export; use an empty directory, or --force to replace them",
+            dir.display(),
+            list(dir, &before)
         );
     }
-    let files: [(&str, ConfigDocument); 6] = [
-        (
-            "program.yaml",
-            ConfigDocument {
-                program: Some(config.program.clone()),
-                ..Default::default()
-            },
-        ),
-        (
-            "groups.yaml",
-            ConfigDocument {
-                groups: config.groups.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "tags.yaml",
-            ConfigDocument {
-                tags: config.tags.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "products.yaml",
-            ConfigDocument {
-                products: config.products.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "automations.yaml",
-            ConfigDocument {
-                automations: config.automations.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "commission-triggers.yaml",
-            ConfigDocument {
-                commission_triggers: config.commission_triggers.clone(),
-                ..Default::default()
-            },
-        ),
-    ];
-    let mut written = 0;
-    for (name, doc) in files {
-        let path = dir.join(name);
+    // Written first and the old files deleted after, so a failed write leaves
+    // the old config in place.
+    let mut written = Vec::new();
+    for (name, doc) in files_per_kind(&config) {
         if doc == ConfigDocument::default() {
-            if args.force && path.exists() {
-                std::fs::remove_file(&path)?;
-            }
             continue;
         }
+        let path = dir.join(name);
         std::fs::write(&path, format!("{header}{}", to_yaml(&doc)))
             .with_context(|| format!("writing {}", path.display()))?;
-        written += 1;
+        written.push(path);
+    }
+    let stale: Vec<PathBuf> = before
+        .into_iter()
+        .filter(|f| !written.contains(f))
+        .collect();
+    for f in &stale {
+        std::fs::remove_file(f).with_context(|| format!("deleting {}", f.display()))?;
     }
     eprintln!(
-        "Exported revision {} of program {program} to {} ({written} files).",
+        "Exported revision {} of program {program} to {} ({} files).",
         snapshot.revision,
-        dir.display()
+        dir.display(),
+        written.len()
     );
+    if !stale.is_empty() {
+        eprintln!(
+            "Deleted {} other YAML file{} (--force): {}",
+            stale.len(),
+            if stale.len() == 1 { "" } else { "s" },
+            list(dir, &stale)
+        );
+    }
     Ok(ExitCode::from(exit::OK))
 }

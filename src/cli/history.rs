@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, exit, output};
+use crate::engine::changeset::ChangesetRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -13,8 +14,55 @@ pub enum ListFormat {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// text: one line per changeset (first line of the message, author and
+    /// commit shortened); json: every changeset in full.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
+}
+
+const AUTHOR_WIDTH: usize = 24;
+const COMMIT_WIDTH: usize = 9;
+
+/// `text` made fit for one table cell: its first line, control characters
+/// replaced, at most `max` characters; `…` marks anything cut or left out.
+fn cell(text: &str, max: usize) -> String {
+    let text = text.trim();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("").trim_end();
+    let more = lines.next().is_some();
+    let mut out: String = first
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if out.chars().count() > max {
+        out = out.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+    } else if more {
+        out.push_str(" …");
+    }
+    out
+}
+
+fn row(out: &mut String, r: &ChangesetRecord) {
+    let changes = format!(
+        "+{} ~{} -{}",
+        r.summary.create, r.summary.update, r.summary.delete
+    );
+    // Cut by characters, not bytes: an engine may hold a commit that is not hex.
+    let commit: String = r.git_commit.as_deref().map_or_else(
+        || "-".to_owned(),
+        |c| cell(c, usize::MAX).chars().take(COMMIT_WIDTH).collect(),
+    );
+    let _ = writeln!(
+        out,
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {}",
+        r.revision,
+        r.applied_at.format("%Y-%m-%d %H:%M:%S"),
+        changes,
+        commit,
+        cell(&r.author, AUTHOR_WIDTH),
+        cell(r.message.as_deref().unwrap_or(""), usize::MAX)
+    );
 }
 
 pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
@@ -32,29 +80,51 @@ pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>4}  {:<20}  {:<17}  {:<9}  {:<24}  MESSAGE",
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  MESSAGE",
         "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR"
     );
     for r in &history {
-        let changes = format!(
-            "+{} ~{} -{}",
-            r.summary.create, r.summary.update, r.summary.delete
-        );
-        let commit = r
-            .git_commit
-            .as_deref()
-            .map_or("-", |c| &c[..c.len().min(9)]);
-        let _ = writeln!(
-            out,
-            "{:>4}  {:<20}  {:<17}  {:<9}  {:<24}  {}",
-            r.revision,
-            r.applied_at.format("%Y-%m-%d %H:%M:%S"),
-            changes,
-            commit,
-            r.author,
-            r.message.as_deref().unwrap_or("")
-        );
+        row(&mut out, r);
     }
     output::print(&out)?;
     Ok(ExitCode::from(exit::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::changeset::Summary;
+
+    fn record(git_commit: &str, author: &str, message: &str) -> ChangesetRecord {
+        ChangesetRecord {
+            program: "p".into(),
+            revision: 7,
+            base_revision: 6,
+            author: author.into(),
+            message: Some(message.into()),
+            git_commit: Some(git_commit.into()),
+            applied_at: chrono::DateTime::UNIX_EPOCH,
+            summary: Summary::default(),
+            changes: Vec::new(),
+            backfill_fired: None,
+        }
+    }
+
+    /// The engine did not always check commits: one stored before it did
+    /// must still list.
+    #[test]
+    fn a_non_ascii_commit_is_cut_by_characters() {
+        let mut out = String::new();
+        row(&mut out, &record("ééééééééééé", "a", "m"));
+        assert!(out.contains("  ééééééééé  "), "{out}");
+    }
+
+    #[test]
+    fn cells_keep_one_line_and_mark_what_is_cut() {
+        assert_eq!(cell("fix\n\nsecond paragraph", 80), "fix …");
+        assert_eq!(cell("one line\n", 80), "one line");
+        assert_eq!(cell("tab\there", 80), "tab here");
+        assert_eq!(cell("abcdefgh", 5), "abcd…");
+        assert_eq!(cell("ääääää", 5).chars().count(), 5);
+    }
 }

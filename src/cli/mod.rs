@@ -119,6 +119,18 @@ impl GlobalArgs {
     }
 }
 
+/// A config or saved plan names its program; a `--program` (or
+/// `PARTNEROPS_PROGRAM`) that names another is a mistake worth stopping for,
+/// not an option to ignore.
+pub fn check_program(global: &GlobalArgs, program: &str) -> anyhow::Result<()> {
+    match &global.program {
+        Some(asked) if asked != program => anyhow::bail!(
+            "--program (or PARTNEROPS_PROGRAM) is `{asked}` but the config is for program `{program}`"
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The program to act on: `--program`, or the only one the engine holds.
 pub async fn program(
     reader: &dyn crate::client::Reader,

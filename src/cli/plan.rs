@@ -48,6 +48,14 @@ pub async fn make(reader: &dyn Reader, config: &Config, dir: &Path) -> anyhow::R
     let snapshot = reader.snapshot(&config.program.key).await?;
     let mut plan = plan::diff(config, &snapshot);
     plan.git_commit = provenance::git_commit(provenance::dir_of(dir));
+    if let Some(commit) = &plan.git_commit
+        && provenance::uncommitted(dir)
+    {
+        eprintln!(
+            "warning: {} has uncommitted changes; the plan records commit {commit}, which does not hold them",
+            dir.display()
+        );
+    }
     let query = plan.impact_query();
     if !query.is_empty() {
         let impact = reader.impact(&plan.program, &query).await?;
@@ -63,6 +71,7 @@ pub fn save(plan: &Plan, path: &Path) -> anyhow::Result<()> {
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let config = validate::load_or_report(&args.dir)?;
+    super::check_program(global, &config.program.key)?;
     let target = global.target();
     let reader = target.reader().await?;
     let plan = make(reader.as_ref(), &config, &args.dir).await?;
@@ -75,7 +84,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCod
         );
     }
     let text = match args.format {
-        PlanFormat::Text => render::text(&plan, &target.describe(), colors()),
+        PlanFormat::Text => render::text(&plan, &target.describe(), colors(), false),
         PlanFormat::Json => serde_json::to_string_pretty(&plan)? + "\n",
         PlanFormat::Markdown => render::markdown(&plan),
     };

@@ -38,6 +38,20 @@ pub fn git_commit(dir: &Path) -> Option<String> {
     git(dir, &["rev-parse", "HEAD"])
 }
 
+/// Whether `path` (a config directory or file) has changes git has not
+/// committed: the commit recorded with a plan does not hold them.
+pub fn uncommitted(path: &Path) -> bool {
+    let pathspec = if path.is_dir() {
+        std::ffi::OsStr::new(".")
+    } else {
+        path.file_name().unwrap_or_default()
+    };
+    let Some(pathspec) = pathspec.to_str() else {
+        return false;
+    };
+    git(dir_of(path), &["status", "--porcelain", "--", pathspec]).is_some()
+}
+
 /// The directory to ask git about for a config path (a directory or a file).
 pub fn dir_of(path: &Path) -> &Path {
     if path.is_dir() {

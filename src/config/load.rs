@@ -96,6 +96,14 @@ fn discover(path: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
         .collect())
 }
 
+/// Every file `load` would read below `dir`, sorted.
+pub fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

@@ -8,5 +8,5 @@ mod node;
 mod write;
 
 pub use diagnostic::Diagnostic;
-pub use load::load;
-pub use write::{modeline, resource_to_yaml, to_yaml};
+pub use load::{load, yaml_files};
+pub use write::{files_per_kind, modeline, resource_to_yaml, to_yaml};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::spec::{ConfigDocument, Resource};
+use crate::spec::{Config, ConfigDocument, Resource};
 
 /// Tells yaml-language-server (VS Code, Neovim, …) which schema to check against.
 pub fn modeline(schema_path: &str) -> String {
@@ -18,6 +18,56 @@ fn yaml<T: Serialize>(value: &T) -> String {
 /// Serializes one config document.
 pub fn to_yaml(document: &ConfigDocument) -> String {
     yaml(document)
+}
+
+/// The files `export --out` writes, one per kind, in dependency order. A kind
+/// the config has none of gets an empty document, which export does not write.
+pub fn files_per_kind(config: &Config) -> [(&'static str, ConfigDocument); 6] {
+    let doc = ConfigDocument::default;
+    [
+        (
+            "program.yaml",
+            ConfigDocument {
+                program: Some(config.program.clone()),
+                ..doc()
+            },
+        ),
+        (
+            "groups.yaml",
+            ConfigDocument {
+                groups: config.groups.clone(),
+                ..doc()
+            },
+        ),
+        (
+            "tags.yaml",
+            ConfigDocument {
+                tags: config.tags.clone(),
+                ..doc()
+            },
+        ),
+        (
+            "products.yaml",
+            ConfigDocument {
+                products: config.products.clone(),
+                ..doc()
+            },
+        ),
+        (
+            "automations.yaml",
+            ConfigDocument {
+                automations: config.automations.clone(),
+                ..doc()
+            },
+        ),
+        (
+            "commission-triggers.yaml",
+            ConfigDocument {
+                commission_triggers: config.commission_triggers.clone(),
+                ..doc()
+            },
+        ),
+    ]
 }
 
 /// One resource's fields as YAML, as it would appear in a list item.

@@ -12,6 +12,13 @@ pub enum Error {
     Stale { base: u64, current: u64 },
     #[error("the changeset was refused:\n  {}", .0.join("\n  "))]
     Invalid(Vec<String>),
+    /// A safety refusal, not a bad changeset: customers came to hold the
+    /// product, possibly after the plan was made, so the CLI exits 3 for it.
+    #[error(
+        "product `{product}` is held by {customers} customer{}: it cannot be deleted; archive it instead (`archived: true`)",
+        if *.customers == 1 { "" } else { "s" }
+    )]
+    ProductHeld { product: String, customers: u64 },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]

@@ -17,17 +17,29 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
         .iter()
         .map(|r| ((r.kind(), r.key()), r))
         .collect();
-    let wanted: Vec<Resource> = desired.resources().collect();
-    let desired_keys: HashSet<(Kind, &str)> = wanted.iter().map(|r| (r.kind(), r.key())).collect();
+    // `previously` only tells the diff how to match a renamed resource: it is
+    // left out of what is compared and of what is sent, so the engine never
+    // stores it and dropping it after a rename changes nothing.
+    let wanted: Vec<(Resource, Resource)> = desired
+        .resources()
+        .map(|r| {
+            let stored = as_stored(&r);
+            (r, stored)
+        })
+        .collect();
+    let desired_keys: HashSet<(Kind, &str)> =
+        wanted.iter().map(|(r, _)| (r.kind(), r.key())).collect();
     let mut claimed: HashSet<(Kind, &str)> = HashSet::new();
     let mut changes = Vec::new();
 
-    for resource in &wanted {
+    for (resource, stored) in &wanted {
         let kind = resource.kind();
         if let Some(current) = by_key.get(&(kind, resource.key())) {
             claimed.insert((kind, current.key()));
-            if *current != resource {
-                changes.push(update(current, resource));
+            // An engine may still hold a `previously` stored by an older
+            // version; it is ignored on both sides.
+            if as_stored(current) != *stored {
+                changes.push(update(current, stored));
             }
             continue;
         }
@@ -42,7 +54,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
         match renamed {
             Some(current) => {
                 claimed.insert((kind, current.key()));
-                changes.push(update(current, resource));
+                changes.push(update(current, stored));
             }
             None => changes.push(PlannedChange {
                 action: Action::Create,
@@ -50,7 +62,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
                 key: resource.key().to_owned(),
                 new_key: None,
                 before: None,
-                after: Some(resource.clone()),
+                after: Some(stored.clone()),
                 fields: Vec::new(),
                 partners: None,
                 customers: None,
@@ -107,6 +119,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
 }
 
 fn update(before: &Resource, after: &Resource) -> PlannedChange {
+    let before = &as_stored(before);
     let new_key = (before.key() != after.key()).then(|| after.key().to_owned());
     PlannedChange {
         action: Action::Update,
@@ -119,6 +132,20 @@ fn update(before: &Resource, after: &Resource) -> PlannedChange {
         partners: None,
         customers: None,
     }
+}
+
+/// The resource as the engine keeps it: without the `previously` planning hint.
+pub fn as_stored(resource: &Resource) -> Resource {
+    let mut r = resource.clone();
+    match &mut r {
+        Resource::Program(_) => {}
+        Resource::Group(g) => g.previously.clear(),
+        Resource::Tag(t) => t.previously.clear(),
+        Resource::Product(p) => p.previously.clear(),
+        Resource::Automation(a) => a.previously.clear(),
+        Resource::CommissionTrigger(t) => t.previously.clear(),
+    }
+    r
 }
 
 /// The leaves that differ between two resources.

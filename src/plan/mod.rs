@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use diff::diff;
+pub use diff::{as_stored, diff};
 
 use crate::engine::changeset::{Change, Changeset, Summary};
 use crate::engine::{Impact, ImpactQuery};
@@ -122,10 +122,9 @@ impl Refusal {
     pub fn forceable(&self) -> bool {
         matches!(self, Refusal::MassChange { .. })
     }
-}
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    /// What the guard found, without the advice: for a guard `--force` overrode.
+    pub fn finding(&self) -> String {
         match self {
             Refusal::MassChange {
                 kind,
@@ -140,13 +139,25 @@ impl std::fmt::Display for Refusal {
                 };
                 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
                 let share = (*count as f64 / *existing as f64 * 100.0).round();
-                write!(
-                    f,
-                    "the plan {verb} {count} of {existing} {}s ({share}%), more than {}%; apply it with --force if that is intended",
+                format!(
+                    "the plan {verb} {count} of {existing} {}s ({share}%), more than {}%",
                     kind.noun(),
                     (MASS_CHANGE_SHARE * 100.0).round()
                 )
             }
+            Refusal::ProductHeld { .. } => self.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::MassChange { .. } => write!(
+                f,
+                "{}; apply it with --force if that is intended",
+                self.finding()
+            ),
             Refusal::ProductHeld { key, customers } => write!(
                 f,
                 "product `{key}` is held by {customers} customer{}: it cannot be deleted; archive it instead (`archived: true`)",
@@ -161,7 +172,8 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// The changeset that applies exactly this plan.
+    /// The changeset that applies exactly this plan. The commit the plan was
+    /// made from wins: `git_commit` is only for a plan that records none.
     pub fn changeset(
         &self,
         author: String,
@@ -173,7 +185,7 @@ impl Plan {
             changes: self.changes.iter().map(PlannedChange::change).collect(),
             author,
             message,
-            git_commit: git_commit.or_else(|| self.git_commit.clone()),
+            git_commit: self.git_commit.clone().or(git_commit),
         }
     }
 

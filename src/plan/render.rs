@@ -148,8 +148,9 @@ fn markdown_line(mark: Mark, text: &str) -> String {
     }
 }
 
-/// The plan for a terminal or a log.
-pub fn text(plan: &Plan, engine: &str, colors: Colors) -> String {
+/// The plan for a terminal or a log. `force` is apply's `--force`: the guards
+/// it overrides are listed as overridden, not as refusing.
+pub fn text(plan: &Plan, engine: &str, colors: Colors, force: bool) -> String {
     let mut out = String::new();
     if plan.is_empty() {
         let _ = writeln!(
@@ -171,14 +172,27 @@ pub fn text(plan: &Plan, engine: &str, colors: Colors) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
-    let refusals = plan.refusals();
-    if !refusals.is_empty() {
+    let (overridden, refusing): (Vec<_>, Vec<_>) = plan
+        .refusals()
+        .into_iter()
+        .partition(|r| force && r.forceable());
+    if !overridden.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            colors.paint("33", "Guards overridden by --force:")
+        );
+        for r in overridden {
+            let _ = writeln!(out, "  - {}", r.finding());
+        }
+    }
+    if !refusing.is_empty() {
         let _ = writeln!(
             out,
             "\n{}",
             colors.paint("31", "Apply will refuse this plan:")
         );
-        for r in refusals {
+        for r in refusing {
             let _ = writeln!(out, "  - {r}");
         }
     }

@@ -169,9 +169,10 @@ async fn carry_runtime_data(
             .fetch_one(&mut **tx)
             .await?;
             if held > 0 {
-                return Err(Error::Invalid(vec![format!(
-                    "product `{key}` is held by {held} customers: it cannot be deleted; archive it instead (`archived: true`)"
-                )]));
+                return Err(Error::ProductHeld {
+                    product: key.clone(),
+                    customers: u64::try_from(held).unwrap_or(0),
+                });
             }
         }
     }
