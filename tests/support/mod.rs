@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod arbitrary;
+pub mod raw;
 pub mod server;
