@@ -204,6 +204,138 @@ async fn a_changeset_that_would_break_the_config_is_refused_whole() {
     assert!(!snapshot.resources.iter().any(|r| r.key() == "fine"));
 }
 
+/// The refusal's reasons, or a panic saying what happened instead.
+fn refusal(outcome: Result<impl std::fmt::Debug, Error>) -> Vec<String> {
+    match outcome {
+        Err(Error::Invalid(errors)) => errors,
+        other => panic!("expected a 422 refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
+    let mut server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let client = HttpWriter::new(&server.url, Some(server.admin.clone())).unwrap();
+    let empty = serde_json::json!({"base_revision": 0, "changes": [], "author": "a"});
+
+    // A key no config could declare, from the path: refused, and no program row.
+    let response = http
+        .post(format!(
+            "{}/v1/programs/has%20space%2F..%0A/changesets",
+            server.url
+        ))
+        .bearer_auth(&server.admin)
+        .json(&empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the program key in the path: invalid key `has space/..\\n`"),
+        "{detail}"
+    );
+    // An empty changeset for a good key makes no program either.
+    let errors = refusal(
+        client
+            .apply("fresh", &serde_json::from_value(empty).unwrap())
+            .await,
+    );
+    assert!(
+        errors[0].contains("program `fresh` has no config yet"),
+        "{errors:?}"
+    );
+    assert_eq!(client.programs().await.unwrap(), []);
+
+    // The program resource must be the path's program, on create and update.
+    let errors = refusal(
+        client
+            .apply("other", &changeset(0, creates(&gigakick())))
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("create program `gigakick` in the changeset of program `other`")),
+        "{errors:?}"
+    );
+    assert_eq!(client.programs().await.unwrap(), []);
+
+    // The commit id: 7 to 64 hex digits.
+    for bad in ["0123ab", "not-a-commit", &"a".repeat(65), "0123abc\n"] {
+        let mut cs = changeset(0, creates(&gigakick()));
+        cs.git_commit = Some(bad.to_owned());
+        let errors = refusal(client.apply("gigakick", &cs).await);
+        assert!(
+            errors[0].contains("is not a commit id: expected 7 to 64 hex digits"),
+            "{bad:?}: {errors:?}"
+        );
+    }
+    let mut cs = changeset(0, creates(&gigakick()));
+    cs.git_commit = Some("0123abc".to_owned());
+    client.apply("gigakick", &cs).await.unwrap();
+
+    let program = gigakick()
+        .resources()
+        .find(|r| r.kind() == Kind::Program)
+        .unwrap();
+    let Resource::Program(mut renamed) = program else {
+        unreachable!()
+    };
+    renamed.key = "gigakick-2".into();
+    let errors = refusal(
+        client
+            .apply(
+                "gigakick",
+                &changeset(
+                    1,
+                    vec![Change::Update {
+                        key: "gigakick".into(),
+                        resource: Resource::Program(renamed),
+                    }],
+                ),
+            )
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("update program `gigakick-2`")),
+        "{errors:?}"
+    );
+    let errors = refusal(
+        client
+            .apply(
+                "gigakick",
+                &changeset(
+                    1,
+                    vec![Change::Delete {
+                        kind: Kind::Program,
+                        key: "gigakick".into(),
+                    }],
+                ),
+            )
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("leaves program `gigakick` without its program resource")),
+        "{errors:?}"
+    );
+    let programs = client.programs().await.unwrap();
+    assert_eq!(
+        programs
+            .iter()
+            .map(|p| (p.key.as_str(), p.revision))
+            .collect::<Vec<_>>(),
+        [("gigakick", 1)]
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn renames_apply_as_updates_even_in_chains() {
     let engine = Engine::open(&tempfile::tempdir().unwrap().keep().join("e.db"))
