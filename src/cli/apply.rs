@@ -36,7 +36,17 @@ fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
             version["format_version"]
         );
     }
-    serde_json::from_str(&text).with_context(|| format!("{} is not a valid plan", path.display()))
+    let plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid plan", path.display()))?;
+    let problems = plan.problems();
+    if !problems.is_empty() {
+        bail!(
+            "{} is not a valid plan:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        );
+    }
+    Ok(plan)
 }
 
 fn is_plan_file(path: &std::path::Path) -> bool {
