@@ -46,6 +46,17 @@ impl Problem {
         }
     }
 
+    /// A route that exists, asked with a method it does not serve.
+    pub fn method_not_allowed(detail: String) -> Problem {
+        Problem::new("method_not_allowed", "method not allowed", 405, detail)
+    }
+
+    /// A request the server stopped because it ran too long. 503, not 408: the
+    /// time may have gone on the server's side as much as on the client's.
+    pub fn timeout(detail: String) -> Problem {
+        Problem::new("timeout", "request took too long", 503, detail)
+    }
+
     /// The error this problem stands for.
     pub fn into_error(self) -> Error {
         let kind = self.kind.strip_prefix(URN).unwrap_or("");

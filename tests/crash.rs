@@ -2,7 +2,11 @@
 //! the old revision or the new one, never in between.
 //!
 //! The child is this test binary run again with `CHILD_DB` set: it applies a
-//! changeset of 20,000 creates to the database and is killed at varying moments.
+//! changeset of 20,000 creates to the database. The store, told to by an
+//! environment variable, says on stderr when the changeset's transaction has
+//! written its first rows; the child is killed at varying moments after that,
+//! so every kill lands inside the transaction or after its commit, never
+//! before it began.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,6 +16,7 @@ use std::time::{Duration, Instant};
 use partnerops::engine::Engine;
 use partnerops::engine::changeset::{Change, Changeset};
 use partnerops::spec::{Resource, Tag};
+use partnerops::store::sqlite::{MARK_ROWS_WRITTEN_ENV, ROWS_WRITTEN_MARKER};
 
 const CHILD_DB: &str = "PARTNEROPS_TEST_CRASH_CHILD_DB";
 const BIG: usize = 20_000;
@@ -51,34 +56,33 @@ fn crash_child() {
     runtime().block_on(async {
         let engine = Engine::open(Path::new(&db)).await.unwrap();
         let base = engine.snapshot("sample").await.unwrap().revision;
-        let changeset = big_changeset(base);
-        println!("applying");
-        engine.apply("sample", &changeset).await.unwrap();
-        println!("applied");
+        engine.apply("sample", &big_changeset(base)).await.unwrap();
     });
 }
 
-/// Applies the child's changeset in a child process, killing it `kill_after`
-/// after it starts applying (never, for `None`).
+/// Applies the child's changeset in a child process and, once the store says
+/// rows are written, kills it `kill_after` later (never, for `None`). Returns
+/// the time from the marker to the kill or to the child's exit.
 fn run_child(db: &Path, kill_after: Option<Duration>) -> Duration {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_DB, db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .env(MARK_ROWS_WRITTEN_ENV, "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     loop {
         let line = lines
             .next()
-            .expect("the child says it is applying")
+            .expect("the store marks the written rows")
             .unwrap();
-        if line.trim_end().ends_with("applying") {
+        if line == ROWS_WRITTEN_MARKER {
             break;
         }
     }
-    let started = Instant::now();
+    let marked = Instant::now();
     match kill_after {
         Some(delay) => {
             std::thread::sleep(delay);
@@ -87,7 +91,7 @@ fn run_child(db: &Path, kill_after: Option<Duration>) -> Duration {
         }
         None => assert!(child.wait().unwrap().success()),
     }
-    started.elapsed()
+    marked.elapsed()
 }
 
 #[test]
@@ -112,26 +116,34 @@ fn sigkill_during_apply_leaves_the_old_or_the_new_revision() {
         engine.apply("sample", &changeset).await.unwrap();
         engine.snapshot("sample").await.unwrap().resources.len()
     });
-    // How long an uninterrupted apply takes here, to spread the kills over it.
+    // How long the rest of an uninterrupted apply takes after the marker, to
+    // spread the kills over it.
     let measure = dir.path().join("measure.db");
     copy_db(&template, &measure);
-    let full = run_child(&measure, None);
+    let rest = run_child(&measure, None);
     assert_eq!(outcome(&rt, &measure, base_count), 2);
 
     let mut seen = [0usize; 3];
     for step in 0..10u32 {
         let db = dir.path().join(format!("run-{step}.db"));
         copy_db(&template, &db);
-        let delay = full * step / 8; // some kills land after the commit
+        // Two kills at once, the rest spread to past the end: some land
+        // after the commit.
+        let delay = rest * step.saturating_sub(1) / 6;
         run_child(&db, Some(delay));
         let revision = outcome(&rt, &db, base_count);
         seen[usize::try_from(revision).unwrap()] += 1;
     }
     eprintln!(
-        "after SIGKILL: {} runs at the old revision, {} at the new ({full:?} per apply)",
+        "after SIGKILL: {} runs at the old revision, {} at the new ({rest:?} from rows written to exit)",
         seen[1], seen[2]
     );
-    assert!(seen[1] > 0, "no kill landed before the commit: {seen:?}");
+    // Every kill came after rows were written, so a run at the old revision
+    // is one whose transaction was cut short and rolled back.
+    assert!(
+        seen[1] > 0,
+        "no kill landed inside the transaction: {seen:?}"
+    );
 }
 
 fn copy_db(from: &Path, to: &Path) {

@@ -204,6 +204,138 @@ async fn a_changeset_that_would_break_the_config_is_refused_whole() {
     assert!(!snapshot.resources.iter().any(|r| r.key() == "fine"));
 }
 
+/// The refusal's reasons, or a panic saying what happened instead.
+fn refusal(outcome: Result<impl std::fmt::Debug, Error>) -> Vec<String> {
+    match outcome {
+        Err(Error::Invalid(errors)) => errors,
+        other => panic!("expected a 422 refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
+    let mut server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let client = HttpWriter::new(&server.url, Some(server.admin.clone())).unwrap();
+    let empty = serde_json::json!({"base_revision": 0, "changes": [], "author": "a"});
+
+    // A key no config could declare, from the path: refused, and no program row.
+    let response = http
+        .post(format!(
+            "{}/v1/programs/has%20space%2F..%0A/changesets",
+            server.url
+        ))
+        .bearer_auth(&server.admin)
+        .json(&empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the program key in the path: invalid key `has space/..\\n`"),
+        "{detail}"
+    );
+    // An empty changeset for a good key makes no program either.
+    let errors = refusal(
+        client
+            .apply("fresh", &serde_json::from_value(empty).unwrap())
+            .await,
+    );
+    assert!(
+        errors[0].contains("program `fresh` has no config yet"),
+        "{errors:?}"
+    );
+    assert_eq!(client.programs().await.unwrap(), []);
+
+    // The program resource must be the path's program, on create and update.
+    let errors = refusal(
+        client
+            .apply("other", &changeset(0, creates(&gigakick())))
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("create program `gigakick` in the changeset of program `other`")),
+        "{errors:?}"
+    );
+    assert_eq!(client.programs().await.unwrap(), []);
+
+    // The commit id: 7 to 64 hex digits.
+    for bad in ["0123ab", "not-a-commit", &"a".repeat(65), "0123abc\n"] {
+        let mut cs = changeset(0, creates(&gigakick()));
+        cs.git_commit = Some(bad.to_owned());
+        let errors = refusal(client.apply("gigakick", &cs).await);
+        assert!(
+            errors[0].contains("is not a commit id: expected 7 to 64 hex digits"),
+            "{bad:?}: {errors:?}"
+        );
+    }
+    let mut cs = changeset(0, creates(&gigakick()));
+    cs.git_commit = Some("0123abc".to_owned());
+    client.apply("gigakick", &cs).await.unwrap();
+
+    let program = gigakick()
+        .resources()
+        .find(|r| r.kind() == Kind::Program)
+        .unwrap();
+    let Resource::Program(mut renamed) = program else {
+        unreachable!()
+    };
+    renamed.key = "gigakick-2".into();
+    let errors = refusal(
+        client
+            .apply(
+                "gigakick",
+                &changeset(
+                    1,
+                    vec![Change::Update {
+                        key: "gigakick".into(),
+                        resource: Resource::Program(renamed),
+                    }],
+                ),
+            )
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("update program `gigakick-2`")),
+        "{errors:?}"
+    );
+    let errors = refusal(
+        client
+            .apply(
+                "gigakick",
+                &changeset(
+                    1,
+                    vec![Change::Delete {
+                        kind: Kind::Program,
+                        key: "gigakick".into(),
+                    }],
+                ),
+            )
+            .await,
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("leaves program `gigakick` without its program resource")),
+        "{errors:?}"
+    );
+    let programs = client.programs().await.unwrap();
+    assert_eq!(
+        programs
+            .iter()
+            .map(|p| (p.key.as_str(), p.revision))
+            .collect::<Vec<_>>(),
+        [("gigakick", 1)]
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn renames_apply_as_updates_even_in_chains() {
     let engine = Engine::open(&tempfile::tempdir().unwrap().keep().join("e.db"))
@@ -485,6 +617,94 @@ async fn concurrent_changesets_on_one_revision_exactly_one_wins() {
         10
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_engines_on_one_file_race_and_exactly_one_wins() {
+    use partnerops::engine::changeset::resolve;
+    use partnerops::store::sqlite::SqliteStore;
+    use partnerops::store::{Commit, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("engine.db");
+    // Two connection pools on one file, as two processes would have.
+    let first = Engine::open(&db).await.unwrap();
+    let second = Engine::open(&db).await.unwrap();
+    first
+        .apply("gigakick", &changeset(0, creates(&gigakick())))
+        .await
+        .unwrap();
+
+    let one_tag = |base: u64, key: String| {
+        changeset(
+            base,
+            vec![Change::Create {
+                resource: tag(&key),
+            }],
+        )
+    };
+    let stale_at = |outcome: &Result<_, Error>, base: u64| matches!(outcome, Err(Error::Stale { base: b, current: c }) if *b == base && *c == base + 1);
+    let mut base = 1;
+    for round in 0..10 {
+        let (a, b) = (first.clone(), second.clone());
+        let (ca, cb) = (
+            one_tag(base, format!("a-{round}")),
+            one_tag(base, format!("b-{round}")),
+        );
+        let ta = tokio::spawn(async move { a.apply("gigakick", &ca).await });
+        let tb = tokio::spawn(async move { b.apply("gigakick", &cb).await });
+        let outcomes = [ta.await.unwrap(), tb.await.unwrap()];
+        let won = outcomes.iter().filter(|r| r.is_ok()).count();
+        let stale = outcomes.iter().filter(|r| stale_at(r, base)).count();
+        assert_eq!((won, stale), (1, 1), "round {round}: {outcomes:?}");
+        base += 1;
+    }
+
+    // The engine may find the loser stale before it writes; two stores given
+    // changesets already checked against the same revision race to the one
+    // place that must refuse: the store's own transaction.
+    let stores = [
+        Arc::new(SqliteStore::open(&db).await.unwrap()),
+        Arc::new(SqliteStore::open(&db).await.unwrap()),
+    ];
+    for round in 0..5 {
+        let current = stores[0].snapshot("gigakick").await.unwrap();
+        let tasks = stores.iter().cloned().enumerate().map(|(i, store)| {
+            let cs = one_tag(base, format!("s-{round}-{i}"));
+            let delta = resolve("gigakick", &current.resources, &cs.changes).unwrap();
+            tokio::spawn(async move {
+                store
+                    .commit(Commit {
+                        program: "gigakick",
+                        changeset: &cs,
+                        delta: &delta,
+                    })
+                    .await
+            })
+        });
+        let mut outcomes = Vec::new();
+        for task in tasks.collect::<Vec<_>>() {
+            outcomes.push(task.await.unwrap());
+        }
+        let won = outcomes.iter().filter(|r| r.is_ok()).count();
+        let stale = outcomes.iter().filter(|r| stale_at(r, base)).count();
+        assert_eq!((won, stale), (1, 1), "store round {round}: {outcomes:?}");
+        base += 1;
+    }
+
+    let (a, b) = (
+        first.snapshot("gigakick").await.unwrap(),
+        second.snapshot("gigakick").await.unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.revision, base);
+    assert_eq!(
+        a.resources
+            .iter()
+            .filter(|r| ["a-", "b-", "s-"].iter().any(|p| r.key().starts_with(p)))
+            .count(),
+        15
+    );
 }
 
 /// A stand-in engine that fails the first `failures` requests with 503.

@@ -58,12 +58,20 @@ fn saved_plan(path: &Path) -> anyhow::Result<Option<Plan>> {
             path.display(),
         );
     }
-    let plan = serde_json::from_value(value).with_context(|| {
+    let plan: Plan = serde_json::from_value(value).with_context(|| {
         format!(
             "{} looks like a saved plan (it has format_version) but is not a valid one",
             path.display()
         )
     })?;
+    let problems = plan.problems();
+    if !problems.is_empty() {
+        bail!(
+            "{} is not a valid plan:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        );
+    }
     Ok(Some(plan))
 }
 

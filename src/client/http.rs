@@ -24,6 +24,13 @@ use crate::problem::Problem;
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
 const READ_ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// How long one attempt at a read may take, body included: a hung engine is
+/// reported after about 4 × 30 s, not 4 × the write timeout.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write waits for its answer. Longer than the server's 120 s
+/// request limit, so a slow apply is answered by the server, not cut off here:
+/// a write is never retried, and one cut off leaves its outcome unknown.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Chooses rustls' crypto (ring) for every HTTPS client in the process; call it
 /// before building a `reqwest::Client` of your own.
@@ -42,6 +49,7 @@ pub struct HttpReader {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    read_timeout: Duration,
 }
 
 impl HttpReader {
@@ -49,7 +57,7 @@ impl HttpReader {
         install_crypto();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300))
+            .timeout(WRITE_TIMEOUT)
             .user_agent(concat!("partnerops/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Unreachable(e.to_string()))?;
@@ -59,7 +67,19 @@ impl HttpReader {
                 "--engine `{base}` is not an http:// or https:// URL"
             )));
         }
-        Ok(HttpReader { base, token, http })
+        Ok(HttpReader {
+            base,
+            token,
+            http,
+            read_timeout: READ_TIMEOUT,
+        })
+    }
+
+    /// Another limit for each attempt at a read than [`READ_TIMEOUT`].
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Duration) -> HttpReader {
+        self.read_timeout = timeout;
+        self
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -93,13 +113,22 @@ impl HttpReader {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
-            let outcome = request().send().await;
+            let outcome = fetch(request().timeout(self.read_timeout)).await;
             let retry = match &outcome {
-                Ok(response) => response.status().is_server_error(),
-                Err(e) => e.is_timeout() || e.is_connect(),
+                Ok((status, _)) => status.is_server_error(),
+                // Any failure to get the whole answer, before or after the
+                // headers: a read can be asked again.
+                Err(e) => !e.is_builder(),
             };
             if !retry || attempt == READ_ATTEMPTS {
-                return decode(outcome).await;
+                return match outcome {
+                    Ok((status, body)) => decode(status, &body),
+                    Err(e) if e.is_timeout() => Err(Error::Unreachable(format!(
+                        "no complete answer to {path} within {} s ({attempt} attempts)",
+                        self.read_timeout.as_secs_f64()
+                    ))),
+                    Err(e) => Err(transport(e)),
+                };
             }
             tracing::debug!(path, attempt, "retrying read");
             tokio::time::sleep(backoff).await;
@@ -109,21 +138,26 @@ impl HttpReader {
     }
 }
 
-/// Turns a response into the value or the engine's error.
-async fn decode<T: DeserializeOwned>(outcome: reqwest::Result<reqwest::Response>) -> Result<T> {
-    let response = outcome.map_err(transport)?;
+/// Sends a request and reads its whole body, so one timeout and one error
+/// cover both.
+async fn fetch(request: RequestBuilder) -> reqwest::Result<(StatusCode, Vec<u8>)> {
+    let response = request.send().await?;
     let status = response.status();
-    let body = response.bytes().await.map_err(transport)?;
+    Ok((status, response.bytes().await?.into()))
+}
+
+/// Turns a response into the value or the engine's error.
+fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T> {
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
+        return serde_json::from_slice(body).map_err(|e| {
             Error::Internal(format!(
                 "the engine answered {status} with a body we cannot read: {e}"
             ))
         });
     }
-    match serde_json::from_slice::<Problem>(&body) {
+    match serde_json::from_slice::<Problem>(body) {
         Ok(problem) => Err(problem.into_error()),
-        Err(_) => Err(status_error(status, &String::from_utf8_lossy(&body))),
+        Err(_) => Err(status_error(status, &String::from_utf8_lossy(body))),
     }
 }
 
@@ -257,13 +291,23 @@ impl Reader for HttpReader {
 #[derive(Clone)]
 pub struct HttpWriter {
     reader: HttpReader,
+    write_timeout: Duration,
 }
 
 impl HttpWriter {
     pub fn new(base: &str, token: Option<String>) -> Result<HttpWriter> {
         Ok(HttpWriter {
             reader: HttpReader::new(base, token)?,
+            write_timeout: WRITE_TIMEOUT,
         })
+    }
+
+    /// Other limits than [`READ_TIMEOUT`] (per attempt) and [`WRITE_TIMEOUT`].
+    #[must_use]
+    pub fn with_timeouts(mut self, read: Duration, write: Duration) -> HttpWriter {
+        self.reader = self.reader.with_read_timeout(read);
+        self.write_timeout = write;
+        self
     }
 
     async fn post<B: Serialize + Sync, T: DeserializeOwned>(
@@ -281,14 +325,20 @@ impl HttpWriter {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> Result<T> {
-        let outcome = self
+        let request = self
             .reader
             .request(Method::POST, path)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body)
-            .send()
-            .await;
-        decode(outcome).await
+            .timeout(self.write_timeout);
+        match fetch(request).await {
+            Ok((status, body)) => decode(status, &body),
+            Err(e) if e.is_timeout() => Err(Error::Unreachable(format!(
+                "no answer to POST {path} within {} s: it may or may not have been applied; look before sending it again",
+                self.write_timeout.as_secs_f64()
+            ))),
+            Err(e) => Err(transport(e)),
+        }
     }
 }
 

@@ -137,6 +137,32 @@ pub struct Delta {
     pub retriggered: Vec<String>,
 }
 
+/// What is wrong with a changeset before it meets the engine's state: the
+/// program key it is sent for (from a URL path, so anything) and its commit.
+pub fn check_envelope(program: &str, changeset: &Changeset) -> Vec<String> {
+    let mut errors = Vec::new();
+    // Escaped so the message stays on one line; escaping only touches
+    // characters a key cannot hold, so it does not change the verdict.
+    if let Some(problem) = check::key_problem(&program.escape_debug().to_string()) {
+        errors.push(format!("the program key in the path: {problem}"));
+    }
+    if let Some(commit) = &changeset.git_commit
+        && (!(MIN_COMMIT..=MAX_COMMIT).contains(&commit.len())
+            || !commit.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        errors.push(format!(
+            "git_commit `{}` is not a commit id: expected {MIN_COMMIT} to {MAX_COMMIT} hex digits",
+            commit.escape_debug()
+        ));
+    }
+    errors
+}
+
+/// An abbreviated commit id is at least 7 hex digits (git's default); a full
+/// one is 40 (SHA-1) or 64 (SHA-256).
+const MIN_COMMIT: usize = 7;
+const MAX_COMMIT: usize = 64;
+
 /// Applies `changes` to the resources at the base revision, checks the result as
 /// `validate` checks a config directory, and returns the rows to change.
 pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Result<Delta> {
@@ -208,10 +234,16 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
         }
         written.push(resource);
     }
-    if !state.is_empty() && !state.contains_key(&(Kind::Program, program)) {
-        errors.push(format!(
-            "the changeset leaves program `{program}` without its program resource"
-        ));
+    // Even for an empty result: an empty changeset must not make a program the
+    // engine then lists with no config.
+    if !state.contains_key(&(Kind::Program, program)) {
+        errors.push(if current.is_empty() {
+            format!(
+                "program `{program}` has no config yet: the changeset must create its program resource"
+            )
+        } else {
+            format!("the changeset leaves program `{program}` without its program resource")
+        });
     }
 
     let mut declared = Declared::default();

@@ -308,6 +308,10 @@ impl Engine {
         if changeset.author.trim().is_empty() {
             return Err(Error::BadRequest("a changeset needs an author".to_owned()));
         }
+        let errors = changeset::check_envelope(program, changeset);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
         let current = self.store.snapshot(program).await?;
         if current.revision != changeset.base_revision {
             return Err(Error::Stale {

@@ -172,6 +172,35 @@ impl Plan {
         self.changes.is_empty()
     }
 
+    /// Why a plan read from a file cannot be applied as it stands: a create or
+    /// update without the resource it writes, or with one of another kind or
+    /// key than the change names. Plans made here never have these.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (i, c) in self.changes.iter().enumerate() {
+            let action = match c.action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Delete => "delete",
+            };
+            let what = format!("change {} ({action} {} `{}`)", i + 1, c.kind, c.key);
+            let key = c.new_key.as_deref().unwrap_or(&c.key);
+            match (c.action, &c.after) {
+                (Action::Delete, _) => {}
+                (_, None) => problems.push(format!("{what}: has no `after` resource")),
+                (_, Some(after)) if after.kind() != c.kind || after.key() != key => {
+                    problems.push(format!(
+                        "{what}: its `after` is {} `{}`",
+                        after.kind(),
+                        after.key()
+                    ));
+                }
+                _ => {}
+            }
+        }
+        problems
+    }
+
     /// The changeset that applies exactly this plan. The commit the plan was
     /// made from wins: `git_commit` is only for a plan that records none.
     pub fn changeset(

@@ -1,13 +1,14 @@
 //! Config routes: snapshots, changesets and their history.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Admin, Authorized, ConfigRead, ConfigWrite};
+use super::params::PathParams;
 use super::reply::{ApiError, JsonBody};
-use crate::engine::access::{IssuedToken, Scope, TokenRequest};
+use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::{Impact, ImpactQuery, ProgramSummary, Snapshot};
 use crate::problem::Problem;
@@ -18,9 +19,8 @@ use crate::problem::Problem;
     security(("bearer" = [])))]
 pub async fn programs(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Authorized<ConfigRead>,
 ) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
-    caller.require(&Scope::ConfigRead)?;
     Ok(Json(state.engine.programs().await?))
 }
 
@@ -32,10 +32,9 @@ pub async fn programs(
     security(("bearer" = [])))]
 pub async fn snapshot(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
+    _caller: Authorized<ConfigRead>,
+    PathParams(program): PathParams<String>,
 ) -> Result<Json<Snapshot>, ApiError> {
-    caller.require(&Scope::ConfigRead)?;
     Ok(Json(state.engine.snapshot(&program).await?))
 }
 
@@ -52,11 +51,10 @@ pub async fn snapshot(
     security(("bearer" = [])))]
 pub async fn apply(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
+    caller: Authorized<ConfigWrite>,
+    PathParams(program): PathParams<String>,
     JsonBody(changeset): JsonBody<Changeset>,
 ) -> Result<(StatusCode, Json<ChangesetRecord>), ApiError> {
-    caller.require(&Scope::ConfigWrite)?;
     let record = state.engine.apply(&program, &changeset).await?;
     tracing::info!(
         program,
@@ -74,10 +72,9 @@ pub async fn apply(
     security(("bearer" = [])))]
 pub async fn history(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
+    _caller: Authorized<ConfigRead>,
+    PathParams(program): PathParams<String>,
 ) -> Result<Json<Vec<ChangesetRecord>>, ApiError> {
-    caller.require(&Scope::ConfigRead)?;
     Ok(Json(state.engine.history(&program).await?))
 }
 
@@ -88,11 +85,19 @@ pub async fn history(
     security(("bearer" = [])))]
 pub async fn changeset(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((program, revision)): Path<(String, u64)>,
+    _caller: Authorized<ConfigRead>,
+    PathParams(path): PathParams<RevisionPath>,
 ) -> Result<Json<ChangesetRecord>, ApiError> {
-    caller.require(&Scope::ConfigRead)?;
-    Ok(Json(state.engine.changeset(&program, revision).await?))
+    Ok(Json(
+        state.engine.changeset(&path.program, path.revision).await?,
+    ))
+}
+
+/// Named, not a tuple, so a bad revision is reported by name.
+#[derive(serde::Deserialize)]
+pub struct RevisionPath {
+    program: String,
+    revision: u64,
 }
 
 /// Creates a token (admin only). The token is in this answer and nowhere else.
@@ -102,10 +107,9 @@ pub async fn changeset(
     security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Authorized<Admin>,
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    caller.require(&Scope::Admin)?;
     let token = state.engine.create_token(request.scopes).await?;
     Ok((StatusCode::CREATED, Json(IssuedToken { token })))
 }
@@ -120,10 +124,9 @@ pub async fn create_token(
     security(("bearer" = [])))]
 pub async fn impact(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
+    _caller: Authorized<ConfigRead>,
+    PathParams(program): PathParams<String>,
     JsonBody(query): JsonBody<ImpactQuery>,
 ) -> Result<Json<Impact>, ApiError> {
-    caller.require(&Scope::ConfigRead)?;
     Ok(Json(state.engine.impact(&program, &query).await?))
 }

@@ -1,10 +1,11 @@
 //! Money routes: the commission ledger, explanations, the partner view.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Authorized, Caller, DataRead};
+use super::params::{PathParams, QueryParams};
 use super::reply::ApiError;
 use crate::engine::Error;
 use crate::engine::access::Scope;
@@ -29,11 +30,10 @@ pub struct CommissionParams {
     security(("bearer" = [])))]
 pub async fn commissions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
-    Query(params): Query<CommissionParams>,
+    _caller: Authorized<DataRead>,
+    PathParams(program): PathParams<String>,
+    QueryParams(params): QueryParams<CommissionParams>,
 ) -> Result<Json<Vec<CommissionRecord>>, ApiError> {
-    caller.require(&Scope::DataRead)?;
     Ok(Json(
         state
             .engine
@@ -51,10 +51,9 @@ pub async fn commissions(
     security(("bearer" = [])))]
 pub async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((program, key)): Path<(String, String)>,
+    _caller: Authorized<DataRead>,
+    PathParams((program, key)): PathParams<(String, String)>,
 ) -> Result<Json<Explanation>, ApiError> {
-    caller.require(&Scope::DataRead)?;
     Ok(Json(
         state.engine.explain_transaction(&program, &key).await?,
     ))
@@ -72,7 +71,7 @@ pub async fn explain(
 pub async fn partner_view(
     State(state): State<AppState>,
     caller: Caller,
-    Path((program, key)): Path<(String, String)>,
+    PathParams((program, key)): PathParams<(String, String)>,
 ) -> Result<Json<PartnerView>, ApiError> {
     if !caller.0.allows(&Scope::Partner(key.clone())) {
         caller.require(&Scope::DataRead)?;
@@ -90,7 +89,7 @@ pub async fn partner_view(
 pub async fn me(
     State(state): State<AppState>,
     caller: Caller,
-    Path(program): Path<String>,
+    PathParams(program): PathParams<String>,
 ) -> Result<Json<PartnerView>, ApiError> {
     let key = caller
         .0

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod ledger;
 pub mod openapi;
+mod params;
 mod reply;
 mod runtime;
 
@@ -13,20 +14,20 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::engine::{Engine, Error};
-use reply::ApiError;
+use crate::problem::Problem;
+use reply::{ApiError, problem_response};
 
 /// Large enough for a 10,000-resource changeset or a big event batch, small
 /// enough that one request cannot exhaust memory.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
-/// A request still running after this is answered 408 and dropped.
+/// A request still running after this is answered 503 and dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
@@ -35,6 +36,11 @@ pub struct AppState {
 }
 
 pub fn router(engine: Engine) -> Router {
+    router_with_timeout(engine, REQUEST_TIMEOUT)
+}
+
+/// [`router`] with another request time limit (tests use a short one).
+pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
     let state = AppState { engine };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -56,10 +62,14 @@ pub fn router(engine: Engine) -> Router {
         .route("/v1/programs/{program}/transactions/{transaction}/explain", get(ledger::explain))
         .route("/v1/programs/{program}/partners/{partner}/view", get(ledger::partner_view))
         .route("/v1/programs/{program}/me", get(ledger::me))
+        // After the routes: it applies to those registered before it.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            time_limit(timeout, req, next)
+        }))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(Error::Internal("the request failed unexpectedly".to_owned())).into_response()
         }))
@@ -83,6 +93,28 @@ async fn not_found(req: Request) -> ApiError {
         req.method(),
         req.uri().path()
     )))
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    problem_response(&Problem::method_not_allowed(format!(
+        "{} is not allowed on {}; the Allow header lists what is",
+        req.method(),
+        req.uri().path()
+    )))
+}
+
+/// tower-http's timeout answers with an empty body; this one with a problem.
+/// Dropping the handler's future rolls back a transaction it had open, but a
+/// commit already under way may still land, so the detail cannot promise that
+/// nothing changed.
+async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => problem_response(&Problem::timeout(format!(
+            "the request took longer than {} s and was stopped; a write may or may not have been applied",
+            limit.as_secs_f64()
+        ))),
+    }
 }
 
 /// Serves `app` (usually [`router`]) until `shutdown` completes, then stops

@@ -1,12 +1,12 @@
 //! Runtime routes: events in, the sweep, partners out.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Admin, Authorized, DataRead, EventsWrite};
+use super::params::{PathParams, QueryParams};
 use super::reply::{ApiError, TextBody};
-use crate::engine::access::Scope;
 use crate::engine::event::IngestReport;
 use crate::engine::partner::Partner;
 use crate::engine::{Error, PartnerDetail, SweepReport};
@@ -26,11 +26,10 @@ use crate::problem::Problem;
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
+    _caller: Authorized<EventsWrite>,
+    PathParams(program): PathParams<String>,
     TextBody(body): TextBody,
 ) -> Result<Json<IngestReport>, ApiError> {
-    caller.require(&Scope::EventsWrite)?;
     let report = state.engine.ingest(&program, &body).await?;
     tracing::info!(
         program,
@@ -59,10 +58,9 @@ pub struct SweepParams {
     security(("bearer" = [])))]
 pub async fn sweep(
     State(state): State<AppState>,
-    caller: Caller,
-    Query(params): Query<SweepParams>,
+    _caller: Authorized<Admin>,
+    QueryParams(params): QueryParams<SweepParams>,
 ) -> Result<Json<Vec<SweepReport>>, ApiError> {
-    caller.require(&Scope::Admin)?;
     let now = match params.now {
         Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
             .map(|t| t.with_timezone(&chrono::Utc))
@@ -95,11 +93,10 @@ pub struct PartnersParams {
     security(("bearer" = [])))]
 pub async fn partners(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(program): Path<String>,
-    Query(params): Query<PartnersParams>,
+    _caller: Authorized<DataRead>,
+    PathParams(program): PathParams<String>,
+    QueryParams(params): QueryParams<PartnersParams>,
 ) -> Result<Json<Vec<Partner>>, ApiError> {
-    caller.require(&Scope::DataRead)?;
     let limit = params.limit.unwrap_or(1000).clamp(1, 10_000);
     Ok(Json(
         state
@@ -123,9 +120,8 @@ pub async fn partners(
     security(("bearer" = [])))]
 pub async fn partner(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((program, key)): Path<(String, String)>,
+    _caller: Authorized<DataRead>,
+    PathParams((program, key)): PathParams<(String, String)>,
 ) -> Result<Json<PartnerDetail>, ApiError> {
-    caller.require(&Scope::DataRead)?;
     Ok(Json(state.engine.partner(&program, &key).await?))
 }

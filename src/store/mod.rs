@@ -1,6 +1,12 @@
 //! Durable state behind a trait, so the engine runs on SQLite (embedded, the
 //! default) today and PostgreSQL next. Implementations keep SQL portable:
-//! `$n` placeholders, `ON CONFLICT`, no engine-specific types.
+//! `$n` placeholders, `ON CONFLICT`, no engine-specific types, no `rowid`.
+//!
+//! Key-ordered paging (`key > $n ORDER BY key LIMIT $m`) assumes keys compare
+//! byte by byte, as SQLite's default BINARY collation does and as the engine
+//! orders keys in memory. PostgreSQL compares text by the database's locale
+//! unless told otherwise: its key columns need `COLLATE "C"`, or pages come in
+//! another order than SQLite's and than the engine's.
 
 pub mod sqlite;
 

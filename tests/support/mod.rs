@@ -3,4 +3,5 @@
 
 pub mod arbitrary;
 pub mod cli;
+pub mod raw;
 pub mod server;

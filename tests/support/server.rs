@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use partnerops::engine::Engine;
 use partnerops::engine::access::Scope;
@@ -25,13 +26,27 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with_timeout(partnerops::server::REQUEST_TIMEOUT).await
+    }
+
+    /// A server that stops requests running longer than `timeout`.
+    pub async fn start_with_timeout(timeout: Duration) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("engine.db");
         let engine = Engine::open(&db).await.unwrap();
-        TestServer::start_with(engine, db, dir).await
+        TestServer::serve(engine, db, dir, timeout).await
     }
 
     pub async fn start_with(engine: Engine, db: PathBuf, dir: tempfile::TempDir) -> TestServer {
+        TestServer::serve(engine, db, dir, partnerops::server::REQUEST_TIMEOUT).await
+    }
+
+    async fn serve(
+        engine: Engine,
+        db: PathBuf,
+        dir: tempfile::TempDir,
+        timeout: Duration,
+    ) -> TestServer {
         partnerops::client::install_crypto();
         let admin = engine.create_token(vec![Scope::Admin]).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -39,14 +54,16 @@ impl TestServer {
         let (tx, rx) = oneshot::channel::<()>();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = requests.clone();
-        let app = partnerops::server::router(engine.clone()).layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                log.lock()
-                    .unwrap()
-                    .push((req.method().to_string(), req.uri().path().to_owned()));
-                next.run(req)
-            },
-        ));
+        let app = partnerops::server::router_with_timeout(engine.clone(), timeout).layer(
+            axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    log.lock()
+                        .unwrap()
+                        .push((req.method().to_string(), req.uri().path().to_owned()));
+                    next.run(req)
+                },
+            ),
+        );
         let task = tokio::spawn(partnerops::server::serve(listener, app, async {
             let _ = rx.await;
         }));

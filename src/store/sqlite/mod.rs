@@ -100,6 +100,20 @@ impl SqliteStore {
     }
 }
 
+/// Set in a crash test's child process: the store then says on stderr, with
+/// [`ROWS_WRITTEN_MARKER`], when a changeset's transaction has written rows and
+/// not committed, so a kill that follows is known to land inside it.
+#[doc(hidden)]
+pub const MARK_ROWS_WRITTEN_ENV: &str = "PARTNEROPS_TEST_MARK_ROWS_WRITTEN";
+#[doc(hidden)]
+pub const ROWS_WRITTEN_MARKER: &str = "partnerops-test: changeset rows written, not committed";
+
+fn mark_rows_written() {
+    if std::env::var_os(MARK_ROWS_WRITTEN_ENV).is_some() {
+        eprintln!("{ROWS_WRITTEN_MARKER}");
+    }
+}
+
 fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -412,7 +426,7 @@ impl Store for SqliteStore {
                 q.build().execute(&mut *tx).await?;
             }
         }
-        for chunk in delta.written.chunks(rows_per_statement(4)) {
+        for (n, chunk) in delta.written.chunks(rows_per_statement(4)).enumerate() {
             let rows = chunk
                 .iter()
                 .map(|r| {
@@ -430,6 +444,9 @@ impl Store for SqliteStore {
                     .push_bind(spec);
             });
             q.build().execute(&mut *tx).await?;
+            if n == 0 {
+                mark_rows_written();
+            }
         }
 
         carry_runtime_data(&mut tx, program, new_revision, delta, now).await?;

@@ -206,7 +206,7 @@ pub(super) async fn history<'e>(
 ) -> Result<Vec<TagChange>> {
     let rows = sqlx::query(
         "SELECT tag, change, cause_kind, cause, event_id, at FROM tag_changes \
-         WHERE program = $1 AND subject_kind = $2 AND subject = $3 ORDER BY at, rowid",
+         WHERE program = $1 AND subject_kind = $2 AND subject = $3 ORDER BY at, seq",
     )
     .bind(program)
     .bind(subject.as_str())

@@ -319,6 +319,8 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .await?;
             }
         }
+        // seq is left to the database: it numbers rows in VALUES order, the
+        // order the runtime made the changes, which history reads back.
         for chunk in w.tag_changes.chunks(rows_per_statement(9)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO tag_changes (program, subject_kind, subject, tag, change, cause_kind, cause, event_id, at) ",

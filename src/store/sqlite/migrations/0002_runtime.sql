@@ -51,6 +51,11 @@ CREATE INDEX partner_tags_by_tag ON partner_tags (program, tag);
 -- Every tag change with its cause: an automation (cause = its key), a config
 -- change (cause = the revision) or a person.
 CREATE TABLE tag_changes (
+    -- The row's own key, and the order changes were recorded in (history is
+    -- read ORDER BY at, seq). The database assigns it: here INTEGER PRIMARY
+    -- KEY (SQLite's rowid, growing since rows are never deleted), in
+    -- PostgreSQL BIGINT GENERATED ALWAYS AS IDENTITY; queries name only seq.
+    seq          INTEGER PRIMARY KEY,
     program      TEXT NOT NULL,
     subject_kind TEXT NOT NULL,
     subject      TEXT NOT NULL,
