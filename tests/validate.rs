@@ -120,8 +120,68 @@ fn the_schema_rejects_typos_and_out_of_range_values() {
         "commission_triggers: [ { key: t, commission: { percent: 120 } } ]",
         "commission_triggers: [ { key: t, commission: { flat: \"1.999\" } } ]",
         "commission_triggers: [ { key: t, commission: { flat: 1 }, rules: [ { product.sku: { any_of: [x] } } ] } ]",
+        "commission_triggers: [ { key: t, commission: { percent: \"101\" } } ]",
+        "commission_triggers: [ { key: t, commission: { percent: \"100.01\" } } ]",
+        "commission_triggers: [ { key: t, commission: { flat: -1 } } ]",
+        "commission_triggers: [ { key: t, commission: { flat: \"-0.01\" } } ]",
+        "products: [ { key: p, name: P, price: -19.99 } ]",
+        "products: [ { key: p, name: P, price: \"-19.99\" } ]",
+        "automations: [ { key: a, when: { milestone: { metric: revenue, at_least: \"-5\" } }, then: [ { add_tag: x } ] } ]",
     ] {
         let instance: serde_json::Value = serde_saphyr::from_str(bad).unwrap();
         assert!(!validator.is_valid(&instance), "schema accepted: {bad}");
+    }
+}
+
+/// Amounts with cents are valid wherever money goes: a validator that tests
+/// `multipleOf: 0.01` in floating point refuses 19.99 and 0.29.
+#[test]
+fn the_schema_accepts_amounts_with_cents_and_percentages_up_to_100() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&partnerops::schema::json_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for amount in [
+        "19.99",
+        "0.29",
+        "\"49.90\"",
+        "\"0.29\"",
+        "1000",
+        "0.1",
+        "\"7\"",
+    ] {
+        for good in [
+            format!("products: [ {{ key: p, name: P, price: {amount} }} ]"),
+            format!("commission_triggers: [ {{ key: t, commission: {{ flat: {amount} }} }} ]"),
+            format!(
+                "commission_triggers: [ {{ key: t, commission: {{ percent: 5 }}, rules: [ {{ transaction.amount: {{ gte: {amount}, lt: -{} }} }} ] }} ]",
+                amount.trim_matches('"')
+            ),
+            format!(
+                "automations: [ {{ key: a, when: {{ milestone: {{ metric: revenue, at_least: {amount} }} }}, then: [ {{ add_tag: x }} ] }} ]"
+            ),
+        ] {
+            let instance: serde_json::Value = serde_saphyr::from_str(&good).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&instance)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{good}: {errors:#?}");
+        }
+    }
+    for percent in [
+        "0",
+        "12.5",
+        "\"12.5\"",
+        "\"0.29\"",
+        "99.99",
+        "\"99.99\"",
+        "100",
+        "\"100\"",
+        "\"100.00\"",
+    ] {
+        let good =
+            format!("commission_triggers: [ {{ key: t, commission: {{ percent: {percent} }} }} ]");
+        let instance: serde_json::Value = serde_saphyr::from_str(&good).unwrap();
+        assert!(validator.is_valid(&instance), "schema refused: {good}");
     }
 }

@@ -46,7 +46,7 @@ pub enum Commission {
     /// A percentage of the transaction amount, rounded half away from zero to the cent.
     Percent(Percent),
     /// A fixed amount per transaction.
-    Flat(Money),
+    Flat(#[schemars(schema_with = "super::money::non_negative_schema")] Money),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
