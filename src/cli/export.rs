@@ -55,7 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
         return Ok(ExitCode::from(exit::OK));
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let before = yaml_files(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let before = yaml_files(dir).map_err(|d| anyhow::anyhow!("{d}"))?;
     if !before.is_empty() && !args.force {
         bail!(
             "{} already holds YAML files ({}), which plan would read together with the export; use an empty directory, or --force to replace them",

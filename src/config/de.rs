@@ -1,5 +1,9 @@
 //! A serde deserializer over [`Node`]s whose errors carry the span of the node that
 //! caused them, with messages written for people editing YAML.
+//!
+//! Each error also names the node to patch so that a second pass gets past it
+//! (see [`super::partial`]): serde stops at the first error, and a user should
+//! see every mistake in a resource at once.
 
 use std::fmt::{self, Display};
 
@@ -8,22 +12,29 @@ use serde::de::{
     SeqAccess, Unexpected, VariantAccess, Visitor,
 };
 
+use super::hole::Hole;
 use super::node::{Node, Span, Value};
+use super::partial::{Patch, Patches, id};
 use crate::spec::money::DECIMAL_TOKEN;
 use crate::suggest::did_you_mean;
 
-/// Deserializes a spec type from a node.
-pub fn from_node<T: DeserializeOwned>(node: &Node) -> Result<T, DeError> {
-    T::deserialize(NodeDe(node)).map_err(|e| e.at(node.span))
+/// Deserializes a spec type from a node, reading patched nodes as holes.
+pub fn deserialize<T: DeserializeOwned>(node: &Node, patches: &Patches) -> Result<T, DeError> {
+    T::deserialize(NodeDe::new(node, patches)).map_err(|e| e.at_node(node))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeError {
     pub message: String,
     pub span: Option<Span>,
+    /// The node whose patch lets the next pass continue, and the patch.
+    pub culprit: Option<(usize, Patch)>,
+    /// The mistake was already reported in other words (a missing field whose
+    /// misspelling was reported as unknown).
+    pub already_reported: bool,
     /// Set while an unknown name travels up to the struct or enum that knows what
     /// the name was for, which then words the message.
-    unknown: Option<Unknown>,
+    unknown: Option<Box<Unknown>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +45,12 @@ enum Unknown {
 }
 
 impl DeError {
-    fn new(message: impl Into<String>) -> DeError {
+    pub(super) fn new(message: impl Into<String>) -> DeError {
         DeError {
             message: message.into(),
             span: None,
+            culprit: None,
+            already_reported: false,
             unknown: None,
         }
     }
@@ -49,9 +62,34 @@ impl DeError {
         self
     }
 
+    /// Places an error that `node`, the innermost node it passed, caused: a
+    /// missing field is patched in as a hole, an unknown field is dropped, and
+    /// anything else makes the node a hole.
+    fn at_node(self, node: &Node) -> DeError {
+        let patch = match self.unknown.as_deref() {
+            Some(Unknown::Missing(field)) => Patch::Add(field),
+            // Only a mapping key is read as a field name.
+            Some(Unknown::Field(..)) => Patch::Drop,
+            _ => Patch::Hole,
+        };
+        self.blame(node, patch)
+    }
+
+    /// Places an error in a mapping key: the entry is dropped on the next pass.
+    fn at_key(self, key: &Node) -> DeError {
+        self.blame(key, Patch::Drop)
+    }
+
+    fn blame(mut self, node: &Node, patch: Patch) -> DeError {
+        if self.culprit.is_none() {
+            self.culprit = Some((id(node), patch));
+        }
+        self.at(node.span)
+    }
+
     /// Words an unknown field or variant for the type that was being read.
     fn in_context(mut self, type_name: &str, is_enum: bool) -> DeError {
-        match self.unknown.take() {
+        match self.unknown.take().map(|u| *u) {
             Some(Unknown::Field(field, expected)) if !is_enum => {
                 self.message = unknown_message(
                     &format!("field `{field}` in {}", humanize(type_name)),
@@ -69,7 +107,7 @@ impl DeError {
             Some(Unknown::Missing(field)) if !is_enum && !type_name.is_empty() => {
                 self.message = format!("{} is missing field `{field}`", humanize(type_name));
             }
-            other => self.unknown = other,
+            other => self.unknown = other.map(Box::new),
         }
         self
     }
@@ -137,13 +175,18 @@ impl de::Error for DeError {
     }
 
     fn invalid_type(unexp: Unexpected, exp: &dyn Expected) -> Self {
-        DeError::new(format!("expected {exp}, found {}", describe(&unexp)))
+        DeError::new(format!(
+            "expected {}, found {}",
+            plain_expected(exp),
+            describe(&unexp)
+        ))
     }
 
     fn invalid_value(unexp: Unexpected, exp: &dyn Expected) -> Self {
         DeError::new(format!(
-            "invalid value {}; expected {exp}",
-            describe(&unexp)
+            "invalid value {}; expected {}",
+            describe(&unexp),
+            plain_expected(exp)
         ))
     }
 
@@ -153,7 +196,7 @@ impl de::Error for DeError {
             field,
             expected,
         ));
-        e.unknown = Some(Unknown::Field(field.to_owned(), expected));
+        e.unknown = Some(Box::new(Unknown::Field(field.to_owned(), expected)));
         e
     }
 
@@ -163,14 +206,32 @@ impl de::Error for DeError {
             variant,
             expected,
         ));
-        e.unknown = Some(Unknown::Variant(variant.to_owned(), expected));
+        e.unknown = Some(Box::new(Unknown::Variant(variant.to_owned(), expected)));
         e
     }
 
     fn missing_field(field: &'static str) -> Self {
         let mut e = DeError::new(format!("missing field `{field}`"));
-        e.unknown = Some(Unknown::Missing(field));
+        e.unknown = Some(Box::new(Unknown::Missing(field)));
         e
+    }
+}
+
+/// serde names Rust's number types ("u32") where a field has no words of its own.
+fn plain_expected(exp: &dyn Expected) -> String {
+    let text = exp.to_string();
+    let range = |min: i128, max: i128| format!("a whole number from {min} to {max}");
+    match text.as_str() {
+        "u8" => range(0, u8::MAX.into()),
+        "u16" => range(0, u16::MAX.into()),
+        "u32" => range(0, u32::MAX.into()),
+        "u64" | "usize" => range(0, u64::MAX.into()),
+        "i8" => range(i8::MIN.into(), i8::MAX.into()),
+        "i16" => range(i16::MIN.into(), i16::MAX.into()),
+        "i32" => range(i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => range(i64::MIN.into(), i64::MAX.into()),
+        "f32" | "f64" => "a number".to_owned(),
+        _ => text,
     }
 }
 
@@ -185,12 +246,32 @@ fn describe(unexp: &Unexpected) -> String {
         Unexpected::Signed(i) => format!("`{i}`"),
         Unexpected::Unsigned(u) => format!("`{u}`"),
         Unexpected::Float(f) => format!("`{f}`"),
+        // serde describes a number past 64 bits as "integer `N` as i128".
+        Unexpected::Other(other) => other
+            .strip_prefix("integer ")
+            .and_then(|n| n.rsplit_once(" as ").map(|(n, _)| n.to_owned()))
+            .unwrap_or_else(|| (*other).to_owned()),
         other => other.to_string(),
     }
 }
 
-fn unexpected(value: &Value) -> Unexpected<'_> {
-    match value {
+/// A node, or a hole where a patch says the node's mistake was already reported.
+struct NodeDe<'a> {
+    node: Option<&'a Node>,
+    patches: &'a Patches,
+}
+
+impl<'a> NodeDe<'a> {
+    fn new(node: &'a Node, patches: &'a Patches) -> NodeDe<'a> {
+        NodeDe {
+            node: (!patches.is_hole(node)).then_some(node),
+            patches,
+        }
+    }
+}
+
+fn type_error(node: &Node, exp: &dyn Expected) -> DeError {
+    let unexp = match &node.value {
         Value::Null => Unexpected::Unit,
         Value::Bool(b) => Unexpected::Bool(*b),
         Value::Int(i) => match i64::try_from(*i) {
@@ -201,25 +282,25 @@ fn unexpected(value: &Value) -> Unexpected<'_> {
         Value::Str(s) => Unexpected::Str(s),
         Value::Seq(_) => Unexpected::Seq,
         Value::Map(_) => Unexpected::Map,
-    }
+    };
+    de::Error::invalid_type(unexp, exp)
 }
 
-struct NodeDe<'a>(&'a Node);
-
-impl<'a> NodeDe<'a> {
-    fn scalar_text(&self) -> Option<std::borrow::Cow<'a, str>> {
-        self.0.scalar_text()
-    }
-
-    fn type_error(&self, exp: &dyn Expected) -> DeError {
-        de::Error::invalid_type(unexpected(&self.0.value), exp)
-    }
+/// The node to read, or what a hole reads as.
+macro_rules! node_or_hole {
+    ($self:ident, $method:ident($($arg:expr),*)) => {
+        match $self.node {
+            Some(node) => node,
+            None => return de::Deserializer::$method(Hole, $($arg),*),
+        }
+    };
 }
 
 macro_rules! forward_to_any {
     ($($method:ident)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+                node_or_hole!(self, $method(visitor));
                 self.deserialize_any(visitor)
             }
         )*
@@ -230,20 +311,23 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let span = self.0.span;
-        match &self.0.value {
+        let node = node_or_hole!(self, deserialize_any(visitor));
+        match &node.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Int(i) => match i64::try_from(*i) {
                 Ok(i) => visitor.visit_i64(i),
-                Err(_) => visitor.visit_i128(*i),
+                Err(_) => match u64::try_from(*i) {
+                    Ok(u) => visitor.visit_u64(u),
+                    Err(_) => visitor.visit_i128(*i),
+                },
             },
             Value::Float(f, _) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(SeqDe(items.iter())),
-            Value::Map(entries) => visitor.visit_map(MapDe::new(entries)),
+            Value::Seq(_) => visitor.visit_seq(SeqDe::new(node, self.patches)),
+            Value::Map(_) => visitor.visit_map(MapDe::new(node, self.patches)),
         }
-        .map_err(|e| e.at(span))
+        .map_err(|e| e.at_node(node))
     }
 
     forward_to_any! {
@@ -253,25 +337,24 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.0.value {
-            Value::Bool(b) => visitor
-                .visit_bool(*b)
-                .map_err(|e: DeError| e.at(self.0.span)),
+        let node = node_or_hole!(self, deserialize_bool(visitor));
+        match &node.value {
+            Value::Bool(b) => visitor.visit_bool(*b),
             other => Err(DeError::new(format!(
                 "expected true or false, found {}",
                 other.describe()
-            ))
-            .at(self.0.span)),
+            ))),
         }
+        .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.scalar_text() {
-            Some(text) => visitor
-                .visit_str(&text)
-                .map_err(|e: DeError| e.at(self.0.span)),
-            None => Err(self.type_error(&visitor).at(self.0.span)),
+        let node = node_or_hole!(self, deserialize_str(visitor));
+        match node.scalar_text() {
+            Some(text) => visitor.visit_str(&text),
+            None => Err(type_error(node, &visitor)),
         }
+        .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -287,7 +370,8 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        Err(self.type_error(&visitor).at(self.0.span))
+        let node = node_or_hole!(self, deserialize_bytes(visitor));
+        Err(type_error(node, &visitor).at_node(node))
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -295,17 +379,20 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.0.value {
+        let node = node_or_hole!(self, deserialize_option(visitor));
+        match &node.value {
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.0.value {
+        let node = node_or_hole!(self, deserialize_unit(visitor));
+        match &node.value {
             Value::Null => visitor.visit_unit(),
-            _ => Err(self.type_error(&visitor).at(self.0.span)),
+            _ => Err(type_error(node, &visitor)),
         }
+        .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -321,29 +408,32 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let span = self.0.span;
+        let node = node_or_hole!(self, deserialize_newtype_struct(name, visitor));
         if name == DECIMAL_TOKEN {
-            return match &self.0.value {
+            return match &node.value {
                 Value::Int(_) | Value::Float(..) | Value::Str(_) => {
-                    let text = self.scalar_text().unwrap_or_default();
+                    let text = node.scalar_text().unwrap_or_default();
                     visitor.visit_str(&text)
                 }
-                _ => Err(self.type_error(&visitor)),
+                _ => Err(type_error(node, &visitor)),
             }
-            .map_err(|e| e.at(span));
+            .map_err(|e| e.at_node(node));
         }
-        visitor.visit_newtype_struct(self).map_err(|e| e.at(span))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.0.value {
-            Value::Seq(items) => visitor.visit_seq(SeqDe(items.iter())),
+        let node = node_or_hole!(self, deserialize_seq(visitor));
+        match &node.value {
+            Value::Seq(_) => visitor.visit_seq(SeqDe::new(node, self.patches)),
             other => Err(DeError::new(format!(
                 "expected a list, found {}",
                 other.describe()
             ))),
         }
-        .map_err(|e| e.at(self.0.span))
+        .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -364,12 +454,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.0.value {
-            Value::Map(entries) => visitor.visit_map(MapDe::new(entries)),
-            Value::Null => visitor.visit_map(MapDe::new(&[])),
-            _ => Err(self.type_error(&visitor)),
+        let node = node_or_hole!(self, deserialize_map(visitor));
+        match &node.value {
+            Value::Map(_) | Value::Null => visitor.visit_map(MapDe::new(node, self.patches)),
+            _ => Err(type_error(node, &visitor)),
         }
-        .map_err(|e| e.at(self.0.span))
+        .map_err(|e| e.at_node(node))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -378,22 +468,41 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let result = match &self.0.value {
-            Value::Map(entries) => visitor.visit_map(MapDe::new(entries)),
-            // `sale:` with nothing after it reads as `sale: {}`.
-            Value::Null => visitor.visit_map(MapDe::new(&[])),
-            other => Err(DeError::new(format!(
-                "expected a mapping for {} (with {}), found {}",
-                humanize(name),
-                fields
-                    .iter()
-                    .map(|f| format!("`{f}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other.describe()
-            ))),
+        let node = node_or_hole!(self, deserialize_struct(name, fields, visitor));
+        let expected = |found: &str| {
+            let what = if name.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", humanize(name))
+            };
+            let fields = fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            DeError::new(format!(
+                "expected a mapping{what} (with {fields}), found {found}"
+            ))
         };
-        result.map_err(|e| e.at(self.0.span).in_context(name, false))
+        let result = match &node.value {
+            Value::Map(_) => visitor.visit_map(MapDe::new(node, self.patches)),
+            // `sale:` with nothing after it reads as `sale: {}`; where a field is
+            // required, nothing is a missing mapping rather than a missing field.
+            Value::Null => match visitor.visit_map(MapDe::new(node, self.patches)) {
+                Err(e) if matches!(e.unknown.as_deref(), Some(Unknown::Missing(_))) => {
+                    Err(expected(node.value.describe()))
+                }
+                other => other,
+            },
+            other => Err(expected(other.describe())),
+        };
+        result.map_err(|e| {
+            let mut e = e.at_node(node).in_context(name, false);
+            if let Some((_, Patch::Add(field))) = e.culprit {
+                e.already_reported |= self.patches.dropped_near(node, field);
+            }
+            e
+        })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -402,15 +511,20 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let node = self.0;
+        let node = node_or_hole!(self, deserialize_enum(name, variants, visitor));
+        let patches = self.patches;
         let result = match &node.value {
             Value::Str(_) => visitor.visit_enum(Variant {
+                node,
                 key: node,
                 value: None,
+                patches,
             }),
             Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(Variant {
+                node,
                 key: &entries[0].0,
                 value: Some(&entries[0].1),
+                patches,
             }),
             other => {
                 let found = match other {
@@ -418,14 +532,19 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                     Value::Map(entries) => format!("a mapping with {} keys", entries.len()),
                     other => other.describe().to_owned(),
                 };
+                let noun = enum_noun(name);
+                let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
                 Err(DeError::new(format!(
-                    "expected a {} ({}), found {found}",
-                    enum_noun(name),
+                    "expected {article} {noun} ({}), found {found}",
                     one_of(variants)
                 )))
             }
         };
-        result.map_err(|e| e.at(node.span).in_context(name, true))
+        result.map_err(|e| e.at_node(node).in_context(name, true))
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -433,7 +552,19 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 }
 
-struct SeqDe<'a>(std::slice::Iter<'a, Node>);
+struct SeqDe<'a> {
+    items: std::slice::Iter<'a, Node>,
+    patches: &'a Patches,
+}
+
+impl<'a> SeqDe<'a> {
+    fn new(node: &'a Node, patches: &'a Patches) -> SeqDe<'a> {
+        SeqDe {
+            items: node.items().iter(),
+            patches,
+        }
+    }
+}
 
 impl<'de> SeqAccess<'de> for SeqDe<'_> {
     type Error = DeError;
@@ -442,30 +573,37 @@ impl<'de> SeqAccess<'de> for SeqDe<'_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        match self.0.next() {
+        match self.items.next() {
             Some(node) => seed
-                .deserialize(NodeDe(node))
+                .deserialize(NodeDe::new(node, self.patches))
                 .map(Some)
-                .map_err(|e| e.at(node.span)),
+                .map_err(|e| e.at_node(node)),
             None => Ok(None),
         }
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
+        Some(self.items.len())
     }
 }
 
+/// A mapping's entries, without those whose key was dropped, then the fields
+/// patched in as holes.
 struct MapDe<'a> {
     entries: std::slice::Iter<'a, (Node, Node)>,
-    value: Option<&'a Node>,
+    added: std::slice::Iter<'a, &'static str>,
+    /// The value for the key just read; `Some(None)` for a patched-in field.
+    value: Option<Option<&'a Node>>,
+    patches: &'a Patches,
 }
 
 impl<'a> MapDe<'a> {
-    fn new(entries: &'a [(Node, Node)]) -> MapDe<'a> {
+    fn new(node: &'a Node, patches: &'a Patches) -> MapDe<'a> {
         MapDe {
-            entries: entries.iter(),
+            entries: node.entries().iter(),
+            added: patches.added(node).iter(),
             value: None,
+            patches,
         }
     }
 }
@@ -477,36 +615,48 @@ impl<'de> MapAccess<'de> for MapDe<'_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
-        match self.entries.next() {
-            Some((key, value)) => {
-                self.value = Some(value);
-                seed.deserialize(NodeDe(key))
-                    .map(Some)
-                    .map_err(|e| e.at(key.span))
+        for (key, value) in self.entries.by_ref() {
+            if self.patches.is_dropped(key) {
+                continue;
+            }
+            self.value = Some(Some(value));
+            return seed
+                .deserialize(NodeDe::new(key, self.patches))
+                .map(Some)
+                .map_err(|e| e.at_key(key));
+        }
+        match self.added.next() {
+            Some(field) => {
+                self.value = Some(None);
+                seed.deserialize(field.into_deserializer()).map(Some)
             }
             None => Ok(None),
         }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let value = self
-            .value
-            .take()
-            .ok_or_else(|| DeError::new("a mapping value was read twice"))?;
-        seed.deserialize(NodeDe(value))
-            .map_err(|e| e.at(value.span))
+        match self.value.take() {
+            Some(Some(value)) => seed
+                .deserialize(NodeDe::new(value, self.patches))
+                .map_err(|e| e.at_node(value)),
+            Some(None) => seed.deserialize(Hole),
+            None => Err(DeError::new("a mapping value was read twice")),
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len())
+        Some(self.entries.len() + self.added.len())
     }
 }
 
 /// An enum written as a name (`partner_joined`) or a one-key mapping
 /// (`{ milestone: {...} }`).
 struct Variant<'a> {
+    /// The whole enum: what becomes a hole when the name or its settings are wrong.
+    node: &'a Node,
     key: &'a Node,
     value: Option<&'a Node>,
+    patches: &'a Patches,
 }
 
 impl<'de, 'a> EnumAccess<'de> for Variant<'a> {
@@ -522,13 +672,14 @@ impl<'de, 'a> EnumAccess<'de> for Variant<'a> {
             other => {
                 return Err(
                     DeError::new(format!("expected a name, found {}", other.describe()))
-                        .at(self.key.span),
+                        .at(self.key.span)
+                        .blame(self.node, Patch::Hole),
                 );
             }
         };
         let variant = seed
             .deserialize(name.into_deserializer())
-            .map_err(|e: DeError| e.at(self.key.span))?;
+            .map_err(|e: DeError| e.at(self.key.span).blame(self.node, Patch::Hole))?;
         Ok((variant, self))
     }
 }
@@ -544,6 +695,7 @@ impl Variant<'_> {
             "`{name}` needs settings: write it as a mapping, `{{ {name}: ... }}`"
         ))
         .at(self.key.span)
+        .blame(self.node, Patch::Hole)
     }
 }
 
@@ -561,7 +713,8 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
                 Err(DeError::new(format!(
                     "`{name}` takes no settings: write it as a plain name, `{name}`"
                 ))
-                .at(value.span))
+                .at(value.span)
+                .blame(self.node, Patch::Hole))
             }
         }
     }
@@ -569,15 +722,17 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
         match self.value {
             Some(value) => seed
-                .deserialize(NodeDe(value))
-                .map_err(|e| e.at(value.span)),
+                .deserialize(NodeDe::new(value, self.patches))
+                .map_err(|e| e.at_node(value)),
             None => Err(self.needs_value()),
         }
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
         match self.value {
-            Some(value) => de::Deserializer::deserialize_seq(NodeDe(value), visitor),
+            Some(value) => {
+                de::Deserializer::deserialize_seq(NodeDe::new(value, self.patches), visitor)
+            }
             None => Err(self.needs_value()),
         }
     }
@@ -588,7 +743,12 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match self.value {
-            Some(value) => de::Deserializer::deserialize_struct(NodeDe(value), "", fields, visitor),
+            Some(value) => de::Deserializer::deserialize_struct(
+                NodeDe::new(value, self.patches),
+                "",
+                fields,
+                visitor,
+            ),
             None => Err(self.needs_value()),
         }
     }
@@ -596,13 +756,18 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
     use crate::config::node::parse;
     use crate::spec::{Automation, Money, Tag};
 
+    fn read<T: DeserializeOwned>(yaml: &str) -> Result<T, DeError> {
+        deserialize::<T>(&parse(yaml).unwrap().root, &Patches::default())
+    }
+
     fn err<T: DeserializeOwned + fmt::Debug>(yaml: &str) -> (String, u32, u32) {
-        let node = parse(yaml).unwrap();
-        let e = from_node::<T>(&node).unwrap_err();
+        let e = read::<T>(yaml).unwrap_err();
         let span = e.span.unwrap();
         (e.message, span.line, span.column)
     }
@@ -629,14 +794,42 @@ mod tests {
 
     #[test]
     fn money_is_read_from_the_literal() {
-        let node = parse("19.99").unwrap();
-        assert_eq!(from_node::<Money>(&node).unwrap(), Money(1999));
-        let node = parse("19.999").unwrap();
+        assert_eq!(read::<Money>("19.99").unwrap(), Money(1999));
         assert!(
-            from_node::<Money>(&node)
+            read::<Money>("19.999")
                 .unwrap_err()
                 .message
                 .contains("more than two decimals")
+        );
+    }
+
+    #[test]
+    fn nothing_where_a_mapping_is_required_is_a_missing_mapping() {
+        let (msg, _, _) = err::<Tag>("~");
+        assert_eq!(
+            msg,
+            "expected a mapping for tag (with `key`, `name`, `description`, `previously`), found nothing (null)"
+        );
+    }
+
+    /// A field with no words of its own still reads as plain language.
+    #[test]
+    fn rust_number_types_are_not_named() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)] // read only for its errors
+        struct Counts {
+            small: u8,
+            big: u32,
+        }
+        let (msg, _, _) = err::<Counts>("{ small: 300, big: 1 }");
+        assert_eq!(
+            msg,
+            "invalid value `300`; expected a whole number from 0 to 255"
+        );
+        let (msg, _, _) = err::<Counts>("{ small: 1, big: 99999999999999999999999 }");
+        assert_eq!(
+            msg,
+            "expected a whole number from 0 to 4294967295, found `99999999999999999999999`"
         );
     }
 }

@@ -74,17 +74,41 @@ impl Diagnostic {
     }
 }
 
+/// Source lines longer than this are shown as a window around the caret.
+const MAX_SHOWN: usize = 120;
+
 fn snippet(source: &str, span: Span) -> Option<Snippet> {
-    let text = source.lines().nth(span.line.checked_sub(1)? as usize)?;
-    let start = (span.column as usize)
-        .saturating_sub(1)
-        .min(text.chars().count());
+    let line = source.lines().nth(span.line.checked_sub(1)? as usize)?;
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let start = (span.column as usize).saturating_sub(1).min(chars.len());
     // A span may run past the line (a quoted scalar over two lines); the caret
     // stays on this line and is at least one character wide.
-    let width = span.len.min(text.chars().count() - start).max(1);
+    let width = span.len.min(chars.len().saturating_sub(start)).max(1);
+    if chars.len() <= MAX_SHOWN {
+        return Some(Snippet {
+            text: chars.into_iter().collect(),
+            start,
+            width,
+        });
+    }
+    // A generated or minified file can hold a whole config on one line; show
+    // the caret with some context before it, marking what is cut.
+    let width = width.min(MAX_SHOWN / 2);
+    let from = start
+        .saturating_sub(MAX_SHOWN / 4)
+        .min(chars.len() - MAX_SHOWN);
+    let to = from + MAX_SHOWN;
+    let mut text = String::new();
+    if from > 0 {
+        text.push('…');
+    }
+    text.extend(&chars[from..to]);
+    if to < chars.len() {
+        text.push('…');
+    }
     Some(Snippet {
-        text: text.trim_end().to_owned(),
-        start,
+        text,
+        start: start - from + usize::from(from > 0),
         width,
     })
 }
@@ -115,6 +139,43 @@ impl fmt::Display for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shows_a_window_of_a_long_line() {
+        let source = format!(
+            "tags: [{}{{ key: gold, nmae: Gold }}{}]\n",
+            "x, ".repeat(500),
+            ", y".repeat(500)
+        );
+        let column = source.find("nmae").unwrap() + 1;
+        let span = Span {
+            line: 1,
+            column: u32::try_from(column).unwrap(),
+            len: 4,
+        };
+        let text = Diagnostic::at("c.yaml", &source, span, "unknown field").to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].starts_with("1 | …"), "{text}");
+        assert!(
+            lines[2].ends_with("y, y…") || lines[2].ends_with(", y…"),
+            "{text}"
+        );
+        assert_eq!(lines[2].chars().count(), "1 | ".len() + MAX_SHOWN + 2);
+        let caret = lines[3].chars().position(|c| c == '^').unwrap();
+        let under: String = lines[2].chars().skip(caret).take(4).collect();
+        assert_eq!(under, "nmae", "{text}");
+        assert_eq!(lines[3].matches('^').count(), 4);
+
+        let end = format!("{}nmae", "x".repeat(300));
+        let span = Span {
+            line: 1,
+            column: 301,
+            len: 4,
+        };
+        let text = Diagnostic::at("c.yaml", &end, span, "m").to_string();
+        assert!(text.contains("| …xxx"), "{text}");
+        assert!(text.contains("xnmae\n"), "{text}");
+    }
 
     #[test]
     fn renders_location_line_and_caret() {

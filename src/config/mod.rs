@@ -1,10 +1,13 @@
 //! Config directories: reading YAML into the spec with precise diagnostics, and
 //! writing the spec back out as YAML.
 
+mod checks;
 mod de;
 mod diagnostic;
+mod hole;
 mod load;
 mod node;
+mod partial;
 mod write;
 
 pub use diagnostic::Diagnostic;

@@ -114,8 +114,16 @@ pub struct SyntaxError {
 /// "billion laughs" documents.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
+/// A parsed document, and the mistakes that did not stop the parse.
+#[derive(Debug)]
+pub struct Parsed {
+    pub root: Node,
+    /// Repeated mapping keys; the first occurrence is kept.
+    pub duplicates: Vec<SyntaxError>,
+}
+
 /// Parses one YAML document (YAML 1.2 core schema). An empty document is `Null`.
-pub fn parse(source: &str) -> Result<Node, SyntaxError> {
+pub fn parse(source: &str) -> Result<Parsed, SyntaxError> {
     let mut builder = Builder::default();
     for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| SyntaxError {
@@ -124,14 +132,17 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
         })?;
         builder.event(event, span)?;
     }
-    Ok(builder.root.unwrap_or(Node {
-        value: Value::Null,
-        span: Span {
-            line: 1,
-            column: 1,
-            len: 0,
-        },
-    }))
+    Ok(Parsed {
+        root: builder.root.unwrap_or(Node {
+            value: Value::Null,
+            span: Span {
+                line: 1,
+                column: 1,
+                len: 0,
+            },
+        }),
+        duplicates: builder.duplicates,
+    })
 }
 
 fn marker_span(marker: &granit_parser::Marker, len: usize) -> Span {
@@ -155,10 +166,17 @@ enum Frame {
     },
     Map {
         entries: Vec<(Node, Node)>,
-        key: Option<Node>,
+        key: Option<Key>,
         span: Span,
         anchor: usize,
     },
+}
+
+/// A mapping key waiting for its value.
+enum Key {
+    New(Node),
+    /// A repeat: its value is read and thrown away.
+    Repeat,
 }
 
 #[derive(Default)]
@@ -168,6 +186,7 @@ struct Builder {
     root: Option<Node>,
     documents: usize,
     alias_nodes: usize,
+    duplicates: Vec<SyntaxError>,
 }
 
 impl Builder {
@@ -268,19 +287,23 @@ impl Builder {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.value == node.value) {
-                        return Err(SyntaxError {
-                            message: format!(
-                                "duplicate key `{}` in this mapping; it is first at line {}",
-                                node.scalar_text().unwrap_or_default(),
-                                first.span.line
-                            ),
-                            span: node.span,
-                        });
-                    }
-                    *key = Some(node);
+                    *key = Some(match entries.iter().find(|(k, _)| k.value == node.value) {
+                        Some((first, _)) => {
+                            self.duplicates.push(SyntaxError {
+                                message: format!(
+                                    "duplicate key `{}` in this mapping; it is first at line {}",
+                                    node.scalar_text().unwrap_or_default(),
+                                    first.span.line
+                                ),
+                                span: node.span,
+                            });
+                            Key::Repeat
+                        }
+                        None => Key::New(node),
+                    });
                 }
-                Some(k) => entries.push((k, node)),
+                Some(Key::New(k)) => entries.push((k, node)),
+                Some(Key::Repeat) => {}
             },
         }
         Ok(())
@@ -423,7 +446,9 @@ mod tests {
 
     #[test]
     fn keeps_locations_and_literals() {
-        let doc = parse("tags:\n  - { key: gold, price: 19.999 }\n  - key: yes\n").unwrap();
+        let doc = parse("tags:\n  - { key: gold, price: 19.999 }\n  - key: yes\n")
+            .unwrap()
+            .root;
         let tags = doc.get("tags").unwrap();
         let first = &tags.items()[0];
         let price = first.get("price").unwrap();
@@ -444,7 +469,8 @@ mod tests {
         let doc = parse(
             "[yes, on, 007, 1_000, 0x1F, -5, 1e3, 19.90, .5, '12', true, ~, null, .inf, 1.2.3]",
         )
-        .unwrap();
+        .unwrap()
+        .root;
         let values: Vec<&Value> = doc.items().iter().map(|n| &n.value).collect();
         assert_eq!(values[0], &Value::Str("yes".into()));
         assert_eq!(values[1], &Value::Str("on".into()));
@@ -465,8 +491,9 @@ mod tests {
 
     #[test]
     fn expands_anchors_aliases_and_merge_keys() {
-        let doc =
-            parse("base: &b { currency: USD, name: A }\nprogram:\n  <<: *b\n  name: B\n").unwrap();
+        let doc = parse("base: &b { currency: USD, name: A }\nprogram:\n  <<: *b\n  name: B\n")
+            .unwrap()
+            .root;
         let program = doc.get("program").unwrap();
         assert_eq!(program.get("name").unwrap().as_str(), Some("B"));
         assert_eq!(program.get("currency").unwrap().as_str(), Some("USD"));
@@ -474,11 +501,35 @@ mod tests {
     }
 
     #[test]
-    fn refuses_duplicate_keys_and_alias_bombs() {
-        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert_eq!((err.span.line, err.span.column), (3, 1));
-        assert!(err.message.contains("duplicate key `a`"), "{}", err.message);
+    fn reports_duplicate_keys_and_keeps_the_first() {
+        let parsed = parse("a: 1\nb: 2\na: [3]\nc: { d: 1, d: 2 }\n").unwrap();
+        let found: Vec<(u32, u32, &str)> = parsed
+            .duplicates
+            .iter()
+            .map(|e| (e.span.line, e.span.column, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    3,
+                    1,
+                    "duplicate key `a` in this mapping; it is first at line 1"
+                ),
+                (
+                    4,
+                    12,
+                    "duplicate key `d` in this mapping; it is first at line 4"
+                ),
+            ]
+        );
+        assert_eq!(parsed.root.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(parsed.root.entries().len(), 3);
+        assert!(parsed.root.get("c").unwrap().get("d").is_some());
+    }
 
+    #[test]
+    fn refuses_alias_bombs() {
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
             let prev = if i == 0 {

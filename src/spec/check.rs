@@ -26,6 +26,9 @@ pub struct Problem {
     pub path: Vec<Seg>,
     pub message: String,
     pub help: Option<String>,
+    /// Other places the problem follows from: the config loader drops a problem
+    /// when a value it rests on is a stand-in for a mistake already reported.
+    pub depends_on: Vec<Vec<Seg>>,
 }
 
 impl Problem {
@@ -34,7 +37,14 @@ impl Problem {
             path,
             message: message.into(),
             help: None,
+            depends_on: Vec::new(),
         }
+    }
+
+    #[must_use]
+    fn depending_on(mut self, path: Vec<Seg>) -> Problem {
+        self.depends_on.push(path);
+        self
     }
 
     /// The path as written in JSON-ish notation: `rules[0].product.key.any_of[1]`.
@@ -101,10 +111,13 @@ pub fn check_resource(resource: &Resource) -> Vec<Problem> {
         if let Some(message) = key_problem(old) {
             problems.push(Problem::new(path, message));
         } else if old == resource.key() {
-            problems.push(Problem::new(
-                path,
-                format!("`{old}` is this {}'s own key", resource.kind().noun()),
-            ));
+            problems.push(
+                Problem::new(
+                    path,
+                    format!("`{old}` is this {}'s own key", resource.kind().noun()),
+                )
+                .depending_on(vec![Seg::Key("key")]),
+            );
         }
     }
     match resource {
@@ -186,13 +199,20 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
                 } else {
                     "customers"
                 };
-                problems.push(Problem::new(
-                    path,
-                    format!(
-                        "{metric} are counted in whole numbers, found {}",
-                        m.at_least
-                    ),
-                ));
+                problems.push(
+                    Problem::new(
+                        path,
+                        format!(
+                            "{metric} are counted in whole numbers, found {}",
+                            m.at_least
+                        ),
+                    )
+                    .depending_on(vec![
+                        Seg::Key("when"),
+                        Seg::Key("milestone"),
+                        Seg::Key("metric"),
+                    ]),
+                );
             }
         }
         Trigger::Sale(s) => {
@@ -203,10 +223,13 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
                 ));
             }
             if automation.backfill {
-                problems.push(Problem::new(
-                    vec![Seg::Key("backfill")],
-                    "backfill does not apply to `sale`, which fires on each new transaction",
-                ));
+                problems.push(
+                    Problem::new(
+                        vec![Seg::Key("backfill")],
+                        "backfill does not apply to `sale`, which fires on each new transaction",
+                    )
+                    .depending_on(vec![Seg::Key("when")]),
+                );
             }
         }
         _ => {}
@@ -215,10 +238,13 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
         if matches!(action, super::Action::TagCustomer(_))
             && !matches!(automation.when, Trigger::Sale(_) | Trigger::FirstSale)
         {
-            problems.push(Problem::new(
-                vec![Seg::Key("then"), Seg::Index(i), Seg::Key("tag_customer")],
-                "tag_customer needs a sale: use it with `sale` or `first_sale`",
-            ));
+            problems.push(
+                Problem::new(
+                    vec![Seg::Key("then"), Seg::Index(i), Seg::Key("tag_customer")],
+                    "tag_customer needs a sale: use it with `sale` or `first_sale`",
+                )
+                .depending_on(vec![Seg::Key("when")]),
+            );
         }
     }
 }

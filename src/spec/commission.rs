@@ -46,7 +46,7 @@ pub enum Commission {
     /// A percentage of the transaction amount, rounded half away from zero to the cent.
     Percent(Percent),
     /// A fixed amount per transaction.
-    Flat(Money),
+    Flat(#[schemars(schema_with = "super::money::non_negative_schema")] Money),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -54,6 +54,7 @@ pub enum Commission {
 pub struct Drip {
     /// Number of monthly installments; odd cents go to the first.
     #[schemars(range(min = 1, max = 120))]
+    #[serde(deserialize_with = "super::whole::installments")]
     pub installments: u32,
 }
 
@@ -76,7 +77,11 @@ pub enum Rule {
     TransactionAmount(Compare<Money>),
     #[serde(rename = "transaction.kind")]
     TransactionKind(AnyOf<TransactionKind>),
-    #[serde(rename = "customer.age_days")]
+    #[serde(
+        rename = "customer.age_days",
+        deserialize_with = "super::whole::age_days"
+    )]
+    #[schemars(with = "Compare<u32>")]
     CustomerAgeDays(Compare<u32>),
 }
 

@@ -43,24 +43,34 @@ impl<'de> Deserialize<'de> for Days {
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Days, E> {
-                Days::new(v).ok_or_else(|| {
-                    E::custom(format!(
-                        "days must be a whole number from 1 to {}, found {v}",
-                        Days::MAX
-                    ))
-                })
+                Days::new(v).ok_or_else(|| out_of_range(v))
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Days, E> {
-                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+                i64::try_from(v)
+                    .ok()
+                    .and_then(Days::new)
+                    .ok_or_else(|| out_of_range(v))
+            }
+
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Days, E> {
+                Err(out_of_range(v))
+            }
+
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Days, E> {
+                Err(out_of_range(v))
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Days, E> {
-                Err(E::custom(format!(
-                    "days must be a whole number from 1 to {}, found {v}",
-                    Days::MAX
-                )))
+                Err(out_of_range(v))
             }
+        }
+
+        fn out_of_range<E: de::Error>(found: impl fmt::Display) -> E {
+            E::custom(format!(
+                "days must be a whole number from 1 to {}, found {found}",
+                Days::MAX
+            ))
         }
 
         d.deserialize_i64(DaysVisitor)

@@ -14,6 +14,7 @@ mod product;
 mod program;
 mod tag;
 mod transaction;
+mod whole;
 
 use std::fmt;
 

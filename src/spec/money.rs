@@ -126,23 +126,53 @@ fn deserialize_hundredths<'de, D: Deserializer<'de>>(
     deserializer.deserialize_newtype_struct(DECIMAL_TOKEN, HundredthsVisitor(expecting))
 }
 
-fn decimal_schema(description: &str, minimum: Option<u32>, maximum: Option<u32>) -> Schema {
-    let mut number = json_schema!({ "type": "number", "multipleOf": 0.01 });
-    if let Some(min) = minimum {
-        number.insert("minimum".into(), min.into());
-    }
-    if let Some(max) = maximum {
-        number.insert("maximum".into(), max.into());
-    }
-    let pattern = if minimum.is_some() {
-        r"^\+?[0-9]+(\.[0-9]{1,2}0*)?$"
-    } else {
-        r"^[-+]?[0-9]+(\.[0-9]{1,2}0*)?$"
+/// Which values a decimal's schema admits.
+#[derive(Clone, Copy)]
+enum Range {
+    Any,
+    NonNegative,
+    /// 0 to 100.
+    Percent,
+}
+
+/// A number, or a string of at most two decimals. Numbers carry no
+/// `multipleOf: 0.01`: validators test it in floating point, where 19.99 is not
+/// a multiple of 0.01, so it refused valid amounts; the loader checks the
+/// decimals of a number exactly instead. A pattern cannot bound a value, so the
+/// percent pattern spells out 0 to 100.
+fn decimal_schema(description: &str, range: Range) -> Schema {
+    let (number, pattern) = match range {
+        Range::Any => (
+            json_schema!({ "type": "number" }),
+            r"^-?[0-9]+(\.[0-9]{1,2})?$",
+        ),
+        Range::NonNegative => (
+            json_schema!({ "type": "number", "minimum": 0 }),
+            r"^[0-9]+(\.[0-9]{1,2})?$",
+        ),
+        Range::Percent => (
+            json_schema!({ "type": "number", "minimum": 0, "maximum": 100 }),
+            r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$",
+        ),
     };
     json_schema!({
         "description": description,
-        "oneOf": [number, { "type": "string", "pattern": pattern }]
+        "anyOf": [number, { "type": "string", "pattern": pattern }]
     })
+}
+
+const AMOUNT: &str =
+    "An amount in the program currency with at most two decimals: 99, 19.9 or \"19.90\".";
+
+/// The schema of an amount that must not be negative (a flat commission);
+/// such amounts are held as [`Money`] and checked on load.
+pub fn non_negative_schema(_: &mut SchemaGenerator) -> Schema {
+    decimal_schema(&format!("{AMOUNT} Not negative."), Range::NonNegative)
+}
+
+/// [`non_negative_schema`], or nothing (a product's price).
+pub fn optional_non_negative_schema(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "anyOf": [non_negative_schema(generator), { "type": "null" }] })
 }
 
 /// An amount of money in the program currency, as integer minor units (cents).
@@ -181,11 +211,7 @@ impl JsonSchema for Money {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        decimal_schema(
-            "An amount in the program currency with at most two decimals: 99, 19.9 or \"19.90\".",
-            None,
-            None,
-        )
+        decimal_schema(AMOUNT, Range::Any)
     }
 }
 
@@ -255,8 +281,7 @@ impl JsonSchema for Percent {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         decimal_schema(
             "A percentage from 0 to 100 with at most two decimals.",
-            Some(0),
-            Some(100),
+            Range::Percent,
         )
     }
 }
@@ -323,8 +348,7 @@ impl JsonSchema for Threshold {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         decimal_schema(
             "A count (signups, customers) or an amount (revenue), zero or more.",
-            Some(0),
-            None,
+            Range::NonNegative,
         )
     }
 }

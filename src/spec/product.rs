@@ -13,6 +13,7 @@ pub struct Product {
     pub description: Option<String>,
     /// List price in the program currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::money::optional_non_negative_schema")]
     pub price: Option<Money>,
     /// An archived product stays on the customers who hold it but is no longer sold.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -7,7 +7,7 @@ use partnerops::spec::*;
 use proptest::collection::{btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::{Index, select};
 
 /// Text that is hard to write as YAML: reserved words, numbers, indicators,
 /// leading/trailing spaces, line breaks, non-ASCII.
@@ -235,7 +235,35 @@ fn commission_trigger(
         )
 }
 
-/// A valid config of a few dozen resources at most.
+/// Old keys for the resources of one kind, and which resource gets each.
+type Renames = (Vec<String>, Vec<Index>);
+
+fn renames() -> impl Strategy<Value = Renames> {
+    (keys(0, 4), vec(any::<Index>(), 4))
+}
+
+/// Gives resources of one kind the old keys of `renames` that no resource of
+/// the kind uses as its key; each old key goes to one resource.
+fn rename<R>(
+    resources: &mut [R],
+    (old_keys, owners): Renames,
+    parts: impl Fn(&mut R) -> (&str, &mut Vec<String>),
+) {
+    if resources.is_empty() {
+        return;
+    }
+    let current: BTreeSet<String> = resources
+        .iter_mut()
+        .map(|r| parts(r).0.to_owned())
+        .collect();
+    let old_keys = old_keys.into_iter().filter(|k| !current.contains(k));
+    for (old, owner) in old_keys.zip(owners) {
+        let (_, previously) = parts(&mut resources[owner.index(resources.len())]);
+        previously.push(old);
+    }
+}
+
+/// A valid config of a few dozen resources at most, some with previous keys.
 pub fn config() -> impl Strategy<Value = Config> {
     (
         program(),
@@ -244,9 +272,18 @@ pub fn config() -> impl Strategy<Value = Config> {
         keys(1, 5),
         keys(0, 8),
         keys(0, 6),
+        [renames(), renames(), renames(), renames(), renames()],
     )
         .prop_flat_map(
-            |(program, group_keys, tag_keys, product_keys, automation_keys, trigger_keys)| {
+            |(
+                program,
+                group_keys,
+                tag_keys,
+                product_keys,
+                automation_keys,
+                trigger_keys,
+                renames,
+            )| {
                 let groups = group_keys
                     .iter()
                     .map(|k| {
@@ -304,11 +341,12 @@ pub fn config() -> impl Strategy<Value = Config> {
                     products,
                     Just(automation_keys),
                     Just(trigger_keys),
+                    Just(renames),
                 )
             },
         )
         .prop_flat_map(
-            |(program, groups, tags, products, automation_keys, trigger_keys)| {
+            |(program, groups, tags, products, automation_keys, trigger_keys, renames)| {
                 let catalog = Catalog {
                     groups: groups.iter().map(|g| g.key.clone()).collect(),
                     tags: tags.iter().map(|t| t.key.clone()).collect(),
@@ -335,11 +373,12 @@ pub fn config() -> impl Strategy<Value = Config> {
                     Just(products),
                     automations,
                     triggers,
+                    Just(renames),
                 )
             },
         )
         .prop_map(
-            |(program, groups, tags, products, automations, commission_triggers)| {
+            |(program, groups, tags, products, automations, commission_triggers, renames)| {
                 let mut config = Config {
                     program,
                     groups,
@@ -348,6 +387,18 @@ pub fn config() -> impl Strategy<Value = Config> {
                     automations,
                     commission_triggers,
                 };
+                let [groups, tags, products, automations, triggers] = renames;
+                rename(&mut config.groups, groups, |r| (&r.key, &mut r.previously));
+                rename(&mut config.tags, tags, |r| (&r.key, &mut r.previously));
+                rename(&mut config.products, products, |r| {
+                    (&r.key, &mut r.previously)
+                });
+                rename(&mut config.automations, automations, |r| {
+                    (&r.key, &mut r.previously)
+                });
+                rename(&mut config.commission_triggers, triggers, |r| {
+                    (&r.key, &mut r.previously)
+                });
                 config.sort();
                 config
             },
