@@ -1796,3 +1796,36 @@ fn serve_runs_the_sweep_on_a_timer() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Narrow tokens find their program themselves: no --program needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_tokens_work_from_the_cli_without_naming_the_program() {
+    let mut server = TestServer::start().await;
+    let admin = HttpWriter::new(&server.url, Some(server.admin.clone())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    apply_with(&admin, &config(dir.path(), HTTP_PROGRAM)).await;
+    let events_token = server.token(&["events:write"]).await;
+    let partner_token = server.token(&["partner:ann"]).await;
+    let url = server.url.clone();
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(&events, small_batch().join("\n")).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let cli = |token: &str| {
+            let mut cmd = partnerops(Path::new("/nonexistent/engine.db"));
+            cmd.args(["--engine", &url, "--token", token]);
+            cmd
+        };
+        let (code, _, err) = run(cli(&events_token).args(["events", "send"]).arg(&events));
+        assert_eq!(code, Some(0), "{err}");
+        let (code, out, err) = run(cli(&partner_token).args(["partner-view", "--format", "json"]));
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("\"partner\": \"ann\""), "{out}");
+        // Listing programs is all a narrow token gets beyond its scope.
+        let (code, _, err) = run(cli(&partner_token).args(["partners"]));
+        assert_eq!(code, Some(1));
+        assert!(err.contains("data:read"), "{err}");
+    })
+    .await
+    .unwrap();
+    server.stop().await;
+}

@@ -155,7 +155,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
                 record.summary.delete
             );
             if let Some(fired) = record.backfill_fired {
-                eprintln!("Backfill: automations fired {fired} times for partners already past them.");
+                eprintln!(
+                    "Backfill: automations fired {fired} times for partners already past them."
+                );
             }
             Ok(ExitCode::from(exit::OK))
         }
