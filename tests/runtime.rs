@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -124,16 +124,14 @@ async fn apply_with(client: &dyn Writer, config: &Config) -> ChangesetRecord {
 
 struct Rig {
     dir: tempfile::TempDir,
-    db: PathBuf,
     engine: Engine,
 }
 
 impl Rig {
     async fn new(yaml: &str) -> Rig {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("engine.db");
-        let engine = Engine::open(&db).await.unwrap();
-        let rig = Rig { dir, db, engine };
+        let engine = Engine::open(&dir.path().join("engine.db")).await.unwrap();
+        let rig = Rig { dir, engine };
         rig.apply(yaml).await;
         rig
     }
@@ -199,22 +197,19 @@ impl Rig {
             .unwrap()
     }
 
-    /// A customer's tags. The engine has no read for them, so ask its database.
+    /// A customer's tags.
     async fn customer_tags(&self, customer: &str) -> Vec<String> {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&self.db)
-            .read_only(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let tags = sqlx::query_scalar::<_, String>(
-            "SELECT tag FROM customer_tags WHERE program = $1 AND customer = $2 ORDER BY tag",
-        )
-        .bind(PROGRAM)
-        .bind(customer)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-        tags
+        let detail = self.engine.customer(PROGRAM, customer).await.unwrap();
+        let mut replayed = std::collections::BTreeSet::new();
+        for c in &detail.tag_history {
+            if c.added {
+                replayed.insert(c.tag.clone());
+            } else {
+                replayed.remove(&c.tag);
+            }
+        }
+        assert_eq!(detail.tags, replayed, "tags and their history agree");
+        detail.tags.into_iter().collect()
     }
 }
 
@@ -1507,6 +1502,18 @@ async fn the_same_events_over_http_with_scopes() {
     rig.send(&[active("a1", day(5), "ann")]).await;
     assert_eq!(over_http, rig.all().await);
     assert_eq!(history(&ann), rig.history("ann").await);
+    // Customers too: the referrer and the tag a sale gave them.
+    let c1 = data.customer(PROGRAM, "c1").await.unwrap();
+    assert_eq!(c1, rig.engine.customer(PROGRAM, "c1").await.unwrap());
+    assert_eq!(
+        (
+            c1.partner.as_deref(),
+            c1.tags.iter().map(String::as_str).collect::<Vec<_>>()
+        ),
+        (Some("ann"), vec!["buyer"])
+    );
+    let err = data.customer(PROGRAM, "nobody").await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
     server.stop().await;
 }
 

@@ -82,6 +82,8 @@ pub enum Command {
     Partners(partners::PartnersArgs),
     /// Show one partner: stats, tags and tag history.
     Partner(partners::PartnerArgs),
+    /// Show one customer: referrer, products, tags and tag history.
+    Customer(partners::CustomerArgs),
     /// List commissions (the ledger).
     Commissions(commissions::CommissionsArgs),
     /// Explain why commissions did or did not fire.
@@ -198,6 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep::run(global, args).await,
         Command::Partners(args) => partners::list(global, args).await,
         Command::Partner(args) => partners::show(global, args).await,
+        Command::Customer(args) => partners::customer(global, args).await,
         Command::Commissions(args) => commissions::list(global, args).await,
         Command::Explain(args) => commissions::explain(global, args).await,
         Command::PartnerView(args) => commissions::view(global, args).await,

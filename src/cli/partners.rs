@@ -6,6 +6,7 @@ use clap::Args;
 use super::history::ListFormat;
 use super::{GlobalArgs, exit, output};
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::{Cause, TagChange};
 
 #[derive(Debug, Args)]
 pub struct PartnersArgs {
@@ -118,12 +119,75 @@ pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<Exi
         "  tags:             {}",
         p.tags.iter().cloned().collect::<Vec<_>>().join(", ")
     );
+    write_tag_history(&mut out, &detail.tag_history);
+    output::print(&out)?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+#[derive(Debug, Args)]
+pub struct CustomerArgs {
+    /// The customer's key.
+    pub key: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+pub async fn customer(global: &GlobalArgs, args: &CustomerArgs) -> anyhow::Result<ExitCode> {
+    let reader = global.target().reader().await?;
+    let program = super::program(reader.as_ref(), global).await?;
+    let detail = reader.customer(&program, &args.key).await?;
+    if args.format == ListFormat::Json {
+        output::println(&serde_json::to_string_pretty(&detail)?)?;
+        return Ok(ExitCode::from(exit::OK));
+    }
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let mut out = String::new();
+    let _ = writeln!(out, "customer {}", detail.key);
+    let _ = writeln!(
+        out,
+        "  referred by:      {}",
+        detail.partner.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(out, "  first seen:       {}", time(detail.signed_up_at));
+    let _ = writeln!(
+        out,
+        "  first purchase:   {}",
+        time(detail.first_purchase_at)
+    );
+    let _ = writeln!(
+        out,
+        "  tags:             {}",
+        detail.tags.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    let _ = writeln!(out, "products:");
+    for p in &detail.products {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<8} {:<24} since {}{}",
+            p.product,
+            p.status.as_str(),
+            p.external_subscription_key,
+            p.created_at.to_rfc3339(),
+            p.partner
+                .as_deref()
+                .map(|s| format!(", sold by {s}"))
+                .unwrap_or_default()
+        );
+    }
+    write_tag_history(&mut out, &detail.tag_history);
+    output::print(&out)?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+/// Tag changes, oldest first, each with its cause.
+fn write_tag_history(out: &mut String, history: &[TagChange]) {
     let _ = writeln!(out, "tag history:");
-    for c in &detail.tag_history {
+    for c in history {
         let cause = match c.cause_kind {
-            crate::engine::runtime::state::Cause::Automation => format!("automation {}", c.cause),
-            crate::engine::runtime::state::Cause::Config => format!("config {}", c.cause),
-            crate::engine::runtime::state::Cause::Person => format!("by {}", c.cause),
+            Cause::Automation => format!("automation {}", c.cause),
+            Cause::Config => format!("config {}", c.cause),
+            Cause::Person => format!("by {}", c.cause),
         };
         let event = c
             .event_id
@@ -138,6 +202,4 @@ pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<Exi
             c.tag
         );
     }
-    output::print(&out)?;
-    Ok(ExitCode::from(exit::OK))
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::{Reader, Writer};
 use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::customer::CustomerDetail;
 use chrono::{DateTime, Utc};
 
 use crate::engine::event::IngestReport;
@@ -121,6 +122,15 @@ impl Reader for EmbeddedReader {
         }
     }
 
+    async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail> {
+        match &self.engine {
+            Some(e) => e.customer(program, key).await,
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no customer `{key}`"
+            ))),
+        }
+    }
+
     async fn commissions(
         &self,
         program: &str,
@@ -186,6 +196,10 @@ impl Reader for Embedded {
 
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
         self.engine.partner(program, key).await
+    }
+
+    async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail> {
+        self.engine.customer(program, key).await
     }
 
     async fn commissions(

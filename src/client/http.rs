@@ -11,6 +11,7 @@ use crate::engine::access::{IssuedToken, Scope, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use chrono::{DateTime, Utc};
 
+use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
@@ -252,6 +253,14 @@ impl Reader for HttpReader {
         .await
     }
 
+    async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail> {
+        self.get(&program_path(
+            program,
+            &format!("/customers/{}", segment(key)),
+        ))
+        .await
+    }
+
     async fn commissions(
         &self,
         program: &str,
@@ -376,6 +385,10 @@ impl Reader for HttpWriter {
 
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
         self.reader.partner(program, key).await
+    }
+
+    async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail> {
+        self.reader.customer(program, key).await
     }
 
     async fn commissions(

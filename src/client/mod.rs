@@ -19,6 +19,7 @@ use crate::engine::access::Scope;
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use chrono::{DateTime, Utc};
 
+use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
@@ -47,6 +48,7 @@ pub trait Reader: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Partner>>;
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail>;
+    async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail>;
     /// Commissions by due date, for one partner or all.
     async fn commissions(
         &self,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod changeset;
 pub mod commission;
+pub mod customer;
 mod error;
 pub mod event;
 pub mod explain;

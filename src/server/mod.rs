@@ -57,6 +57,7 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
         .route("/v1/programs/{program}/events", axum::routing::post(runtime::events))
         .route("/v1/programs/{program}/partners", get(runtime::partners))
         .route("/v1/programs/{program}/partners/{partner}", get(runtime::partner))
+        .route("/v1/programs/{program}/customers/{customer}", get(runtime::customer))
         .route("/v1/sweep", axum::routing::post(runtime::sweep))
         .route("/v1/programs/{program}/commissions", get(ledger::commissions))
         .route("/v1/programs/{program}/transactions/{transaction}/explain", get(ledger::explain))

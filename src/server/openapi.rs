@@ -13,6 +13,7 @@ use utoipa::openapi::{RefOr, schema::Schema};
 use super::{config, ledger, runtime};
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
@@ -62,6 +63,7 @@ schema_from_schemars!(
     SweepReport,
     Partner,
     PartnerDetail,
+    CustomerDetail,
     CommissionRecord,
     Explanation,
     PartnerView,
@@ -85,6 +87,7 @@ schema_from_schemars!(
         runtime::sweep,
         runtime::partners,
         runtime::partner,
+        runtime::customer,
         ledger::commissions,
         ledger::explain,
         ledger::partner_view,

@@ -7,6 +7,7 @@ use super::AppState;
 use super::auth::{Admin, Authorized, DataRead, EventsWrite};
 use super::params::{PathParams, QueryParams};
 use super::reply::{ApiError, TextBody};
+use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::partner::Partner;
 use crate::engine::{Error, PartnerDetail, SweepReport};
@@ -109,6 +110,21 @@ pub async fn partners(
             )
             .await?,
     ))
+}
+
+/// One customer: referrer, products, tags and the history of their tags.
+#[utoipa::path(get, path = "/v1/programs/{program}/customers/{customer}", tag = "runtime",
+    params(("program" = String, Path, description = "program key"), ("customer" = String, Path, description = "customer key")),
+    responses((status = 200, body = CustomerDetail, description = "the customer"),
+        (status = 404, body = Problem, description = "no such customer"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn customer(
+    State(state): State<AppState>,
+    _caller: Authorized<DataRead>,
+    PathParams((program, key)): PathParams<(String, String)>,
+) -> Result<Json<CustomerDetail>, ApiError> {
+    Ok(Json(state.engine.customer(&program, &key).await?))
 }
 
 /// One partner: stats, tags and the history of their tags.

@@ -1,7 +1,5 @@
 //! Reads of money: transactions, commissions, the products customers hold.
 
-use std::collections::BTreeSet;
-
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
@@ -124,31 +122,40 @@ pub(super) async fn commissions<'e>(
         .collect()
 }
 
-pub(super) async fn customer<'e>(
-    executor: impl SqliteExecutor<'e>,
+/// A customer with their tags.
+pub(super) async fn customer(
+    pool: &sqlx::SqlitePool,
     program: &str,
     key: &str,
 ) -> Result<Option<Customer>> {
+    let mut tx = pool.begin().await?;
     let row = sqlx::query("SELECT key, partner, signed_up_at, first_purchase_at, bought_through FROM customers WHERE program = $1 AND key = $2")
         .bind(program)
         .bind(key)
-        .fetch_optional(executor)
+        .fetch_optional(&mut *tx)
         .await?;
-    row.map(|r| {
-        Ok(Customer {
-            key: r.try_get("key")?,
-            partner: r.try_get("partner")?,
-            signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
-            first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
-            tags: BTreeSet::new(),
-            bought_through: r
-                .try_get::<String, _>("bought_through")?
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-        })
-    })
-    .transpose()
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let tags: Vec<String> =
+        sqlx::query_scalar("SELECT tag FROM customer_tags WHERE program = $1 AND customer = $2")
+            .bind(program)
+            .bind(key)
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(Some(Customer {
+        key: r.try_get("key")?,
+        partner: r.try_get("partner")?,
+        signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
+        first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
+        tags: tags.into_iter().collect(),
+        bought_through: r
+            .try_get::<String, _>("bought_through")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    }))
 }
 
 /// A partner's customers: referred by them, or holding a product they sold.
