@@ -1700,8 +1700,8 @@ async fn the_sweep_over_http_needs_admin() {
     server.stop().await;
 }
 
-#[test]
-fn the_sweep_through_the_cli() {
+/// A temp engine file with IDLE applied through the CLI, and `events` sent.
+fn idle_cli(events: &[String]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("engine.db");
     let cfg = dir.path().join("config");
@@ -1713,10 +1713,20 @@ fn the_sweep_through_the_cli() {
     .unwrap();
     let (code, _, err) = run(partnerops(&db).arg("apply").arg(&cfg).arg("--yes"));
     assert_eq!(code, Some(0), "{err}");
-    let events = dir.path().join("events.ndjson");
-    std::fs::write(&events, join("j1", day(0), "ann") + "\n").unwrap();
-    let (code, _, err) = run(partnerops(&db).args(["events", "send"]).arg(&events));
+    send_cli(&db, dir.path(), events);
+    (dir, db)
+}
+
+fn send_cli(db: &Path, dir: &Path, events: &[String]) {
+    let file = dir.join("events.ndjson");
+    std::fs::write(&file, events.join("\n") + "\n").unwrap();
+    let (code, _, err) = run(partnerops(db).args(["events", "send"]).arg(&file));
     assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn the_sweep_through_the_cli() {
+    let (_dir, db) = idle_cli(&[join("j1", day(0), "ann")]);
     let (code, out, err) =
         run(partnerops(&db).args(["sweep", "--now", &ts(day(10)), "--format", "json"]));
     assert_eq!(code, Some(0), "{err}");
@@ -1739,67 +1749,34 @@ fn the_sweep_through_the_cli() {
 /// `serve --sweep-every` sweeps at start and then on its timer.
 #[test]
 fn serve_runs_the_sweep_on_a_timer() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("engine.db");
-    let cfg = dir.path().join("config");
-    std::fs::create_dir(&cfg).unwrap();
-    std::fs::write(
-        cfg.join("program.yaml"),
-        format!("program: {{ key: {PROGRAM}, name: Shop, currency: USD, timezone: UTC }}\n{IDLE}"),
-    )
-    .unwrap();
-    assert_eq!(
-        run(partnerops(&db).arg("apply").arg(&cfg).arg("--yes")).0,
-        Some(0)
-    );
-    let events = dir.path().join("events.ndjson");
     // Quiet for a week already: the first sweep, at start, tags ann.
-    std::fs::write(
-        &events,
-        join("j1", Utc::now() - Duration::days(8), "ann") + "\n",
-    )
-    .unwrap();
-    assert_eq!(
-        run(partnerops(&db).args(["events", "send"]).arg(&events)).0,
-        Some(0)
-    );
+    let (dir, db) = idle_cli(&[join("j1", Utc::now() - Duration::days(8), "ann")]);
     let mut child = partnerops(&db)
         .args(["serve", "--listen", "127.0.0.1:0", "--sweep-every", "1s"])
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let tagged = |db: &Path| {
-        let (_, out, _) =
-            run(partnerops(db).args(["partners", "--tag", "idle", "--format", "json"]));
-        out.contains("\"ann\"")
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !tagged(&db) {
-        assert!(std::time::Instant::now() < deadline, "ann was never swept");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    // bob joins quiet too, while the server runs: the timer, not the start, tags him.
-    std::fs::write(
-        &events,
-        join("j2", Utc::now() - Duration::days(8), "bob") + "\n",
-    )
-    .unwrap();
-    assert_eq!(
-        run(partnerops(&db).args(["events", "send"]).arg(&events)).0,
-        Some(0)
-    );
-    let bob = |db: &Path| {
+    let wait_until_idle = |who: &str| loop {
         let (_, out, _) =
-            run(partnerops(db).args(["partners", "--tag", "idle", "--format", "json"]));
-        out.contains("\"bob\"")
-    };
-    while !bob(&db) {
+            run(partnerops(&db).args(["partners", "--tag", "idle", "--format", "json"]));
+        if out.contains(&format!("\"{who}\"")) {
+            break;
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "the timer never swept bob"
+            "{who} was never swept"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    };
+    wait_until_idle("ann");
+    // bob joins quiet too, while the server runs: the timer, not the start, tags him.
+    send_cli(
+        &db,
+        dir.path(),
+        &[join("j2", Utc::now() - Duration::days(8), "bob")],
+    );
+    wait_until_idle("bob");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -21,7 +21,20 @@ pub struct Facts<'a> {
     pub timezone: Tz,
 }
 
-impl Facts<'_> {
+impl<'a> Facts<'a> {
+    /// The facts of `transaction` under `cfg`, the config it is judged by.
+    pub fn new(cfg: &'a RuntimeConfig, transaction: &'a TransactionRecord) -> Facts<'a> {
+        Facts {
+            transaction,
+            product_name: transaction
+                .product
+                .as_ref()
+                .and_then(|p| cfg.products.get(p))
+                .map(|p| p.name.as_str()),
+            timezone: cfg.timezone,
+        }
+    }
+
     fn seen(&self) -> &Seen {
         &self.transaction.seen
     }
@@ -331,15 +344,7 @@ pub fn evaluate(
     let Some(partner) = &transaction.partner else {
         return Vec::new();
     };
-    let facts = Facts {
-        transaction,
-        product_name: transaction
-            .product
-            .as_ref()
-            .and_then(|p| cfg.products.get(p))
-            .map(|p| p.name.as_str()),
-        timezone: cfg.timezone,
-    };
+    let facts = Facts::new(cfg, transaction);
     let mut out = Vec::new();
     for trigger in cfg.triggers() {
         if !fires(trigger, &facts) {

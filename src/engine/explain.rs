@@ -79,15 +79,7 @@ impl Engine {
             Some(p) => self.store.commissions(program, Some(p), Some(key)).await?,
             None => Vec::new(),
         };
-        let facts = Facts {
-            transaction: &transaction,
-            product_name: transaction
-                .product
-                .as_ref()
-                .and_then(|p| cfg.products.get(p))
-                .map(|p| p.name.as_str()),
-            timezone: cfg.timezone,
-        };
+        let facts = Facts::new(&cfg, &transaction);
         let triggers = cfg
             .config
             .commission_triggers
