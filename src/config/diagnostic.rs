@@ -116,9 +116,10 @@ fn snippet(source: &str, span: Span) -> Option<Snippet> {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: {}", self.location(), self.message)?;
+        // The gutter is as wide as the line number, like rustc's.
+        let pad = " ".repeat(self.line.to_string().len());
         if let Some(s) = &self.snippet {
             let number = self.line.to_string();
-            let pad = " ".repeat(number.len());
             writeln!(f, "{pad} |")?;
             writeln!(f, "{number} | {}", s.text)?;
             let indent: String = s
@@ -130,7 +131,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} | {indent}{}", "^".repeat(s.width))?;
         }
         if let Some(help) = &self.help {
-            writeln!(f, "  = help: {help}")?;
+            writeln!(f, "{pad} = help: {help}")?;
         }
         Ok(())
     }
