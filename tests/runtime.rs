@@ -1738,7 +1738,7 @@ fn the_sweep_through_the_cli() {
         out.trim(),
         format!(
             "{PROGRAM}: checked 1 partners as of {}: 0 fired, 0 tag changes",
-            day(11).to_rfc3339()
+            ts(day(11))
         )
     );
     let (code, _, err) = run(partnerops(&db).args(["sweep", "--now", "2999-01-01T00:00:00Z"]));

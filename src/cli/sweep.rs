@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &SweepArgs) -> anyhow::Result<ExitCo
                 "{}: checked {} partners as of {}: {} fired, {} tag changes",
                 r.program,
                 r.partners,
-                r.at.to_rfc3339(),
+                r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 r.fired,
                 r.tag_changes
             ))?;
