@@ -79,7 +79,7 @@ fn engine(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (embedded, http) = rt.block_on(async {
         let engine = Engine::open(&dir.path().join("engine.db")).await.unwrap();
-        let token = engine.create_token(vec![Scope::Admin]).await.unwrap();
+        let token = engine.create_token(vec![Scope::Admin], None).await.unwrap();
         let config = partnerops::sample::config(N);
         let embedded = Embedded::new(engine.clone());
         let creates = config

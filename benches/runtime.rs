@@ -33,7 +33,7 @@ fn rig(config: &partnerops::spec::Config) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let http = rt.block_on(async {
         let engine = Engine::open(&dir.path().join("engine.db")).await.unwrap();
-        let token = engine.create_token(vec![Scope::Admin]).await.unwrap();
+        let token = engine.create_token(vec![Scope::Admin], None).await.unwrap();
         let embedded = Embedded::new(engine.clone());
         let p = plan::diff(
             config,

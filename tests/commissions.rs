@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use partnerops::client::{Embedded, Reader, Writer};
 use partnerops::engine::Engine;
-use partnerops::engine::event::IngestReport;
+use partnerops::engine::event::{BatchFormat, IngestReport};
 use partnerops::engine::runtime::state::CommissionRecord;
 use partnerops::spec::ProductStatus;
 use serde_json::{Value, json};
@@ -117,7 +117,10 @@ fn txn(
 
 /// Sends events as NDJSON; every one must be accepted.
 async fn send(engine: &Engine, program: &str, events: &[String]) -> IngestReport {
-    let report = engine.ingest(program, &events.join("\n")).await.unwrap();
+    let report = engine
+        .ingest(program, &events.join("\n"), BatchFormat::Ndjson)
+        .await
+        .unwrap();
     assert!(
         report.rejected.is_empty() && report.duplicates.is_empty(),
         "events refused: {:?} / duplicates {:?}",
@@ -1381,6 +1384,125 @@ commission_triggers:
     assert_eq!(p.amount.unwrap().to_string(), "0.12");
 }
 
+/// A refund is no sale: it takes back what the sale paid (flat amounts too),
+/// fires no `sale` or `first_sale` automation and makes no customer.
+#[tokio::test]
+async fn a_refund_takes_commissions_back_and_is_no_sale() {
+    let (engine, _dir) = engine().await;
+    let config = program("refund", "UTC")
+        + r#"
+tags: [ { key: seller }, { key: earning }, { key: buyer } ]
+automations:
+  - { key: first-sale, when: first_sale, then: [ { add_tag: seller } ] }
+  - { key: first-commission, when: first_commission, then: [ { add_tag: earning } ] }
+  - { key: each-sale, when: { sale: {} }, then: [ { tag_customer: buyer } ] }
+commission_triggers:
+  - { key: p20, commission: { percent: 20 } }
+  - { key: bonus, commission: { flat: 25 } }
+"#;
+    apply(&engine, &config).await;
+    send(
+        &engine,
+        "refund",
+        &[
+            joined("2026-02-01T08:00:00Z", "pia", None),
+            signed_up("2026-02-01T09:00:00Z", "cust", "pia"),
+            txn("2026-02-02T10:00:00Z", "r1", "cust", "-99.00", None, None),
+            txn("2026-02-02T11:00:00Z", "z1", "cust", "0", None, None),
+        ],
+    )
+    .await;
+    assert_eq!(
+        paid(&engine, "refund", "r1").await,
+        map(&[("p20", "-19.80"), ("bonus", "-25.00")])
+    );
+    assert_eq!(
+        paid(&engine, "refund", "z1").await,
+        map(&[("p20", "0.00"), ("bonus", "0.00")])
+    );
+    let pia = engine.partner("refund", "pia").await.unwrap().partner;
+    assert!(pia.tags.is_empty(), "{:?}", pia.tags);
+    assert_eq!(
+        (pia.stats.customers, pia.stats.revenue.to_string()),
+        (0, "-99.00".to_owned())
+    );
+    let cust = engine.customer("refund", "cust").await.unwrap();
+    assert!(cust.tags.is_empty(), "{:?}", cust.tags);
+
+    send(
+        &engine,
+        "refund",
+        &[txn(
+            "2026-02-03T10:00:00Z",
+            "s1",
+            "cust",
+            "99.00",
+            None,
+            None,
+        )],
+    )
+    .await;
+    assert_eq!(
+        paid(&engine, "refund", "s1").await,
+        map(&[("p20", "19.80"), ("bonus", "25.00")])
+    );
+    let pia = engine.partner("refund", "pia").await.unwrap().partner;
+    assert_eq!(
+        pia.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["earning", "seller"]
+    );
+    assert_eq!(pia.stats.customers, 1);
+}
+
+/// Events at the same instant read the same in any order: the signup and the
+/// product before the purchase, in one batch or split over two.
+#[tokio::test]
+async fn events_at_one_instant_apply_in_the_order_they_happen() {
+    let config = program("same", "UTC")
+        + r#"
+products: [ { key: chat, name: Chat } ]
+commission_triggers:
+  - { key: chat-10, commission: { percent: 10 }, rules: [ { product.key: { any_of: [chat] } }, { product.created: { within: { rolling_days: 7 } } } ] }
+"#;
+    let at = "2026-02-01T00:00:00Z";
+    let lines = [
+        txn(at, "x1", "c1", "100.00", Some("S1"), None),
+        upsert(at, "c1", "chat", "active", "S1", None),
+        signed_up(at, "c1", "pa"),
+        joined(at, "pa", None),
+    ];
+    let (engine, _dir) = engine().await;
+    apply(&engine, &config).await;
+    send(&engine, "same", &lines).await;
+    assert_eq!(
+        paid(&engine, "same", "x1").await,
+        map(&[("chat-10", "10.00")])
+    );
+
+    // A sale dated a moment before its product's record, in one batch.
+    let (late, _late_dir) = self::engine().await;
+    apply(&late, &config).await;
+    send(
+        &late,
+        "same",
+        &[
+            joined("2026-02-01T00:00:00Z", "pa", None),
+            signed_up("2026-02-01T00:00:00Z", "c1", "pa"),
+            txn(
+                "2026-02-01T10:00:00Z",
+                "x2",
+                "c1",
+                "50.00",
+                Some("S2"),
+                None,
+            ),
+            upsert("2026-02-01T10:00:05Z", "c1", "chat", "active", "S2", None),
+        ],
+    )
+    .await;
+    assert_eq!(paid(&late, "same", "x2").await, map(&[("chat-10", "5.00")]));
+}
+
 /// (amount, due_at, installment, installments) of one trigger on one transaction.
 async fn drip_of(
     engine: &Engine,
@@ -1913,7 +2035,10 @@ commission_triggers:
 
     // Resending the same event is a duplicate; a new event for the same
     // transaction is refused. Neither adds a commission.
-    let again = engine.ingest("hist", &first_t1).await.unwrap();
+    let again = engine
+        .ingest("hist", &first_t1, BatchFormat::Ndjson)
+        .await
+        .unwrap();
     assert_eq!((again.accepted, again.duplicates.len()), (0, 1));
     let other_id = txn(
         "2026-03-05T12:00:00Z",
@@ -1923,7 +2048,10 @@ commission_triggers:
         Some("s-inbox"),
         None,
     );
-    let refused = engine.ingest("hist", &other_id).await.unwrap();
+    let refused = engine
+        .ingest("hist", &other_id, BatchFormat::Ndjson)
+        .await
+        .unwrap();
     assert_eq!((refused.accepted, refused.rejected.len()), (0, 1));
     assert_eq!(ledger(&engine, "hist").await, last);
 
@@ -2351,6 +2479,19 @@ async fn partner_view_over_http_with_partner_tokens() {
         assert_eq!(status, 403, "GET {path} with a partner token: {body}");
         assert!(!body.contains("bob-blog"), "{path}: {body}");
     }
+    // A partner key names a partner of one program: alice's token does not
+    // reach another program, nor does another program's alice reach this one.
+    let (status, body) = get(&format!("{}/v1/programs/other/me", server.url), &alice).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("reaches program `gigakick` only"), "{body}");
+    let other_alice = server
+        .token_for(Some("other"), &["partner:alice-agency"])
+        .await;
+    let (status, body) = get(&format!("{base}/me"), &other_alice).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("acme"), "{body}");
+    let (status, body) = get(&format!("{}/v1/programs", server.url), &other_alice).await;
+    assert_eq!((status, body.as_str()), (200, "[]"));
     // /me needs a partner token.
     let (status, _) = get(&format!("{base}/me"), &server.admin).await;
     assert_eq!(status, 403);

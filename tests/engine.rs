@@ -465,7 +465,10 @@ async fn tokens_and_scopes_answer_401_and_403() {
         Err(Error::Forbidden(m)) => assert!(m.contains("config:write"), "{m}"),
         other => panic!("expected 403, got {other:?}"),
     }
-    match as_reader.create_token(&["admin".parse().unwrap()]).await {
+    match as_reader
+        .create_token(&["admin".parse().unwrap()], None)
+        .await
+    {
         Err(Error::Forbidden(_)) => {}
         other => panic!("only admin makes tokens, got {other:?}"),
     }
@@ -484,7 +487,7 @@ async fn tokens_and_scopes_answer_401_and_403() {
     // An admin makes tokens over HTTP; the new token works and carries its scope.
     let admin = HttpWriter::new(&server.url, Some(server.admin.clone())).unwrap();
     let data = admin
-        .create_token(&["data:read".parse().unwrap()])
+        .create_token(&["data:read".parse().unwrap()], None)
         .await
         .unwrap();
     assert!(data.starts_with("po_"));
@@ -760,7 +763,7 @@ async fn reads_are_retried_on_5xx_and_writes_are_not() {
     let writer = HttpWriter::new(&url, Some("t".into())).unwrap();
     assert!(
         writer
-            .create_token(&["admin".parse().unwrap()])
+            .create_token(&["admin".parse().unwrap()], None)
             .await
             .is_err()
     );

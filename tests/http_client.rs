@@ -100,7 +100,7 @@ async fn a_hung_engine_fails_a_read_within_its_bound_and_gets_a_write_once() {
         .unwrap()
         .with_timeouts(ATTEMPT, Duration::from_millis(500));
     let started = Instant::now();
-    match writer.create_token(&["admin".parse().unwrap()]).await {
+    match writer.create_token(&["admin".parse().unwrap()], None).await {
         Err(Error::Unreachable(m)) => assert!(
             m.contains("within 0.5 s: it may or may not have been applied"),
             "{m}"
@@ -134,7 +134,7 @@ async fn a_read_that_fails_inside_the_body_is_retried_and_a_write_is_not() {
     let (url, hits) = stand_in(|_| Answer::HangUpInBody).await;
     let writer = HttpWriter::new(&url, Some("t".into())).unwrap();
     assert!(matches!(
-        writer.create_token(&["admin".parse().unwrap()]).await,
+        writer.create_token(&["admin".parse().unwrap()], None).await,
         Err(Error::Unreachable(_))
     ));
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -95,6 +95,7 @@ fn scenario() -> plan::Plan {
         // What an engine with partners would answer.
         plan.add_impact(&Impact {
             tag_holders: BTreeMap::from([("dormant".to_owned(), 3)]),
+            tag_customers: BTreeMap::from([("dormant".to_owned(), 1)]),
             product_holders: BTreeMap::new(),
             backfill: BTreeMap::from([("platinum-tier".to_owned(), 2)]),
         });

@@ -12,7 +12,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use partnerops::client::{Embedded, HttpWriter, Reader, Writer};
 use partnerops::engine::changeset::ChangesetRecord;
-use partnerops::engine::event::IngestReport;
+use partnerops::engine::event::{BatchFormat, IngestReport};
 use partnerops::engine::partner::Partner;
 use partnerops::engine::{Engine, Error, ImpactQuery, PartnerDetail, SweepReport};
 use partnerops::plan;
@@ -145,7 +145,10 @@ impl Rig {
     }
 
     async fn ingest(&self, body: &str) -> IngestReport {
-        self.engine.ingest(PROGRAM, body).await.unwrap()
+        self.engine
+            .ingest(PROGRAM, body, BatchFormat::Sniff)
+            .await
+            .unwrap()
     }
 
     /// Sends events as NDJSON; every one must be accepted.
@@ -987,6 +990,37 @@ automations:
     );
 }
 
+/// The playbook's re-engagement pair: a catch-up fires the checks in the
+/// order they came due, so it ends where daily sweeps would have.
+#[tokio::test]
+async fn a_catch_up_sweep_tags_as_the_daily_sweeps_would_have() {
+    let yaml = "
+tags: [ { key: at-risk }, { key: dormant } ]
+automations:
+  - { key: getting-cold, when: { inactive: { days: 14 } }, then: [ { add_tag: at-risk } ] }
+  - { key: dormant-partner, when: { inactive: { days: 30 } }, then: [ { add_tag: dormant }, { remove_tag: at-risk } ] }
+";
+    let daily = Rig::new(yaml).await;
+    let late = Rig::new(yaml).await;
+    for rig in [&daily, &late] {
+        rig.send(&[join("j1", day(0), "ann")]).await;
+    }
+    for d in 1..=40 {
+        daily.sweep(day(d)).await;
+    }
+    late.sweep(day(40)).await;
+    assert_eq!(daily.tags("ann").await, ["dormant"]);
+    assert_eq!(late.tags("ann").await, daily.tags("ann").await);
+    assert_eq!(
+        late.history("ann").await,
+        strings(&[
+            "+at-risk getting-cold -",
+            "+dormant dormant-partner -",
+            "-at-risk dormant-partner -"
+        ])
+    );
+}
+
 #[tokio::test]
 async fn a_sweep_ahead_of_the_clock_is_refused() {
     let rig = Rig::new("tags: [ { key: idle } ]\nautomations:\n  - { key: idle, when: { inactive: { days: 7 } }, then: [ { add_tag: idle } ] }\n").await;
@@ -1347,6 +1381,35 @@ async fn backfill_on_apply_fires_for_partners_already_past_and_matches_the_plan_
     );
 }
 
+/// Renaming an automation that already fired, and turning its backfill back
+/// on, backfills nobody: its fire records moved with it, and the plan says so.
+#[tokio::test]
+async fn a_renamed_automation_backfills_nobody_it_already_fired_for() {
+    let rig = backfill_rig().await;
+    rig.apply(WITH_BACKFILL).await;
+    assert_eq!(rig.tagged("gold").await, ["edge", "high"]);
+    rig.apply(&WITH_BACKFILL.replacen("    backfill: true\n", "", 1))
+        .await;
+    let renamed = WITH_BACKFILL.replace(
+        "  - key: gold-tier\n",
+        "  - key: gold-x\n    previously: [gold-tier]\n",
+    );
+    let client = Embedded::new(rig.engine.clone());
+    let live = client.snapshot(PROGRAM).await.unwrap();
+    let plan = plan::diff(&rig.config(&renamed), &live);
+    let impact = rig
+        .engine
+        .impact(PROGRAM, &plan.impact_query())
+        .await
+        .unwrap();
+    assert_eq!(impact.backfill.get("gold-x"), Some(&0), "{impact:?}");
+    let record = client
+        .apply(PROGRAM, &plan.changeset("runtime-test".into(), None, None))
+        .await
+        .unwrap();
+    assert_eq!(record.backfill_fired, Some(0));
+}
+
 /// A milestone applied *without* `backfill` does not fire for partners already
 /// past it when applied (checked above); it should not fire at their next,
 /// unrelated sale either, since the metric "first reached" the threshold
@@ -1459,7 +1522,18 @@ async fn the_same_events_over_http_with_scopes() {
         (3, 0),
         "{report:?}"
     );
-    let report = sender.send_events(PROGRAM, array.clone()).await.unwrap();
+    // A JSON array, said so by its content type.
+    let report: IngestReport = reqwest::Client::new()
+        .post(format!("{}/v1/programs/{PROGRAM}/events", server.url))
+        .bearer_auth(server.token(&["events:write"]).await)
+        .header("content-type", "application/json")
+        .body(array.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         (report.accepted, report.rejected.len()),
         (4, 0),

@@ -56,9 +56,9 @@ pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result
         "{:<16} {:<22} {:<20} {:>10}  {:<10}  {:>5}  REV",
         "PARTNER", "TRANSACTION", "TRIGGER", "AMOUNT", "DUE", "PART"
     );
-    let mut total = 0i64;
+    let mut total = 0i128;
     for c in &commissions {
-        total += c.amount.cents();
+        total += i128::from(c.amount.cents());
         let _ = writeln!(
             out,
             "{:<16} {:<22} {:<20} {:>10}  {:<10}  {:>5}  {}",
@@ -75,7 +75,7 @@ pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result
         out,
         "{} commissions, {} in all",
         commissions.len(),
-        crate::spec::Money(total)
+        crate::spec::money::format_wide(total)
     );
     output::print(&out)?;
     Ok(ExitCode::from(exit::OK))

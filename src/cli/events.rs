@@ -1,5 +1,5 @@
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::history::ListFormat;
 use super::{GlobalArgs, exit, output};
-use crate::engine::event::{EventNote, IngestReport};
+use crate::engine::event::{BatchFormat, EventNote, IngestReport};
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -19,6 +19,9 @@ pub struct EventsArgs {
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
     /// Send events from a file (a JSON array or NDJSON), or `-` for stdin.
+    ///
+    /// A `.ndjson` or `.jsonl` file is read a line each, a `.json` file as an
+    /// array; any other (and stdin) as an array when it starts with `[`.
     ///
     /// Good events take effect; an event id sent before is a duplicate with no
     /// effect; a bad event is reported with its line and reason and the others
@@ -34,10 +37,21 @@ pub enum EventsCommand {
     },
 }
 
+/// How a file is written: by its extension (`.ndjson`, `.jsonl`: a line each;
+/// `.json`: an array), else an array when it starts with `[`.
+fn format_of(file: &Path, text: &str) -> BatchFormat {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("ndjson" | "jsonl") => BatchFormat::Ndjson,
+        Some("json") => BatchFormat::Array,
+        _ if text.trim_start().starts_with('[') => BatchFormat::Array,
+        _ => BatchFormat::Ndjson,
+    }
+}
+
 /// The events of a file, one per element, each on one line, with the line it
 /// starts on in the file.
-fn split(text: &str) -> anyhow::Result<Vec<(usize, String)>> {
-    if text.trim_start().starts_with('[') {
+fn split(text: &str, format: BatchFormat) -> anyhow::Result<Vec<(usize, String)>> {
+    if format == BatchFormat::Array {
         let items: Vec<&RawValue> =
             serde_json::from_str(text).context("the file is not a JSON array of events")?;
         // A newline can only be whitespace between JSON tokens, never inside a
@@ -95,7 +109,9 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
-    let events = split(&text)?;
+    // Editors on Windows start a UTF-8 file with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let events = split(text, format_of(file, text))?;
     if events.is_empty() {
         bail!("{} holds no events", file.display());
     }

@@ -15,6 +15,10 @@ pub struct TokenArgs {
 pub enum TokenCommand {
     /// Create a token and print it, alone, on stdout (it is shown this once).
     ///
+    /// With --program (or PARTNEROPS_PROGRAM) the token reaches that program
+    /// only. A partner:KEY token is always bound to one: --program, or the
+    /// engine's only program.
+    ///
     /// On the embedded engine (--db) anyone who can write the file may do this,
     /// which is how the first admin token of a server is made; through --engine
     /// it needs an admin token.
@@ -35,7 +39,14 @@ pub async fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<ExitCo
     match &args.command {
         TokenCommand::Create { scopes } => {
             let writer = global.target().writer().await?;
-            let token = writer.create_token(scopes).await?;
+            // A partner key names a partner of one program, so a partner
+            // token is bound to it; other tokens only when --program says so.
+            let program = if scopes.iter().any(|s| matches!(s, Scope::Partner(_))) {
+                Some(super::program(writer.as_ref(), global).await?)
+            } else {
+                global.program.clone()
+            };
+            let token = writer.create_token(scopes, program.as_deref()).await?;
             output::println(&token)?;
             Ok(ExitCode::from(exit::OK))
         }

@@ -9,7 +9,7 @@ use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
 use chrono::{DateTime, Utc};
 
-use crate::engine::event::IngestReport;
+use crate::engine::event::{BatchFormat, IngestReport};
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::CommissionRecord;
@@ -227,12 +227,17 @@ impl Writer for Embedded {
         self.engine.apply(program, changeset).await
     }
 
-    async fn create_token(&self, scopes: &[Scope]) -> Result<String> {
-        self.engine.create_token(scopes.to_vec()).await
+    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String> {
+        self.engine
+            .create_token(scopes.to_vec(), program.map(str::to_owned))
+            .await
     }
 
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {
-        self.engine.ingest(program, &body).await
+        // The CLI sends one event per line.
+        self.engine
+            .ingest(program, &body, BatchFormat::Ndjson)
+            .await
     }
 
     async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>> {

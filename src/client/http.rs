@@ -415,12 +415,13 @@ impl Writer for HttpWriter {
             .await
     }
 
-    async fn create_token(&self, scopes: &[Scope]) -> Result<String> {
+    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String> {
         let issued: IssuedToken = self
             .post(
                 "/v1/tokens",
                 &TokenRequest {
                     scopes: scopes.to_vec(),
+                    program: program.map(str::to_owned),
                 },
             )
             .await?;

@@ -64,8 +64,9 @@ pub trait Reader: Send + Sync {
 pub trait Writer: Reader {
     async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord>;
     /// Returns the new token; it is not stored anywhere in the clear.
-    async fn create_token(&self, scopes: &[Scope]) -> Result<String>;
-    /// Sends a batch of events (a JSON array or NDJSON).
+    /// `program` binds the token to that program (required for `partner:KEY`).
+    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String>;
+    /// Sends a batch of events, one per line (NDJSON).
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport>;
     /// Runs the daily checks for one program, or all.
     async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>>;

@@ -99,6 +99,8 @@ pub struct Principal {
     /// Shown in logs and history instead of the token.
     pub token_id: String,
     pub scopes: Vec<Scope>,
+    /// The one program the token may reach, when it is bound to one.
+    pub program: Option<String>,
 }
 
 impl Principal {
@@ -107,7 +109,13 @@ impl Principal {
         Principal {
             token_id: "local".to_owned(),
             scopes: vec![Scope::Admin],
+            program: None,
         }
+    }
+
+    /// Whether the token may reach `program` at all.
+    pub fn reaches(&self, program: &str) -> bool {
+        self.program.as_deref().is_none_or(|p| p == program)
     }
 
     pub fn allows(&self, needed: &Scope) -> bool {
@@ -126,6 +134,9 @@ pub struct TokenRecord {
     #[serde(skip)]
     pub hash: String,
     pub scopes: Vec<Scope>,
+    /// The one program the token may reach; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -134,6 +145,10 @@ pub struct TokenRecord {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub scopes: Vec<Scope>,
+    /// Binds the token to one program; required for `partner:KEY`, whose key
+    /// means a partner of one program only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 /// The answer to `POST /v1/tokens`: the token, shown this once.
@@ -145,7 +160,7 @@ pub struct IssuedToken {
 const TOKEN_PREFIX: &str = "po_";
 
 /// A new random token and its record.
-pub fn new_token(scopes: Vec<Scope>) -> (String, TokenRecord) {
+pub fn new_token(scopes: Vec<Scope>, program: Option<String>) -> (String, TokenRecord) {
     // rand's thread RNG is a CSPRNG seeded from the OS.
     let bytes: [u8; 24] = rand::random();
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
@@ -154,6 +169,7 @@ pub fn new_token(scopes: Vec<Scope>) -> (String, TokenRecord) {
         id: hash[..12].to_owned(),
         hash,
         scopes,
+        program,
         created_at: Utc::now(),
     };
     (token, record)
@@ -173,7 +189,11 @@ mod tests {
         let write = Principal {
             token_id: "t".into(),
             scopes: vec!["config:write".parse().unwrap()],
+            program: Some("acme".into()),
         };
+        assert!(write.reaches("acme"));
+        assert!(!write.reaches("other"));
+        assert!(Principal::local().reaches("other"));
         assert!(write.allows(&Scope::ConfigRead));
         assert!(!write.allows(&Scope::DataRead));
         assert!(Principal::local().allows(&Scope::Partner("p".into())));
@@ -187,8 +207,8 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_stored_hashed() {
-        let (a, ra) = new_token(vec![Scope::Admin]);
-        let (b, _) = new_token(vec![Scope::Admin]);
+        let (a, ra) = new_token(vec![Scope::Admin], None);
+        let (b, _) = new_token(vec![Scope::Admin], None);
         assert_ne!(a, b);
         assert_eq!(ra.hash, hash_token(&a));
         assert!(!ra.hash.contains(&a));

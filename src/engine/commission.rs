@@ -114,6 +114,9 @@ fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
 
 /// Whether `created` falls in `window` as seen at `at`, in the program's time zone.
 pub fn within(window: Window, created: DateTime<Utc>, at: DateTime<Utc>, tz: Tz) -> bool {
+    // A product recorded a moment after the sale it matched counts as created
+    // with the sale.
+    let created = created.min(at);
     let (c, a) = (local_date(created, tz), local_date(at, tz));
     match window {
         Window::CurrentCalendarDay => c == a,
@@ -123,9 +126,7 @@ pub fn within(window: Window, created: DateTime<Utc>, at: DateTime<Utc>, tz: Tz)
             let prev = a.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(a);
             (c.year(), c.month()) == (prev.year(), prev.month())
         }
-        Window::RollingDays(d) => {
-            created <= at && created > at - Duration::days(i64::from(d.get()))
-        }
+        Window::RollingDays(d) => created > at - Duration::days(i64::from(d.get())),
     }
 }
 
@@ -285,11 +286,13 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
     }
 }
 
-/// The amount a trigger pays on a transaction.
+/// The amount a trigger pays on a transaction. A flat amount goes with the
+/// sign of the transaction, as a percent does: a refund takes it back and a
+/// zero transaction (no sale) pays nothing.
 pub fn amount(commission: Commission, transaction: Money) -> Money {
     match commission {
         Commission::Percent(p) => p.of(transaction),
-        Commission::Flat(m) => m,
+        Commission::Flat(m) => Money(m.cents() * transaction.cents().signum()),
     }
 }
 
@@ -309,7 +312,14 @@ pub fn installments(
     (0..n)
         .map(|k| {
             let cents = if k == 0 { base + odd } else { base };
-            (Money(cents), due(local, k, tz).unwrap_or(at))
+            // The first is due with the transaction itself, even in an hour
+            // the clocks repeat.
+            let due_at = if k == 0 {
+                at
+            } else {
+                due(local, k, tz).unwrap_or(at)
+            };
+            (Money(cents), due_at)
         })
         .collect()
 }
@@ -452,6 +462,32 @@ mod tests {
             berlin
         ));
         assert!(!within(seven, at - Duration::days(7), at, berlin));
-        assert!(!within(seven, at + Duration::seconds(1), at, berlin));
+        // Recorded after the sale it matched: created with the sale.
+        assert!(within(seven, at + Duration::seconds(1), at, berlin));
+        assert!(within(
+            Window::CurrentCalendarDay,
+            at + Duration::days(2),
+            at,
+            berlin
+        ));
+    }
+
+    #[test]
+    fn a_refund_takes_a_flat_amount_back() {
+        let flat = Commission::Flat(Money(2500));
+        assert_eq!(amount(flat, Money(9900)), Money(2500));
+        assert_eq!(amount(flat, Money(-9900)), Money(-2500));
+        assert_eq!(amount(flat, Money::ZERO), Money::ZERO);
+    }
+
+    #[test]
+    fn the_first_installment_is_due_with_the_sale_in_a_repeated_hour() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        // 01:30 UTC on 25 October 2026 is the second 02:30 in Berlin.
+        let at = utc(2026, 10, 25, 1, 30);
+        let split = installments(Money(300), 2, at, berlin);
+        assert_eq!(split[0].1, at);
+        assert!(split[1].1 > at);
+        assert_eq!(installments(Money(300), 1, at, berlin)[0].1, at);
     }
 }

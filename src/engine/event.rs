@@ -289,13 +289,51 @@ fn describe(e: &serde_json::Error) -> String {
     }
 }
 
+/// How a batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// One JSON array of events.
+    Array,
+    /// One event per line.
+    Ndjson,
+    /// An array when the body starts with `[`, else NDJSON: for senders that
+    /// do not say (a request without a JSON or NDJSON content type).
+    Sniff,
+}
+
+impl BatchFormat {
+    /// The format a request's `Content-Type` names.
+    pub fn from_content_type(content_type: Option<&str>) -> BatchFormat {
+        let essence = content_type
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        match essence.as_deref() {
+            Some("application/json") => BatchFormat::Array,
+            Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
+                BatchFormat::Ndjson
+            }
+            _ => BatchFormat::Sniff,
+        }
+    }
+}
+
 /// Reads a batch: a JSON array of events, or NDJSON (one event per line; blank
 /// lines are skipped). Returns the good events and the refused ones.
-pub fn parse_batch(body: &str, now: DateTime<Utc>) -> (Vec<Received>, Vec<EventNote>) {
+pub fn parse_batch(
+    body: &str,
+    format: BatchFormat,
+    now: DateTime<Utc>,
+) -> (Vec<Received>, Vec<EventNote>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    let trimmed = body.trim_start();
-    if trimmed.starts_with('[') {
+    // Editors on Windows start a UTF-8 file with a byte order mark.
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+    let array = match format {
+        BatchFormat::Array => true,
+        BatchFormat::Ndjson => false,
+        BatchFormat::Sniff => body.trim_start().starts_with('['),
+    };
+    if array {
         match serde_json::from_str::<Vec<&RawValue>>(body) {
             Ok(items) => {
                 for raw in items {
@@ -337,7 +375,7 @@ mod tests {
     fn reads_ndjson_and_arrays_with_lines() {
         let now = Utc::now();
         let ndjson = "{\"id\":\"a\",\"type\":\"partner.joined\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}}\n\n{\"id\":\"b\",\"type\":\"partner.jumped\",\"at\":\"2026-01-01T00:00:00Z\"}\nnot json\n";
-        let (good, bad) = parse_batch(ndjson, now);
+        let (good, bad) = parse_batch(ndjson, BatchFormat::Sniff, now);
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].line, 1);
         assert_eq!(bad.len(), 2);
@@ -352,7 +390,7 @@ mod tests {
         assert_eq!(bad[1].line, 4);
 
         let array = "[\n  {\"id\":\"a\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}},\n  {\"id\":\"c\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"},\"extra\":1}\n]";
-        let (good, bad) = parse_batch(array, now);
+        let (good, bad) = parse_batch(array, BatchFormat::Sniff, now);
         assert_eq!((good.len(), good[0].line), (1, 2));
         assert_eq!(bad[0].line, 3);
         assert!(
@@ -366,6 +404,35 @@ mod tests {
     }
 
     #[test]
+    fn ndjson_said_so_is_never_read_as_an_array() {
+        let now = Utc::now();
+        let join = |id: &str| {
+            format!(
+                r#"{{"id":"{id}","type":"partner.joined","at":"2026-01-01T00:00:00Z","partner":{{"key":"{id}"}}}}"#
+            )
+        };
+        let body = format!(
+            "\u{feff}[2026-01-01 log noise]\n{}\n{}\n",
+            join("a"),
+            join("b")
+        );
+        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now);
+        assert_eq!(good.len(), 2);
+        assert_eq!((bad.len(), bad[0].line), (1, 1));
+        let (good, _) = parse_batch(&format!("\u{feff}{}", join("c")), BatchFormat::Sniff, now);
+        assert_eq!(good.len(), 1, "a byte order mark is not part of the event");
+        assert_eq!(
+            BatchFormat::from_content_type(Some("application/x-ndjson; charset=utf-8")),
+            BatchFormat::Ndjson
+        );
+        assert_eq!(
+            BatchFormat::from_content_type(Some("Application/JSON")),
+            BatchFormat::Array
+        );
+        assert_eq!(BatchFormat::from_content_type(None), BatchFormat::Sniff);
+    }
+
+    #[test]
     fn refuses_the_future_and_empty_keys_and_bad_money() {
         let now: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().unwrap();
         let body = [
@@ -375,7 +442,7 @@ mod tests {
             r#"{"id":"m","type":"transaction.created","at":"2026-06-01T12:00:00Z","transaction":{"key":"t","customer":"c","amount":"1.234"}}"#,
         ]
         .join("\n");
-        let (good, bad) = parse_batch(&body, now);
+        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now);
         assert_eq!(good.len(), 1);
         let reasons: Vec<&str> = bad.iter().map(|n| n.reason.as_deref().unwrap()).collect();
         assert!(reasons[0].contains("future"), "{reasons:?}");

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 
-use super::event::{self, Event, EventNote, IngestReport, Received};
+use super::event::{self, BatchFormat, Event, EventNote, IngestReport, Received};
 use super::runtime::{self, state::Workspace};
 use super::{Engine, Error, Result};
 
@@ -16,26 +16,48 @@ fn note(r: &Received, reason: Option<String>) -> EventNote {
     }
 }
 
+/// Joins, then customer products, then everything else: neither fires an
+/// automation, and taking them first makes a batch read the same as when they
+/// came in an earlier batch (a sale dated a moment before its product's record
+/// matches it either way).
+fn phase(event: &Event) -> u8 {
+    match event {
+        Event::PartnerJoined { .. } => 0,
+        Event::CustomerProductUpserted { .. } => 1,
+        _ => 2,
+    }
+}
+
+/// Events at the same instant go in the order they happen in: who the partner
+/// is, then the signup, then the purchase. A batch then reads the same however
+/// its lines are ordered.
+fn rank(event: &Event) -> u8 {
+    match event {
+        Event::PartnerJoined { .. } => 0,
+        Event::PartnerUpdated { .. } => 1,
+        Event::PartnerActive { .. } => 2,
+        Event::CustomerSignedUp { .. } => 3,
+        Event::CustomerProductUpserted { .. } => 4,
+        Event::TransactionCreated { .. } => 5,
+    }
+}
+
 impl Engine {
     /// Takes a batch of events (a JSON array or NDJSON) for a program: every
     /// good event takes effect and is durable when this returns; duplicates
     /// (ids seen before) and bad events are reported, with their line.
-    pub async fn ingest(&self, program: &str, body: &str) -> Result<IngestReport> {
+    pub async fn ingest(
+        &self,
+        program: &str,
+        body: &str,
+        format: BatchFormat,
+    ) -> Result<IngestReport> {
         let now = Utc::now();
-        let (received, rejected) = event::parse_batch(body, now);
+        let (fresh, rejected) = event::parse_batch(body, format, now);
         let mut report = IngestReport {
             rejected,
             ..IngestReport::default()
         };
-        let mut ids = HashSet::new();
-        let mut fresh = Vec::with_capacity(received.len());
-        for r in received {
-            if ids.insert(r.event.id().to_owned()) {
-                fresh.push(r);
-            } else {
-                report.duplicates.push(note(&r, None));
-            }
-        }
         if fresh.is_empty() {
             return Ok(report);
         }
@@ -52,16 +74,7 @@ impl Engine {
         let (dups, mut events): (Vec<Received>, Vec<Received>) =
             fresh.into_iter().partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
-        // Joins first, then in time order: a batch reads the same however its
-        // lines are ordered, and the same as when the join came in an earlier
-        // batch.
-        events.sort_by_key(|r| {
-            (
-                !matches!(r.event, Event::PartnerJoined { .. }),
-                r.event.at(),
-                r.line,
-            )
-        });
+        events.sort_by_key(|r| (phase(&r.event), r.event.at(), rank(&r.event), r.line));
 
         let needs = runtime::needs(&events);
         let mut ws = Workspace::default();
@@ -85,9 +98,19 @@ impl Engine {
         let txs: Vec<&str> = needs.transactions.iter().map(String::as_str).collect();
         ws.known_transactions = tx.known_transactions(&txs).await?;
 
+        // An id twice in the batch is a duplicate of the one that took
+        // effect; after a refused one, the next with its id still counts.
+        let mut accepted = HashSet::new();
         for r in &events {
+            if accepted.contains(r.event.id()) {
+                report.duplicates.push(note(r, None));
+                continue;
+            }
             match runtime::apply(&mut ws, &cfg, r, now) {
-                Ok(()) => report.accepted += 1,
+                Ok(()) => {
+                    report.accepted += 1;
+                    accepted.insert(r.event.id());
+                }
                 Err(reason) => report.rejected.push(note(r, Some(reason))),
             }
         }

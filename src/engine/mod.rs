@@ -73,6 +73,9 @@ impl ImpactQuery {
 pub struct Impact {
     /// Partners holding each tag.
     pub tag_holders: BTreeMap<String, u64>,
+    /// Customers holding each tag.
+    #[serde(default)]
+    pub tag_customers: BTreeMap<String, u64>,
     /// Customers holding each product.
     pub product_holders: BTreeMap<String, u64>,
     /// Partners each backfill would fire for.
@@ -361,6 +364,10 @@ impl Engine {
     pub async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         let mut impact = Impact {
             tag_holders: self.store.tag_holders(program, &query.tags).await?,
+            tag_customers: self
+                .store
+                .customer_tag_holders(program, &query.tags)
+                .await?,
             product_holders: self.store.product_holders(program, &query.products).await?,
             backfill: BTreeMap::new(),
         };
@@ -417,13 +424,26 @@ impl Engine {
     }
 
     /// Makes a token; the token itself is returned once and never stored.
-    pub async fn create_token(&self, scopes: Vec<Scope>) -> Result<String> {
+    /// A token bound to `program` reaches that program only; a `partner:KEY`
+    /// token must be bound, as partner keys are unique per program only.
+    pub async fn create_token(
+        &self,
+        scopes: Vec<Scope>,
+        program: Option<String>,
+    ) -> Result<String> {
         if scopes.is_empty() {
             return Err(Error::BadRequest(
                 "a token needs at least one scope".to_owned(),
             ));
         }
-        let (token, record) = access::new_token(scopes);
+        if program.is_none()
+            && let Some(partner) = scopes.iter().find(|s| matches!(s, Scope::Partner(_)))
+        {
+            return Err(Error::BadRequest(format!(
+                "a `{partner}` token must name the program the partner belongs to"
+            )));
+        }
+        let (token, record) = access::new_token(scopes, program);
         self.store.insert_token(&record).await?;
         Ok(token)
     }
@@ -438,6 +458,7 @@ impl Engine {
         Ok(Principal {
             token_id: record.id,
             scopes: record.scopes,
+            program: record.program,
         })
     }
 }

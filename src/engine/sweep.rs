@@ -37,6 +37,11 @@ impl Engine {
                 now.to_rfc3339()
             )));
         }
+        if self.current_config(program).await?.revision == 0 {
+            return Err(super::Error::NotFound(format!(
+                "program `{program}` has no config in the engine"
+            )));
+        }
         self.each_page(
             program,
             now,

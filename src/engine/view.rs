@@ -84,28 +84,35 @@ impl Engine {
                 products,
             });
         }
-        let offer_of = |trigger: &str| {
-            cfg.config
+        // A commission is labelled with the offer as it read when it was
+        // earned: a later change to a trigger never rewrites what it paid for.
+        let mut at_revision = std::collections::BTreeMap::new();
+        let mut commissions = Vec::new();
+        for c in self.store.commissions(program, Some(key), None).await? {
+            let cfg = match at_revision.get(&c.revision) {
+                Some(cfg) => std::sync::Arc::clone(cfg),
+                None => {
+                    let cfg = self.config_at(program, c.revision).await?;
+                    at_revision.insert(c.revision, std::sync::Arc::clone(&cfg));
+                    cfg
+                }
+            };
+            let offer = cfg
+                .config
                 .commission_triggers
                 .iter()
-                .find(|t| t.key == trigger)
+                .find(|t| t.key == c.trigger)
                 .map_or_else(
                     || "an earlier offer".to_owned(),
                     |t| offer_text(t.description.as_ref(), t.commission),
-                )
-        };
-        let commissions = self
-            .store
-            .commissions(program, Some(key), None)
-            .await?
-            .into_iter()
-            .map(|c| ViewCommission {
-                offer: offer_of(&c.trigger),
+                );
+            commissions.push(ViewCommission {
+                offer,
                 transaction: c.transaction,
                 amount: c.amount,
                 due_at: c.due_at,
-            })
-            .collect();
+            });
+        }
         // Eligibility looks at partner rules only: the rest depend on the sale.
         let eligible = |rules: &[Rule]| {
             rules.iter().all(|r| match r {

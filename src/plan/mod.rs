@@ -64,7 +64,8 @@ pub struct PlannedChange {
     /// Deleting a tag: partners that lose it. A backfill: partners it fires for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partners: Option<u64>,
-    /// Deleting a product: customers that hold it (the engine refuses).
+    /// Deleting a tag: customers that lose it. Deleting a product: customers
+    /// that hold it (the engine refuses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customers: Option<u64>,
 }
@@ -231,7 +232,14 @@ impl Plan {
                         _ => None,
                     };
                     if after.backfills_after(before) {
-                        query.backfill.push(after.clone());
+                        // The engine finds fire records under the old key of
+                        // a rename, which the stored resource no longer lists.
+                        let mut automation = after.clone();
+                        if change.new_key.is_some() && !automation.previously.contains(&change.key)
+                        {
+                            automation.previously.push(change.key.clone());
+                        }
+                        query.backfill.push(automation);
                     }
                 }
                 _ => {}
@@ -245,7 +253,8 @@ impl Plan {
         for change in &mut self.changes {
             match (change.action, change.kind) {
                 (Action::Delete, Kind::Tag) => {
-                    change.partners = impact.tag_holders.get(&change.key).copied()
+                    change.partners = impact.tag_holders.get(&change.key).copied();
+                    change.customers = impact.tag_customers.get(&change.key).copied();
                 }
                 (Action::Delete, Kind::Product) => {
                     change.customers = impact.product_holders.get(&change.key).copied();

@@ -51,15 +51,17 @@ fn title(change: &PlannedChange) -> String {
     let mut notes = Vec::new();
     if change.action == Action::Delete && change.kind == Kind::Tag {
         let n = change.partners.unwrap_or(0);
-        notes.push(format!(
-            "{n} partner{} lose{} it",
-            plural(n),
-            if n == 1 { "s" } else { "" }
-        ));
+        let loses = |n: u64| if n == 1 { "s" } else { "" };
+        notes.push(format!("{n} partner{} lose{} it", plural(n), loses(n)));
+        if let Some(c) = change.customers.filter(|c| *c > 0) {
+            notes.push(format!("{c} customer{} lose{} it", plural(c), loses(c)));
+        }
     } else if let Some(n) = change.partners {
         notes.push(format!("backfill fires for {n} partner{}", plural(n)));
     }
-    if let Some(n) = change.customers.filter(|n| *n > 0) {
+    if change.kind != Kind::Tag
+        && let Some(n) = change.customers.filter(|n| *n > 0)
+    {
         notes.push(format!(
             "{n} customer{} hold{} it",
             plural(n),

@@ -46,8 +46,36 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let principal = state.engine.authenticate(token).await?;
         tracing::Span::current().record("token", principal.token_id.as_str());
+        if let Some(bound) = &principal.program {
+            match requested_program(parts) {
+                Some(p) if p == bound => {}
+                // Routes that name no program either list programs (filtered
+                // by the handler) or make tokens (bound by the handler).
+                None if !parts.uri.path().starts_with("/v1/sweep") => {}
+                _ => {
+                    return Err(ApiError(Error::Forbidden(format!(
+                        "this token reaches program `{bound}` only"
+                    ))));
+                }
+            }
+        }
         Ok(Caller(principal))
     }
+}
+
+/// The program a request is about, as written in its path
+/// (`/v1/programs/{program}/...`) or its `program` query parameter. Compared
+/// undecoded: program keys hold no characters that need escaping, so an
+/// escaped spelling is refused rather than let through.
+fn requested_program(parts: &Parts) -> Option<&str> {
+    if let Some(rest) = parts.uri.path().strip_prefix("/v1/programs/") {
+        return rest.split('/').next();
+    }
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("program="))
 }
 
 /// A scope a route needs, as a type, so the check can run as an extractor.

@@ -10,7 +10,7 @@ use super::params::PathParams;
 use super::reply::{ApiError, JsonBody};
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
-use crate::engine::{Impact, ImpactQuery, ProgramSummary, Snapshot};
+use crate::engine::{Error, Impact, ImpactQuery, ProgramSummary, Snapshot};
 use crate::problem::Problem;
 
 /// Programs the engine holds. Any valid token may list them: a token for
@@ -21,9 +21,11 @@ use crate::problem::Problem;
     security(("bearer" = [])))]
 pub async fn programs(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
-    Ok(Json(state.engine.programs().await?))
+    let mut programs = state.engine.programs().await?;
+    programs.retain(|p| caller.0.reaches(&p.key));
+    Ok(Json(programs))
 }
 
 /// A program's whole config at its current revision (revision 0 and no
@@ -109,10 +111,20 @@ pub struct RevisionPath {
     security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
-    _caller: Authorized<Admin>,
+    caller: Authorized<Admin>,
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    let token = state.engine.create_token(request.scopes).await?;
+    // A token bound to a program makes tokens bound to it, never wider ones.
+    let program = match (&caller.0.program, request.program) {
+        (Some(bound), Some(asked)) if *bound != asked => {
+            return Err(ApiError(Error::Forbidden(format!(
+                "this token reaches program `{bound}` only"
+            ))));
+        }
+        (Some(bound), _) => Some(bound.clone()),
+        (None, asked) => asked,
+    };
+    let token = state.engine.create_token(request.scopes, program).await?;
     Ok((StatusCode::CREATED, Json(IssuedToken { token })))
 }
 

@@ -8,7 +8,7 @@ use super::auth::{Admin, Authorized, DataRead, EventsWrite};
 use super::params::{PathParams, QueryParams};
 use super::reply::{ApiError, TextBody};
 use crate::engine::customer::CustomerDetail;
-use crate::engine::event::IngestReport;
+use crate::engine::event::{BatchFormat, IngestReport};
 use crate::engine::partner::Partner;
 use crate::engine::{Error, PartnerDetail, SweepReport};
 use crate::problem::Problem;
@@ -18,7 +18,7 @@ use crate::problem::Problem;
 /// their line.
 #[utoipa::path(post, path = "/v1/programs/{program}/events", tag = "runtime",
     params(("program" = String, Path, description = "program key")),
-    request_body(content = String, description = "a JSON array of events, or NDJSON (one event per line)", content_type = "application/x-ndjson"),
+    request_body(content = String, description = "NDJSON (one event per line) with Content-Type application/x-ndjson, or a JSON array of events with application/json; other content types: an array when the body starts with `[`, else NDJSON", content_type = "application/x-ndjson"),
     responses((status = 200, body = IngestReport, description = "processed; see rejected and duplicates"),
         (status = 400, body = Problem, description = "the body is not UTF-8"),
         (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
@@ -29,9 +29,15 @@ pub async fn events(
     State(state): State<AppState>,
     _caller: Authorized<EventsWrite>,
     PathParams(program): PathParams<String>,
+    headers: axum::http::HeaderMap,
     TextBody(body): TextBody,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let report = state.engine.ingest(&program, &body).await?;
+    let format = BatchFormat::from_content_type(
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let report = state.engine.ingest(&program, &body, format).await?;
     tracing::info!(
         program,
         accepted = report.accepted,
@@ -82,7 +88,7 @@ pub struct PartnersParams {
     tag: Option<String>,
     /// Partners with keys after this one (paging).
     after: Option<String>,
-    /// At most this many (default 1000, at most 10000).
+    /// At most this many: 1 to 10000 (default 1000; more is read as 10000).
     limit: Option<usize>,
 }
 
@@ -98,7 +104,14 @@ pub async fn partners(
     PathParams(program): PathParams<String>,
     QueryParams(params): QueryParams<PartnersParams>,
 ) -> Result<Json<Vec<Partner>>, ApiError> {
-    let limit = params.limit.unwrap_or(1000).clamp(1, 10_000);
+    let limit = match params.limit {
+        Some(0) => {
+            return Err(ApiError(crate::engine::Error::BadRequest(
+                "`limit` must be at least 1".to_owned(),
+            )));
+        }
+        limit => limit.unwrap_or(1000).min(10_000),
+    };
     Ok(Json(
         state
             .engine

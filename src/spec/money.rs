@@ -23,8 +23,21 @@ pub enum DecimalError {
     Syntax(String),
     #[error("`{0}` has more than two decimals")]
     TooPrecise(String),
-    #[error("`{0}` is too large")]
+    #[error("`{0}` is too large: at most 10000000000000 (ten trillion)")]
     Overflow(String),
+}
+
+/// The largest magnitude accepted, in hundredths: ten trillion in any currency
+/// is beyond every real amount, and keeps sums of many of them (revenue,
+/// totals) far from the edge of an i64.
+pub const MAX_HUNDREDTHS: i64 = 1_000_000_000_000_000;
+
+fn bounded(value: i64, text: impl fmt::Display) -> Result<i64, DecimalError> {
+    if value.unsigned_abs() > MAX_HUNDREDTHS.unsigned_abs() {
+        Err(DecimalError::Overflow(text.to_string()))
+    } else {
+        Ok(value)
+    }
 }
 
 /// Parses `[-+]digits[.digits]` into hundredths; at most two decimals.
@@ -62,11 +75,16 @@ pub fn parse_hundredths(text: &str) -> Result<i64, DecimalError> {
         .checked_mul(100)
         .and_then(|v| v.checked_add(frac_value))
         .ok_or_else(overflow)?;
-    Ok(if negative { -value } else { value })
+    bounded(if negative { -value } else { value }, t)
 }
 
 /// Formats hundredths as `"19.80"`.
 pub fn format_hundredths(value: i64) -> String {
+    format_wide(i128::from(value))
+}
+
+/// [`format_hundredths`] for a sum that may not fit an i64.
+pub fn format_wide(value: i128) -> String {
     let sign = if value < 0 { "-" } else { "" };
     let abs = value.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
@@ -99,14 +117,18 @@ fn deserialize_hundredths<'de, D: Deserializer<'de>>(
 
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
             v.checked_mul(100)
-                .ok_or_else(|| E::custom(DecimalError::Overflow(v.to_string())))
+                .ok_or_else(|| DecimalError::Overflow(v.to_string()))
+                .and_then(|h| bounded(h, v))
+                .map_err(E::custom)
         }
 
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
             i64::try_from(v)
                 .ok()
                 .and_then(|v| v.checked_mul(100))
-                .ok_or_else(|| E::custom(DecimalError::Overflow(v.to_string())))
+                .ok_or_else(|| DecimalError::Overflow(v.to_string()))
+                .and_then(|h| bounded(h, v))
+                .map_err(E::custom)
         }
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
@@ -383,6 +405,15 @@ mod tests {
             parse_hundredths("99999999999999999999"),
             Err(DecimalError::Overflow(_))
         ));
+        assert_eq!(parse_hundredths("-10000000000000.00"), Ok(-MAX_HUNDREDTHS));
+        assert!(matches!(
+            parse_hundredths("10000000000000.01"),
+            Err(DecimalError::Overflow(_))
+        ));
+        assert!(matches!(
+            parse_hundredths("92233720368547758.07"),
+            Err(DecimalError::Overflow(_))
+        ));
     }
 
     #[test]
@@ -390,6 +421,10 @@ mod tests {
         assert_eq!(Money(1980).to_string(), "19.80");
         assert_eq!(Money(-5).to_string(), "-0.05");
         assert_eq!(Money(0).to_string(), "0.00");
+        assert_eq!(
+            format_wide(i128::from(i64::MAX) * 2),
+            "184467440737095516.14"
+        );
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub trait Store: Send + Sync + 'static {
     /// How many partners hold each of `tags`.
     async fn tag_holders(&self, program: &str, tags: &[String]) -> Result<BTreeMap<String, u64>>;
 
+    /// How many customers hold each of `tags` (from `tag_customer`).
+    async fn customer_tag_holders(
+        &self,
+        program: &str,
+        tags: &[String],
+    ) -> Result<BTreeMap<String, u64>>;
+
     /// How many customers hold each of `products`.
     async fn product_holders(
         &self,

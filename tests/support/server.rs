@@ -48,7 +48,7 @@ impl TestServer {
         timeout: Duration,
     ) -> TestServer {
         partnerops::client::install_crypto();
-        let admin = engine.create_token(vec![Scope::Admin]).await.unwrap();
+        let admin = engine.create_token(vec![Scope::Admin], None).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -80,9 +80,26 @@ impl TestServer {
         }
     }
 
+    /// A token with `scopes`; a partner token is bound to the engine's only
+    /// program, as `partnerops token create` binds it.
     pub async fn token(&self, scopes: &[&str]) -> String {
+        let program = if scopes.iter().any(|s| s.starts_with("partner:")) {
+            let programs = self.engine.programs().await.unwrap();
+            assert_eq!(programs.len(), 1, "bind partner tokens with token_for");
+            Some(programs[0].key.clone())
+        } else {
+            None
+        };
+        self.token_for(program.as_deref(), scopes).await
+    }
+
+    /// A token with `scopes` that reaches `program` only, when given.
+    pub async fn token_for(&self, program: Option<&str>, scopes: &[&str]) -> String {
         self.engine
-            .create_token(scopes.iter().map(|s| s.parse().unwrap()).collect())
+            .create_token(
+                scopes.iter().map(|s| s.parse().unwrap()).collect(),
+                program.map(str::to_owned),
+            )
             .await
             .unwrap()
     }

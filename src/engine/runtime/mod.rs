@@ -155,11 +155,20 @@ struct Occasion<'a> {
     customer: Option<&'a str>,
 }
 
-/// Fires `automations` for a partner, in ascending key order. Returns whether
-/// anything fired.
+/// Fires `automations` for a partner, in ascending key order.
 fn fire(ws: &mut Workspace, mut automations: Vec<&Automation>, partner: &str, occasion: &Occasion) {
     automations.sort_by(|a, b| a.key.cmp(&b.key));
     automations.dedup_by(|a, b| a.key == b.key);
+    fire_in_order(ws, automations, partner, occasion);
+}
+
+/// Fires `automations` for a partner in the order given.
+fn fire_in_order(
+    ws: &mut Workspace,
+    automations: Vec<&Automation>,
+    partner: &str,
+    occasion: &Occasion,
+) {
     for automation in automations {
         for action in &automation.then {
             let (subject_kind, subject, added) = match action {
@@ -565,11 +574,16 @@ fn sale(
         ws.writes.transactions.push(record);
         return Ok(());
     };
+    // A refund (a negative amount) or a zero one counts in revenue and in
+    // commissions, but is not a sale: no first sale, no customer, no `sale`.
+    let is_sale = t.amount.cents() > 0;
     let p = partner_mut(ws, &partner)?;
     let revenue_before = p.partner.metric(Metric::Revenue);
     let customers_before = p.partner.metric(Metric::Customers);
-    let first_sale = p.partner.first_sale_at.is_none();
-    p.partner.first_sale_at = Some(p.partner.first_sale_at.map_or(at, |f| f.min(at)));
+    let first_sale = is_sale && p.partner.first_sale_at.is_none();
+    if is_sale {
+        p.partner.first_sale_at = Some(p.partner.first_sale_at.map_or(at, |f| f.min(at)));
+    }
     p.partner.stats.revenue = Money(
         p.partner
             .stats
@@ -581,7 +595,7 @@ fn sale(
     record.seen.partner_tags = p.partner.tags.iter().cloned().collect();
     touch(ws, &partner);
     let mut new_customer = false;
-    if let Some(c) = ws.customers.get_mut(&t.customer) {
+    if is_sale && let Some(c) = ws.customers.get_mut(&t.customer) {
         new_customer = c.bought_through.insert(partner.clone());
         let first = c.first_purchase_at.is_none_or(|f| at < f);
         if first {
@@ -630,7 +644,7 @@ fn sale(
         ));
     }
     firing.extend(cfg.matching(move |trig| match trig {
-        Trigger::Sale(s) => s.kinds.as_ref().is_none_or(|k| k.contains(&kind)),
+        Trigger::Sale(s) => is_sale && s.kinds.as_ref().is_none_or(|k| k.contains(&kind)),
         _ => false,
     }));
     let occasion = Occasion {
@@ -690,12 +704,27 @@ fn fire_due<'a>(
         }
         let key = state.partner.key.clone();
         ws.partners.insert(key.clone(), state);
-        fire(&mut ws, firing, &key, &occasion);
+        fire_in_order(&mut ws, firing, &key, &occasion);
     }
     ws
 }
 
-/// The daily checks due for a partner, and backfills not yet caught up.
+/// When a daily check came due for a partner: the moment its days were up.
+fn came_due(automation: &Automation, state: &PartnerState) -> Option<DateTime<Utc>> {
+    let stats = &state.partner.stats;
+    let (from, days) = match &automation.when {
+        Trigger::Anniversary(d) => (state.partner.joined_at, d.days),
+        Trigger::Inactive(d) => (stats.last_activity_at, d.days),
+        Trigger::NoReferrals(d) => (stats.last_referral_at, d.days),
+        _ => return None,
+    };
+    from.checked_add_signed(chrono::Duration::days(i64::from(days.get())))
+}
+
+/// The daily checks due for a partner, in the order they came due (then by
+/// key), so a sweep that catches up on missed days tags as the daily sweeps
+/// would have: a 14-day check's tag before the 30-day check that replaces
+/// it. Then backfills not yet caught up, by key.
 pub fn sweep_due<'a>(
     state: &PartnerState,
     cfg: &'a RuntimeConfig,
@@ -705,10 +734,13 @@ pub fn sweep_due<'a>(
         .daily_checks()
         .filter(|a| daily_check_due(a, state, now))
         .collect();
-    firing.extend(
-        cfg.backfills()
-            .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when)),
-    );
+    firing.sort_by_cached_key(|a| (came_due(a, state), a.key.clone()));
+    let mut backfills: Vec<&Automation> = cfg
+        .backfills()
+        .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
+        .collect();
+    backfills.sort_by(|a, b| a.key.cmp(&b.key));
+    firing.extend(backfills);
     firing
 }
 
@@ -722,11 +754,14 @@ pub fn backfill_due<'a>(
     state: &PartnerState,
     automations: &[&'a Automation],
 ) -> Vec<&'a Automation> {
-    automations
+    let mut due: Vec<&Automation> = automations
         .iter()
         .copied()
         .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
-        .collect()
+        .collect();
+    due.sort_by(|a, b| a.key.cmp(&b.key));
+    due.dedup_by(|a, b| a.key == b.key);
+    due
 }
 
 /// Fires `automations` once for every partner of a page already past their

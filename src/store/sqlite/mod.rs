@@ -511,6 +511,14 @@ impl Store for SqliteStore {
         partners::holders(&self.pool, &partners::TAG_HOLDERS, program, tags).await
     }
 
+    async fn customer_tag_holders(
+        &self,
+        program: &str,
+        tags: &[String],
+    ) -> Result<BTreeMap<String, u64>> {
+        partners::holders(&self.pool, &partners::CUSTOMER_TAG_HOLDERS, program, tags).await
+    }
+
     async fn product_holders(
         &self,
         program: &str,
@@ -607,10 +615,13 @@ impl Store for SqliteStore {
             .collect::<Vec<_>>()
             .join(" ");
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO tokens (id, hash, scopes, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&token.id)
-            .bind(&token.hash)
-            .bind(scopes)
+        sqlx::query(
+            "INSERT INTO tokens (id, hash, scopes, program, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.id)
+        .bind(&token.hash)
+        .bind(scopes)
+        .bind(&token.program)
             .bind(timestamp(token.created_at))
             .execute(&mut *tx)
             .await?;
@@ -619,10 +630,11 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT id, hash, scopes, created_at FROM tokens WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, hash, scopes, program, created_at FROM tokens WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -635,6 +647,7 @@ impl Store for SqliteStore {
                 .map(Scope::from_str)
                 .collect::<Result<_, _>>()
                 .map_err(Error::Internal)?,
+            program: row.try_get("program")?,
             created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
         }))
     }

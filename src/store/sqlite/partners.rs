@@ -121,6 +121,10 @@ pub(super) const TAG_HOLDERS: Holders = Holders {
     head: "SELECT tag AS value, COUNT(*) AS n FROM partner_tags WHERE program = ",
     column: "tag",
 };
+pub(super) const CUSTOMER_TAG_HOLDERS: Holders = Holders {
+    head: "SELECT tag AS value, COUNT(*) AS n FROM customer_tags WHERE program = ",
+    column: "tag",
+};
 pub(super) const PRODUCT_HOLDERS: Holders = Holders {
     head: "SELECT product AS value, COUNT(DISTINCT customer) AS n FROM customer_products WHERE program = ",
     column: "product",
