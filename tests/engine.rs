@@ -230,12 +230,22 @@ async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 422);
+    assert_eq!(response.status(), 400);
     let problem: serde_json::Value = response.json().await.unwrap();
     let detail = problem["detail"].as_str().unwrap();
     assert!(
-        detail.contains("the program key in the path: invalid key `has space/..\\n`"),
+        detail.contains("program: invalid key `has%20space%2F..%0A`"),
         "{detail}"
+    );
+    // The engine itself refuses it too, whoever calls it.
+    let errors = refusal(
+        Embedded::new(server.engine.clone())
+            .apply("has space", &serde_json::from_value(empty.clone()).unwrap())
+            .await,
+    );
+    assert!(
+        errors[0].contains("the program key in the path: invalid key `has space`"),
+        "{errors:?}"
     );
     // An empty changeset for a good key makes no program either.
     let errors = refusal(
@@ -248,7 +258,6 @@ async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
         "{errors:?}"
     );
     assert_eq!(client.programs().await.unwrap(), []);
-
     // The program resource must be the path's program, on create and update.
     let errors = refusal(
         client
@@ -333,6 +342,21 @@ async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
             .collect::<Vec<_>>(),
         [("gigakick", 1)]
     );
+    // Nor does an empty changeset move a program that exists.
+    let record = client.snapshot("gigakick").await.unwrap();
+    let nothing =
+        serde_json::json!({"base_revision": record.revision, "changes": [], "author": "a"});
+    let errors = refusal(
+        client
+            .apply("gigakick", &serde_json::from_value(nothing).unwrap())
+            .await,
+    );
+    assert!(errors[0].contains("changes nothing"), "{errors:?}");
+    assert_eq!(
+        client.snapshot("gigakick").await.unwrap().revision,
+        record.revision
+    );
+
     server.stop().await;
 }
 

@@ -62,7 +62,7 @@ fn assert_raw_problem(response: &RawResponse, status: u16, detail: &str) -> Prob
 async fn bad_parameters_unknown_routes_and_wrong_methods_are_problems() {
     let mut server = TestServer::start().await;
     let http = reqwest::Client::new();
-    let cases: [(&str, &str, u16, &str); 10] = [
+    let cases: [(&str, &str, u16, &str); 13] = [
         (
             "GET",
             "/v1/programs/x/changesets/abc",
@@ -87,7 +87,25 @@ async fn bad_parameters_unknown_routes_and_wrong_methods_are_problems() {
             400,
             "invalid query string: duplicate field `partner`",
         ),
-        ("GET", "/v1/programs/%FF/config", 400, "UTF-8"),
+        (
+            "GET",
+            "/v1/programs/%FF/config",
+            400,
+            "program: invalid key `%FF`",
+        ),
+        (
+            "GET",
+            "/v1/programs/BAD%20KEY!/changesets",
+            400,
+            "program: invalid key `BAD%20KEY!`",
+        ),
+        (
+            "GET",
+            "/v1/programs//config",
+            400,
+            "program: key must not be empty",
+        ),
+        ("GET", "/v1/programs/x/partners/%FF", 400, "UTF-8"),
         (
             "DELETE",
             "/v1/programs",
@@ -135,7 +153,19 @@ async fn bad_parameters_unknown_routes_and_wrong_methods_are_problems() {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        response.headers().get(reqwest::header::WWW_AUTHENTICATE),
+        Some(&reqwest::header::HeaderValue::from_static("Bearer"))
+    );
     assert_problem(response, 401, "bearer token").await;
+    // The scheme is case-insensitive.
+    let response = http
+        .get(format!("{}/v1/programs", server.url))
+        .header("authorization", format!("bearer {}", server.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     server.stop().await;
 }
 

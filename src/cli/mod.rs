@@ -18,7 +18,8 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::client::Target;
 
@@ -157,8 +158,21 @@ pub async fn program(
 
 pub fn main() -> ExitCode {
     // clap exits 2 on a usage error, which here means "the plan has changes".
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
+            let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+            // What the command line says beats what the environment says:
+            // `--db` over PARTNEROPS_ENGINE, and serve (which runs an engine
+            // on its file) never talks to one.
+            if from_env("engine") && (given("db") || matches!(cli.command, Command::Serve(_))) {
+                cli.global.engine = None;
+            }
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -189,6 +203,13 @@ pub fn main() -> ExitCode {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = &cli.global;
+    if let Some(problem) = global
+        .program
+        .as_deref()
+        .and_then(crate::spec::check::key_problem)
+    {
+        anyhow::bail!("--program (or PARTNEROPS_PROGRAM): {problem}");
+    }
     match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),

@@ -36,7 +36,12 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "d" => 86_400,
         _ => return Err(format!("`{s}` is not a duration like 30m, 1h or 1d")),
     };
-    Ok(std::time::Duration::from_secs(n * seconds))
+    // A year is beyond any sensible period, and far from overflowing a clock.
+    const MAX: u64 = 365 * 86_400;
+    match n.checked_mul(seconds) {
+        Some(total) if total <= MAX => Ok(std::time::Duration::from_secs(total)),
+        _ => Err(format!("`{s}` is too long: at most 365d")),
+    }
 }
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {

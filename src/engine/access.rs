@@ -54,7 +54,10 @@ impl FromStr for Scope {
             "data:read" => Scope::DataRead,
             "admin" => Scope::Admin,
             _ => match s.strip_prefix("partner:") {
-                Some(key) if !key.is_empty() => Scope::Partner(key.to_owned()),
+                Some(key) => match crate::spec::check::key_problem(key) {
+                    None => Scope::Partner(key.to_owned()),
+                    Some(problem) => return Err(format!("scope `{s}`: {problem}")),
+                },
                 _ => {
                     return Err(format!(
                         "unknown scope `{s}`; expected one of {}",
@@ -202,6 +205,7 @@ mod tests {
             Scope::Partner("acme".into())
         );
         assert!("partner:".parse::<Scope>().is_err());
+        assert!("partner:Bad Key!".parse::<Scope>().is_err());
         assert!("root".parse::<Scope>().is_err());
     }
 

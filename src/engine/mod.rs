@@ -324,6 +324,12 @@ impl Engine {
             });
         }
         let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
+        // A new revision with nothing in it would only make saved plans stale.
+        if changeset.changes.is_empty() {
+            return Err(Error::Invalid(vec![
+                "the changeset changes nothing; there is nothing to apply".to_owned(),
+            ]));
+        }
         // The store re-checks the revision inside its transaction: another apply
         // may have landed since the snapshot above.
         let mut record = self

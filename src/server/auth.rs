@@ -10,6 +10,7 @@ use super::AppState;
 use super::reply::ApiError;
 use crate::engine::Error;
 use crate::engine::access::{Principal, Scope};
+use crate::spec::check::key_problem;
 
 /// The authenticated caller of a request.
 pub struct Caller(pub Principal);
@@ -35,17 +36,22 @@ impl FromRequestParts<AppState> for Caller {
                 "a bearer token is required (Authorization: Bearer TOKEN)".to_owned(),
             )
         })?;
+        // The scheme is case-insensitive (RFC 9110); the token is not.
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 Error::Unauthorized("the Authorization header must be `Bearer TOKEN`".to_owned())
             })?;
         let principal = state.engine.authenticate(token).await?;
         tracing::Span::current().record("token", principal.token_id.as_str());
+        if let Some(problem) = requested_program(parts).and_then(key_problem) {
+            return Err(ApiError(Error::BadRequest(format!("program: {problem}"))));
+        }
         if let Some(bound) = &principal.program {
             match requested_program(parts) {
                 Some(p) if p == bound => {}

@@ -118,16 +118,80 @@ async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
     }
 }
 
-/// Serves `app` (usually [`router`]) until `shutdown` completes, then stops
-/// accepting connections and finishes the requests in flight.
+/// How long a request's headers may take to arrive: a client that stalls
+/// mid-header is dropped rather than held open (and holding up shutdown).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// After a shutdown signal, how long requests in flight get to finish: their
+/// own time limit and a margin. Whatever is still open then is closed, so a
+/// stop always ends; a write cut off there rolls back.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(REQUEST_TIMEOUT.as_secs() + 10);
+
+/// Serves `app` (usually [`router`]) over HTTP/1.1 until `shutdown`
+/// completes, then stops accepting connections, closes idle ones and finishes
+/// the requests in flight (for at most [`DRAIN_LIMIT`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin or die.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stopping = stopping.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                () = async {
+                    // The guard wait_for hands back must not live across an await.
+                    let _ = stopping.wait_for(|s| *s).await;
+                } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+        // Reap finished connections so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "closing {} connections still open {} s after the shutdown signal",
+            connections.len(),
+            DRAIN_LIMIT.as_secs()
+        );
+        connections.abort_all();
+    }
+    Ok(())
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -114,5 +114,76 @@ pub fn document() -> Value {
         .or_insert_with(|| json!({}));
     components["schemas"] = Value::Object(self::components());
     components["securitySchemes"] = json!({ "bearer": { "type": "http", "scheme": "bearer" } });
+    add_common_responses(&mut doc);
+    doc["paths"]["/healthz"] = json!({ "get": {
+        "tags": ["access"],
+        "summary": "Liveness: answers `ok` without a token.",
+        "operationId": "healthz",
+        "security": [],
+        "responses": { "200": {
+            "description": "the engine is serving",
+            "content": { "text/plain": { "schema": { "type": "string" } } }
+        } }
+    } });
+    doc["paths"]["/openapi.json"] = json!({ "get": {
+        "tags": ["access"],
+        "summary": "This document.",
+        "operationId": "openapi",
+        "security": [{ "bearer": [] }],
+        "responses": {
+            "200": { "description": "the OpenAPI document",
+                     "content": { "application/json": { "schema": { "type": "object" } } } },
+            "401": problem("no or bad token")
+        }
+    } });
     doc
+}
+
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": {
+            "schema": { "$ref": "#/components/schemas/Problem" }
+        } }
+    })
+}
+
+/// Answers every route can give, whatever its handler: a path or query
+/// parameter that does not parse (400) and the request time limit (503). And
+/// problems go out as `application/problem+json`, which utoipa cannot say.
+fn add_common_responses(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in item.values_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                let is_problem = content
+                    .get("application/json")
+                    .is_some_and(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
+                if is_problem && let Some(c) = content.remove("application/json") {
+                    content.insert("application/problem+json".to_owned(), c);
+                }
+            }
+            responses
+                .entry("400")
+                .or_insert_with(|| problem("a path or query parameter is not valid"));
+            responses.entry("503").or_insert_with(|| {
+                problem("the request took longer than the server's time limit (120 s)")
+            });
+        }
+    }
 }
