@@ -55,6 +55,42 @@ fn token_create_prints_the_token_alone() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope `root`"));
     assert!(bad.stdout.is_empty());
+
+    // A partner token belongs to one program: with none in the engine and
+    // none named, there is nothing to bind it to.
+    let unbound = partnerops()
+        .args(["token", "create", "--scope", "partner:ann", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(unbound.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unbound.stderr).contains("holds no program"),
+        "{}",
+        String::from_utf8_lossy(&unbound.stderr)
+    );
+    assert!(unbound.stdout.is_empty());
+    let bound = partnerops()
+        .args([
+            "token",
+            "create",
+            "--scope",
+            "partner:ann",
+            "--program",
+            "shop",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(bound.status.success());
+    let bad_key = partnerops()
+        .args(["token", "create", "--scope", "partner:Ann Smith", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(bad_key.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_key.stderr).contains("invalid key `Ann Smith`"));
 }
 
 #[test]
