@@ -5,6 +5,7 @@
 //!
 //! Under `cargo test` (no `--bench`) the sizes shrink so the suite stays quick.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -72,17 +73,29 @@ fn send(rig: &Rig, program: &str, lines: &[String]) {
         "{:?}",
         &report.rejected[..report.rejected.len().min(3)]
     );
+    // Duplicates would be timed doing nothing.
+    assert_eq!(
+        report.accepted,
+        lines.len(),
+        "{:?}",
+        &report.duplicates[..report.duplicates.len().min(3)]
+    );
 }
 
 /// Times sending batch `round` (made outside the clock) for each iteration;
-/// every round's events are new, so none is a duplicate.
-fn time_batches(b: &mut criterion::Bencher, rig: &Rig, mut make: impl FnMut(usize) -> Vec<String>) {
-    let mut round = 0;
+/// every round's events are new, so none is a duplicate. The count lives
+/// outside: criterion calls a benchmark's function again after its warm-up.
+fn time_batches(
+    b: &mut criterion::Bencher,
+    rig: &Rig,
+    round: &Cell<usize>,
+    mut make: impl FnMut(usize) -> Vec<String>,
+) {
     b.iter_custom(|iters| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
-            let lines = make(round);
-            round += 1;
+            let lines = make(round.get());
+            round.set(round.get() + 1);
             let started = Instant::now();
             send(rig, "bench", &lines);
             total += started.elapsed();
@@ -115,8 +128,11 @@ fn ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("runtime");
     group.sample_size(10);
     group.throughput(Throughput::Elements(batch as u64));
+    let round = Cell::new(0);
     group.bench_function("ingest_batch_50_automations/http", |b| {
-        time_batches(b, &rig, |round| events_round(partners, batch, round));
+        time_batches(b, &rig, &round, |round| {
+            events_round(partners, batch, round)
+        });
     });
     group.finish();
 }
@@ -138,8 +154,9 @@ fn transactions(c: &mut Criterion) {
     let mut group = c.benchmark_group("runtime");
     group.sample_size(10);
     group.throughput(Throughput::Elements(batch as u64));
+    let round = Cell::new(0);
     group.bench_function("transactions_100_triggers_5_rules/http", |b| {
-        time_batches(b, &rig, |round| {
+        time_batches(b, &rig, &round, |round| {
             let at = |i: usize| (start() + chrono::Duration::seconds(i64::try_from(10_000_000 + round * batch + i).unwrap())).to_rfc3339();
             (0..batch)
                 .map(|i| {
