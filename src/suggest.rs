@@ -7,15 +7,22 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = word.to_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
+    let length = word.chars().count();
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
         .filter(|c| *c != word)
+        // Edits change the length by at most one each: most keys are
+        // ruled out without computing a distance.
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
         .filter_map(|c| {
-            if c.to_lowercase() == lower {
+            let c_lower = c.to_lowercase();
+            if c_lower == lower {
                 return Some((0, c));
             }
-            let distance = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
+            // Optimal string alignment: a swap of neighbours is one edit,
+            // as with Damerau-Levenshtein, without its allocations.
+            let distance = strsim::osa_distance(&lower, &c_lower);
             (distance <= limit).then_some((distance, c))
         })
         .min_by_key(|(distance, c)| (*distance, *c))

@@ -76,10 +76,12 @@ fn saved_plan(path: &Path) -> anyhow::Result<Option<Plan>> {
 }
 
 fn confirm(program: &str, engine: &str) -> anyhow::Result<bool> {
-    eprint!(
+    let mut stderr = std::io::stderr();
+    write!(
+        stderr,
         "Apply these changes to program {program} on {engine}?\n  Only 'yes' will be accepted: "
-    );
-    std::io::stderr().flush()?;
+    )?;
+    stderr.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
@@ -116,22 +118,20 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         .collect();
     if !blocking.is_empty() {
         for r in &blocking {
-            eprintln!("error: refusing to apply: {r}");
+            say!("error: refusing to apply: {r}");
         }
-        eprintln!("Nothing was changed.");
+        say!("Nothing was changed.");
         return Ok(ExitCode::from(exit::REFUSED));
     }
 
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes {
         if !interactive {
-            eprintln!(
-                "error: apply needs --yes when it cannot ask on a terminal. Nothing was changed."
-            );
+            say!("error: apply needs --yes when it cannot ask on a terminal. Nothing was changed.");
             return Ok(ExitCode::from(exit::REFUSED));
         }
         if !confirm(&plan.program, &target.describe())? {
-            eprintln!("Apply cancelled. Nothing was changed.");
+            say!("Apply cancelled. Nothing was changed.");
             return Ok(ExitCode::from(exit::ERROR));
         }
     }
@@ -146,7 +146,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     let writer = target.writer().await?;
     match writer.apply(&plan.program, &changeset).await {
         Ok(record) => {
-            eprintln!(
+            say!(
                 "Applied: program {} is at revision {} ({} created, {} updated, {} deleted).",
                 record.program,
                 record.revision,
@@ -155,16 +155,14 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
                 record.summary.delete
             );
             if let Some(fired) = record.backfill_fired {
-                eprintln!(
-                    "Backfill: automations fired {fired} times for partners already past them."
-                );
+                say!("Backfill: automations fired {fired} times for partners already past them.");
             }
             Ok(ExitCode::from(exit::OK))
         }
         // Safety refusals by the engine: the plan went stale, or customers
         // came to hold a product it deletes after it was made.
         Err(e @ (Error::Stale { .. } | Error::ProductHeld { .. })) => {
-            eprintln!("error: {e}. Nothing was changed.");
+            say!("error: {e}. Nothing was changed.");
             Ok(ExitCode::from(exit::REFUSED))
         }
         Err(e) => Err(e.into()),

@@ -88,8 +88,8 @@ fn print_notes(what: &str, notes: &[EventNote]) {
                 .map(|i| format!(" (event {i})"))
                 .unwrap_or_default();
         match &n.reason {
-            Some(reason) => eprintln!("line {}{id}: {what}: {reason}", n.line),
-            None => eprintln!("line {}{id}: {what}", n.line),
+            Some(reason) => say!("line {}{id}: {what}: {reason}", n.line),
+            None => say!("line {}{id}: {what}", n.line),
         }
     }
 }
@@ -148,14 +148,14 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             &report.duplicates[..report.duplicates.len().min(SHOWN_DUPLICATES)],
         );
         if report.duplicates.len() > SHOWN_DUPLICATES {
-            eprintln!(
+            say!(
                 "... and {} more duplicates (--format json lists them all)",
                 report.duplicates.len() - SHOWN_DUPLICATES
             );
         }
         print_notes("rejected", &report.rejected);
     }
-    eprintln!(
+    say!(
         "{}: {} events to program {program}: {} accepted, {} duplicates, {} rejected.",
         file.display(),
         events.len(),

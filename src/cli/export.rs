@@ -82,14 +82,14 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
     for f in &stale {
         std::fs::remove_file(f).with_context(|| format!("deleting {}", f.display()))?;
     }
-    eprintln!(
+    say!(
         "Exported revision {} of program {program} to {} ({} files).",
         snapshot.revision,
         dir.display(),
         written.len()
     );
     if !stale.is_empty() {
-        eprintln!(
+        say!(
             "Deleted {} other YAML file{} (--force): {}",
             stale.len(),
             if stale.len() == 1 { "" } else { "s" },

@@ -74,7 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit
         return Ok(ExitCode::from(exit::OK));
     }
     if history.is_empty() {
-        eprintln!("Program {program} has no changesets yet.");
+        say!("Program {program} has no changesets yet.");
         return Ok(ExitCode::from(exit::OK));
     }
     let mut out = String::new();

@@ -1,5 +1,14 @@
 //! The command line: argument types here, one module per command.
 
+/// `eprintln!` that never panics: with stderr closed (`2>/dev/full`, a
+/// reader that went away) there is no one left to tell.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod commissions;
 mod events;
@@ -188,14 +197,14 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             return ExitCode::from(exit::ERROR);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             ExitCode::from(exit::ERROR)
         }
     }

@@ -65,7 +65,7 @@ pub async fn list(global: &GlobalArgs, args: &PartnersArgs) -> anyhow::Result<Ex
         );
     }
     output::print(&out)?;
-    eprintln!(
+    say!(
         "{} partners{}",
         all.len(),
         args.tag

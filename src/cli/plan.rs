@@ -51,7 +51,7 @@ pub async fn make(reader: &dyn Reader, config: &Config, dir: &Path) -> anyhow::R
     if let Some(commit) = &plan.git_commit
         && provenance::uncommitted(dir)
     {
-        eprintln!(
+        say!(
             "warning: {} has uncommitted changes; the plan records commit {commit}, which does not hold them",
             dir.display()
         );
@@ -77,7 +77,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCod
     let plan = make(reader.as_ref(), &config, &args.dir).await?;
     if let Some(path) = &args.out {
         save(&plan, path)?;
-        eprintln!(
+        say!(
             "Saved the plan to {}; apply it with `partnerops apply {}`.",
             path.display(),
             path.display()

@@ -23,7 +23,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         let committed =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         if committed != schema {
-            eprintln!(
+            say!(
                 "{} is out of date: run `partnerops schema --out {}`",
                 path.display(),
                 path.display()

@@ -57,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = %global.db.display(), "partnerops engine listening");
-    eprintln!(
+    say!(
         "partnerops engine listening on http://{addr} (db {})",
         global.db.display()
     );

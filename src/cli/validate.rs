@@ -29,10 +29,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         Err(diagnostics) => {
             for d in &diagnostics {
-                eprintln!("{d}");
+                say!("{d}");
             }
             let n = diagnostics.len();
-            eprintln!(
+            say!(
                 "{}: {n} error{}",
                 args.dir.display(),
                 if n == 1 { "" } else { "s" }
@@ -46,7 +46,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 pub fn load_or_report(dir: &std::path::Path) -> anyhow::Result<crate::spec::Config> {
     config::load(dir).map_err(|diagnostics| {
         for d in &diagnostics {
-            eprintln!("{d}");
+            say!("{d}");
         }
         let n = diagnostics.len();
         anyhow::anyhow!(

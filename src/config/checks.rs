@@ -5,7 +5,7 @@
 //! holes stand in for values already reported, so any problem that may be a
 //! hole's doing is dropped rather than shown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::diagnostic::Diagnostic;
 use super::load::Source;
@@ -92,8 +92,11 @@ fn locate<'a>(node: &'a Node, path: &[Seg]) -> &'a Node {
     here
 }
 
-pub fn check(entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
-    let mut declared = Declared::default();
+pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mut Vec<Diagnostic>) {
+    let mut declared = Declared {
+        unread: unread.clone(),
+        ..Declared::default()
+    };
     for entry in entries {
         if let Some(key) = entry.key() {
             match entry.kind {

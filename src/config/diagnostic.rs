@@ -49,13 +49,28 @@ impl Diagnostic {
         span: Span,
         message: impl Into<String>,
     ) -> Diagnostic {
+        let line = span
+            .line
+            .checked_sub(1)
+            .and_then(|i| lines(source).nth(i as usize));
+        Diagnostic::on_line(file, line, span, message)
+    }
+
+    /// A problem at `span`, whose line (`span.line`) reads `line`: for callers
+    /// that index a file's lines once rather than per problem.
+    pub fn on_line(
+        file: impl Into<String>,
+        line: Option<&str>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             file: file.into(),
             line: span.line,
             column: span.column,
             message: message.into(),
             help: None,
-            snippet: snippet(source, span),
+            snippet: line.and_then(|l| snippet(l, span)),
         }
     }
 
@@ -77,8 +92,31 @@ impl Diagnostic {
 /// Source lines longer than this are shown as a window around the caret.
 const MAX_SHOWN: usize = 120;
 
-fn snippet(source: &str, span: Span) -> Option<Snippet> {
-    let line = source.lines().nth(span.line.checked_sub(1)? as usize)?;
+/// The lines of `text` as YAML counts them: ended by `\n`, `\r\n` or a lone
+/// `\r`.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\n', '\r']) {
+            Some(i) => {
+                let next = if t[i..].starts_with("\r\n") {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                rest = Some(&t[next..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                (!t.is_empty()).then_some(t)
+            }
+        }
+    })
+}
+
+fn snippet(line: &str, span: Span) -> Option<Snippet> {
     let chars: Vec<char> = line.trim_end().chars().collect();
     let start = (span.column as usize).saturating_sub(1).min(chars.len());
     // A span may run past the line (a quoted scalar over two lines); the caret

@@ -1,15 +1,15 @@
 //! Loading a config directory: every `*.yaml` / `*.yml` below it, merged into one
 //! [`Config`], or every problem found, each with its file, line and column.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::checks::{self, Entry};
-use super::diagnostic::Diagnostic;
-use super::node::{self, Node, Value};
+use super::diagnostic::{self, Diagnostic};
+use super::node::{self, Node, Span, Value};
 use super::partial::{self, Partial};
 use crate::spec::{Config, Kind, Resource};
 use crate::suggest::did_you_mean;
@@ -26,13 +26,15 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
         .par_iter()
         .map(|(file, display)| Source::read(file, display.clone()))
         .collect();
-    let mut program_may_be_unread = false;
+    // Sections a file that could not be read may have held: what they
+    // declare is unknown, so a reference to it is not called undeclared.
+    let mut unread: HashSet<&'static str> = HashSet::new();
     let mut sources = Vec::new();
     for result in read {
         match result {
             Ok(source) => sources.push(source),
             Err(d) => {
-                program_may_be_unread = true;
+                unread.extend(Kind::ALL.map(Kind::section));
                 diagnostics.push(d);
             }
         }
@@ -42,12 +44,12 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     for collected in sources.par_iter().map(collect).collect::<Vec<_>>() {
         entries.extend(collected.entries);
         diagnostics.extend(collected.diagnostics);
-        program_may_be_unread |= collected.program_may_be_unread;
+        unread.extend(collected.unread);
     }
-    checks::check(&entries, &mut diagnostics);
+    checks::check(&entries, &unread, &mut diagnostics);
 
     let programs = entries.iter().filter(|e| e.kind == Kind::Program).count();
-    if programs == 0 && !program_may_be_unread && !files.is_empty() {
+    if programs == 0 && !unread.contains(Kind::Program.section()) && !files.is_empty() {
         diagnostics.push(
             Diagnostic::whole(path.display().to_string(), "no program is declared")
                 .with_help(Some(
@@ -193,6 +195,9 @@ fn walk(
 pub(super) struct Source {
     pub display: String,
     text: String,
+    /// Where each line starts and ends in `text`: a file with many problems
+    /// finds each one's line without reading the file again.
+    lines: Vec<(usize, usize)>,
     root: Node,
     /// Mistakes found while parsing that did not stop it.
     diagnostics: Vec<Diagnostic>,
@@ -200,8 +205,9 @@ pub(super) struct Source {
 
 impl Source {
     fn read(file: &Path, display: String) -> Result<Source, Diagnostic> {
-        let text = std::fs::read_to_string(file)
+        let bytes = std::fs::read(file)
             .map_err(|e| Diagnostic::whole(&display, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display, e))?;
         let parsed = node::parse(&text).map_err(|e| {
             Diagnostic::at(
                 &display,
@@ -210,22 +216,65 @@ impl Source {
                 format!("invalid YAML: {}", e.message),
             )
         })?;
-        let diagnostics = parsed
-            .duplicates
-            .into_iter()
-            .map(|e| Diagnostic::at(&display, &text, e.span, e.message))
+        let base = text.as_ptr() as usize;
+        let lines = diagnostic::lines(&text)
+            .map(|l| {
+                let start = l.as_ptr() as usize - base;
+                (start, start + l.len())
+            })
             .collect();
-        Ok(Source {
+        let mut source = Source {
             display,
             text,
+            lines,
             root: parsed.root,
-            diagnostics,
-        })
+            diagnostics: Vec::new(),
+        };
+        source.diagnostics = parsed
+            .duplicates
+            .into_iter()
+            .map(|e| source.diagnostic_at(e.span, e.message))
+            .collect();
+        Ok(source)
     }
 
     pub fn diagnostic(&self, node: &Node, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(&self.display, &self.text, node.span, message)
+        self.diagnostic_at(node.span, message)
     }
+
+    fn diagnostic_at(&self, span: Span, message: impl Into<String>) -> Diagnostic {
+        let line = span
+            .line
+            .checked_sub(1)
+            .and_then(|i| self.lines.get(i as usize))
+            .map(|&(from, to)| &self.text[from..to]);
+        Diagnostic::on_line(&self.display, line, span, message)
+    }
+}
+
+/// Where a file stops being UTF-8, pointed at like any other mistake.
+fn not_utf8(display: &str, e: std::string::FromUtf8Error) -> Diagnostic {
+    let valid = e.utf8_error().valid_up_to();
+    let bytes = e.as_bytes();
+    let before = String::from_utf8_lossy(&bytes[..valid]);
+    let line_no = diagnostic::lines(&format!("{before}x")).count();
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let shown = String::from_utf8_lossy(bytes);
+    let span = Span {
+        line: u32::try_from(line_no).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        len: 1,
+    };
+    Diagnostic::at(
+        display,
+        &shown,
+        span,
+        format!(
+            "the file is not UTF-8: byte 0x{:02X} is not part of a character; save it as UTF-8",
+            bytes[valid]
+        ),
+    )
 }
 
 /// What one file contributed.
@@ -233,8 +282,9 @@ impl Source {
 struct Collected<'a> {
     entries: Vec<Entry<'a>>,
     diagnostics: Vec<Diagnostic>,
-    /// A section that may have been meant as `program` was not read.
-    program_may_be_unread: bool,
+    /// Sections that may hold what was not read: all of them after a root
+    /// that is no mapping, the one a misspelt section name was meant as.
+    unread: HashSet<&'static str>,
 }
 
 fn collect(source: &Source) -> Collected<'_> {
@@ -254,7 +304,7 @@ fn collect(source: &Source) -> Collected<'_> {
                     other.describe()
                 ),
             ));
-            out.program_may_be_unread = true;
+            out.unread.extend(Kind::ALL.map(Kind::section));
             return out;
         }
     };
@@ -274,7 +324,7 @@ fn collect(source: &Source) -> Collected<'_> {
         };
         let Some(kind) = Kind::from_section(name) else {
             let suggestion = did_you_mean(name, names);
-            out.program_may_be_unread |= suggestion == Some(Kind::Program.section());
+            out.unread.extend(suggestion);
             out.diagnostics.push(
                 source
                     .diagnostic(
@@ -296,10 +346,13 @@ fn collect(source: &Source) -> Collected<'_> {
                     load_item(kind, source, item, &mut out);
                 }
             }
-            other => out.diagnostics.push(source.diagnostic(
-                value,
-                format!("`{name}` must be a list, found {}", other.describe()),
-            )),
+            other => {
+                out.unread.insert(kind.section());
+                out.diagnostics.push(source.diagnostic(
+                    value,
+                    format!("`{name}` must be a list, found {}", other.describe()),
+                ));
+            }
         }
     }
     out
@@ -322,14 +375,12 @@ fn load_item<'a>(kind: Kind, source: &'a Source, node: &'a Node, out: &mut Colle
         Kind::Automation => read(node, Resource::Automation),
         Kind::CommissionTrigger => read(node, Resource::CommissionTrigger),
     };
-    out.diagnostics.extend(partial.errors.iter().map(|e| {
-        Diagnostic::at(
-            &source.display,
-            &source.text,
-            e.span.unwrap_or(node.span),
-            e.message.clone(),
-        )
-    }));
+    out.diagnostics.extend(
+        partial
+            .errors
+            .iter()
+            .map(|e| source.diagnostic_at(e.span.unwrap_or(node.span), e.message.clone())),
+    );
     out.entries.push(Entry {
         kind,
         resource: partial.value,

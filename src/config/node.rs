@@ -37,6 +37,20 @@ pub enum Value {
     Map(Vec<(Node, Node)>),
 }
 
+impl Node {
+    fn respan(&mut self, span: Span) {
+        self.span = span;
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.respan(span)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.respan(span);
+                v.respan(span);
+            }),
+            _ => {}
+        }
+    }
+}
+
 impl Value {
     /// For messages: "a string", "a list".
     pub fn describe(&self) -> &'static str {
@@ -267,7 +281,10 @@ impl Builder {
                     )));
                 }
                 let mut copy = target.clone();
-                copy.span = here;
+                // A mistake in the copy is shown where the alias uses it: at
+                // the anchor it would read as the anchor's own mistake, and
+                // a duplicate would point at its own first declaration.
+                copy.respan(here);
                 self.complete(copy, 0)?;
             }
             Event::UnresolvedAlias(name) => {

@@ -9,6 +9,7 @@ use super::transaction::TransactionKind;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Automation {
+    #[schemars(pattern(super::KEY_PATTERN))]
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -318,7 +318,17 @@ pub struct Declared<'a> {
     pub tags: HashSet<&'a str>,
     pub products: HashSet<&'a str>,
     pub product_names: HashSet<&'a str>,
+    /// Sections (`tags`, ...) of which some of the config could not be read:
+    /// a reference into one is not reported as undeclared.
+    pub unread: HashSet<&'static str>,
+    /// Declared keys compared for did-you-means so far: each suggestion scans
+    /// every key of its kind, so thousands of bad references against
+    /// thousands of keys stop getting suggestions after a while.
+    pub compared: std::cell::Cell<usize>,
 }
+
+/// Keys compared for did-you-means in one check: about a second's work.
+const MAX_COMPARED: usize = 5_000_000;
 
 impl<'a> Declared<'a> {
     pub fn add(&mut self, resource: &'a Resource) {
@@ -343,13 +353,16 @@ pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem
     let mut problems = Vec::new();
     let mut require =
         |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
-            if !set.contains(value) {
+            if !set.contains(value) && !declared.unread.contains(section) {
                 let mut p = Problem::new(
                     path,
                     format!("{what} `{value}` is not declared; add it under `{section}:`"),
                 );
-                p.help = did_you_mean(value, set.iter().copied())
-                    .map(|s| format!("did you mean `{s}`?"));
+                if declared.compared.get() + set.len() <= MAX_COMPARED {
+                    declared.compared.set(declared.compared.get() + set.len());
+                    p.help = did_you_mean(value, set.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"));
+                }
                 problems.push(p);
             }
         };

@@ -11,6 +11,7 @@ use super::transaction::TransactionKind;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommissionTrigger {
+    #[schemars(pattern(super::KEY_PATTERN))]
     pub key: String,
     /// Internal name; partners never see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

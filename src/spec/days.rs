@@ -62,7 +62,8 @@ impl<'de> Deserialize<'de> for Days {
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Days, E> {
-                Err(out_of_range(v))
+                // Debug keeps the fraction: `30.0`, not `30`.
+                Err(out_of_range(format!("{v:?}")))
             }
         }
 

@@ -21,6 +21,9 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// What a key may be, for editors (the loader says why one is not: see
+/// [`check::key_problem`]).
+pub const KEY_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 pub use automation::{
     Action, Automation, DaysCondition, Metric, Milestone, SaleCondition, Trigger,
 };
@@ -270,17 +273,25 @@ impl Config {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "partnerops config file")]
 pub struct ConfigDocument {
+    // The schema says what the loader reads: a program, when present, is a
+    // program; a section left empty (`tags:`) is no section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Program")]
     pub program: Option<Program>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<Group>>")]
     pub groups: Vec<Group>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<Tag>>")]
     pub tags: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<Product>>")]
     pub products: Vec<Product>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<Automation>>")]
     pub automations: Vec<Automation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<CommissionTrigger>>")]
     pub commission_triggers: Vec<CommissionTrigger>,
 }
 

@@ -153,6 +153,8 @@ fn deserialize_hundredths<'de, D: Deserializer<'de>>(
 enum Range {
     Any,
     NonNegative,
+    /// More than 0.
+    Positive,
     /// 0 to 100.
     Percent,
 }
@@ -171,6 +173,10 @@ fn decimal_schema(description: &str, range: Range) -> Schema {
         Range::NonNegative => (
             json_schema!({ "type": "number", "minimum": 0 }),
             r"^[0-9]+(\.[0-9]{1,2})?$",
+        ),
+        Range::Positive => (
+            json_schema!({ "type": "number", "exclusiveMinimum": 0 }),
+            r"^([0-9]*[1-9][0-9]*(\.[0-9]{1,2})?|0*\.([1-9][0-9]?|0[1-9]))$",
         ),
         Range::Percent => (
             json_schema!({ "type": "number", "minimum": 0, "maximum": 100 }),
@@ -352,10 +358,10 @@ impl Serialize for Threshold {
 
 impl<'de> Deserialize<'de> for Threshold {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = deserialize_hundredths(d, "a number of zero or more")?;
+        let v = deserialize_hundredths(d, "a number more than 0")?;
         Threshold::from_hundredths(v).ok_or_else(|| {
             de::Error::custom(format!(
-                "at_least must be zero or more, found {}",
+                "at_least must be more than 0, found {}",
                 format_short(v)
             ))
         })
@@ -369,8 +375,8 @@ impl JsonSchema for Threshold {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         decimal_schema(
-            "A count (signups, customers) or an amount (revenue), zero or more.",
-            Range::NonNegative,
+            "A count (signups, customers) or an amount (revenue), more than 0.",
+            Range::Positive,
         )
     }
 }

@@ -7,6 +7,7 @@ use super::money::Money;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
+    #[schemars(pattern(super::KEY_PATTERN))]
     pub key: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

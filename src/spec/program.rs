@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Program {
     /// Identifies the program in the engine and in API paths.
+    #[schemars(pattern(super::KEY_PATTERN))]
     pub key: String,
     /// Display name.
     pub name: String,
