@@ -95,7 +95,7 @@ pub fn key_problem(key: &str) -> Option<String> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     (!valid).then(|| {
         format!(
-            "invalid key `{key}`: use letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+            "invalid key `{key}`: use ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit"
         )
     })
 }
