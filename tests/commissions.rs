@@ -1503,7 +1503,167 @@ commission_triggers:
     assert_eq!(paid(&late, "same", "x2").await, map(&[("chat-10", "5.00")]));
 }
 
-/// (amount, due_at, installment, installments) of one trigger on one transaction.
+/// A product record changed later in the batch (another product, another
+/// seller) does not reach back to a sale before the change: the batch pays
+/// what the same events pay sent one at a time.
+#[tokio::test]
+async fn a_later_product_change_in_the_batch_does_not_reach_back() {
+    let config = program("later", "UTC")
+        + r#"
+products: [ { key: chat, name: Chat }, { key: inbox, name: Inbox } ]
+commission_triggers:
+  - { key: chat-10, commission: { percent: 10 }, rules: [ { product.key: { any_of: [chat] } } ] }
+  - { key: inbox-20, commission: { percent: 20 }, rules: [ { product.key: { any_of: [inbox] } } ] }
+"#;
+    let events = [
+        joined("2026-06-01T00:00:00Z", "pa", None),
+        joined("2026-06-01T00:00:00Z", "pb", None),
+        signed_up("2026-06-01T01:00:00Z", "c1", "pa"),
+        upsert("2026-06-02T00:00:00Z", "c1", "chat", "active", "S1", None),
+        txn(
+            "2026-06-10T00:00:00Z",
+            "x1",
+            "c1",
+            "100.00",
+            Some("S1"),
+            None,
+        ),
+        upsert(
+            "2026-06-20T00:00:00Z",
+            "c1",
+            "inbox",
+            "active",
+            "S1",
+            Some("pb"),
+        ),
+        txn(
+            "2026-06-25T00:00:00Z",
+            "x2",
+            "c1",
+            "100.00",
+            Some("S1"),
+            None,
+        ),
+    ];
+    let (together, _a) = engine().await;
+    apply(&together, &config).await;
+    send(&together, "later", &events).await;
+    let (apart, _b) = engine().await;
+    apply(&apart, &config).await;
+    for e in &events {
+        send(&apart, "later", std::slice::from_ref(e)).await;
+    }
+    for engine in [&together, &apart] {
+        let ledger: Vec<(String, String, String)> = ledger(engine, "later")
+            .await
+            .into_iter()
+            .map(|c| (c.transaction, c.partner, c.trigger))
+            .collect();
+        assert_eq!(
+            ledger,
+            [
+                ("x1".to_owned(), "pa".to_owned(), "chat-10".to_owned()),
+                ("x2".to_owned(), "pb".to_owned(), "inbox-20".to_owned()),
+            ]
+        );
+    }
+}
+
+/// Another customer's transaction naming a customer's subscription key
+/// matches nothing, and its amount shows nowhere in that customer's products.
+#[tokio::test]
+async fn the_partner_view_shows_only_the_customers_own_amounts() {
+    let (engine, _dir) = engine().await;
+    apply(
+        &engine,
+        &(program("own", "UTC") + "products: [ { key: inbox, name: Inbox, price: 99 } ]\n"),
+    )
+    .await;
+    send(
+        &engine,
+        "own",
+        &[
+            joined("2026-06-01T00:00:00Z", "carol", None),
+            joined("2026-06-01T00:00:00Z", "bob", None),
+            signed_up("2026-06-01T01:00:00Z", "c-carol", "carol"),
+            signed_up("2026-06-01T01:00:00Z", "c-bob", "bob"),
+            upsert(
+                "2026-06-02T00:00:00Z",
+                "c-carol",
+                "inbox",
+                "active",
+                "sub_X",
+                None,
+            ),
+            txn(
+                "2026-06-03T00:00:00Z",
+                "t1",
+                "c-carol",
+                "99.00",
+                Some("sub_X"),
+                None,
+            ),
+            txn(
+                "2026-06-04T00:00:00Z",
+                "t2",
+                "c-bob",
+                "12345.67",
+                Some("sub_X"),
+                None,
+            ),
+        ],
+    )
+    .await;
+    let view = engine.partner_view("own", "carol").await.unwrap();
+    let amounts: Vec<String> = view.customers[0]
+        .products
+        .iter()
+        .map(|p| p.amount.unwrap().to_string())
+        .collect();
+    assert_eq!(amounts, ["99.00"]);
+}
+
+/// Two sales at one instant settle the same whatever order their lines come
+/// in: the first crosses the milestone whose tag the other's bonus needs.
+#[tokio::test]
+async fn sales_at_one_instant_settle_the_same_in_any_order() {
+    let config = program("tie", "UTC")
+        + r#"
+tags: [ { key: gold } ]
+automations:
+  - { key: gold-tier, when: { milestone: { metric: revenue, at_least: 100 } }, then: [ { add_tag: gold } ] }
+commission_triggers:
+  - { key: gold-bonus, commission: { flat: 30 }, rules: [ { partner.tag: { any_of: [gold] } } ] }
+"#;
+    let setup = [
+        joined("2026-06-01T00:00:00Z", "pa", None),
+        signed_up("2026-06-01T01:00:00Z", "c1", "pa"),
+    ];
+    let sales = [
+        json!({"id": "sale-a", "type": "transaction.created", "at": "2026-06-02T00:00:00Z",
+               "transaction": {"key": "ta", "customer": "c1", "amount": "100.00"}})
+        .to_string(),
+        json!({"id": "sale-b", "type": "transaction.created", "at": "2026-06-02T00:00:00Z",
+               "transaction": {"key": "tb", "customer": "c1", "amount": "100.00"}})
+        .to_string(),
+    ];
+    let mut results = Vec::new();
+    for order in [[0, 1], [1, 0]] {
+        let (engine, _dir) = engine().await;
+        apply(&engine, &config).await;
+        let mut batch = setup.to_vec();
+        batch.extend(order.iter().map(|&i| sales[i].clone()));
+        send(&engine, "tie", &batch).await;
+        results.push((
+            fired(&engine, "tie", "ta").await,
+            fired(&engine, "tie", "tb").await,
+        ));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], (set(&[]), set(&["gold-bonus"])));
+}
+
+/// (amount, due_at, installment, installments) of one trigger on one transaction./// (amount, due_at, installment, installments) of one trigger on one transaction.
 async fn drip_of(
     engine: &Engine,
     program: &str,

@@ -160,6 +160,12 @@ impl Event {
                 self.at().to_rfc3339()
             ));
         }
+        if self.at() < DateTime::UNIX_EPOCH {
+            return Err(format!(
+                "`at` {} is before 1970: a clock that is off, or a date made up",
+                self.at().to_rfc3339()
+            ));
+        }
         let keys: Vec<(&str, &str)> = match self {
             Event::PartnerJoined { partner, .. } | Event::PartnerUpdated { partner, .. } => {
                 vec![("partner.key", &partner.key)]
@@ -207,6 +213,12 @@ impl Event {
         for (field, value) in keys {
             if value.trim().is_empty() {
                 return Err(format!("`{field}` must not be empty"));
+            }
+            // Partner keys name partners in URLs and tokens (`partner:KEY`).
+            if field == "partner.key"
+                && let Some(problem) = crate::spec::check::key_problem(value)
+            {
+                return Err(format!("`{field}`: {problem}"));
             }
         }
         Ok(())
@@ -440,6 +452,8 @@ mod tests {
             r#"{"id":"ok","type":"partner.active","at":"2026-06-01T12:04:00Z","partner":{"key":"p"}}"#,
             r#"{"id":"e","type":"partner.active","at":"2026-06-01T12:00:00Z","partner":{"key":" "}}"#,
             r#"{"id":"m","type":"transaction.created","at":"2026-06-01T12:00:00Z","transaction":{"key":"t","customer":"c","amount":"1.234"}}"#,
+            r#"{"id":"old","type":"partner.active","at":"-0001-12-31T23:59:59Z","partner":{"key":"p"}}"#,
+            r#"{"id":"sp","type":"partner.joined","at":"2026-06-01T12:00:00Z","partner":{"key":"x y"}}"#,
         ]
         .join("\n");
         let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now);
@@ -451,5 +465,10 @@ mod tests {
             "{reasons:?}"
         );
         assert!(reasons[2].contains("more than two decimals"), "{reasons:?}");
+        assert!(reasons[3].contains("before 1970"), "{reasons:?}");
+        assert!(
+            reasons[4].contains("`partner.key`: invalid key `x y`"),
+            "{reasons:?}"
+        );
     }
 }

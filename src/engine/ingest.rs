@@ -1,6 +1,6 @@
 //! Taking in a batch of events.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 
@@ -16,21 +16,39 @@ fn note(r: &Received, reason: Option<String>) -> EventNote {
     }
 }
 
-/// Joins, then customer products, then everything else: neither fires an
-/// automation, and taking them first makes a batch read the same as when they
-/// came in an earlier batch (a sale dated a moment before its product's record
-/// matches it either way).
-fn phase(event: &Event) -> u8 {
-    match event {
-        Event::PartnerJoined { .. } => 0,
-        Event::CustomerProductUpserted { .. } => 1,
-        _ => 2,
+/// The lines of the upserts that create a customer product the engine does
+/// not hold yet (the earliest of the batch for each key). They go right after
+/// the joins: creating a record fires nothing, and a sale dated a moment
+/// before its product's record then matches it as it would had the record
+/// come in an earlier batch. Later upserts (a status, product or seller
+/// changing) stay in time order, so they never reach back to earlier sales.
+fn creating_upserts(events: &[Received], ws: &Workspace) -> HashSet<usize> {
+    let mut first: HashMap<&str, &Received> = HashMap::new();
+    for r in events {
+        if let Event::CustomerProductUpserted {
+            external_subscription_key: key,
+            ..
+        } = &r.event
+            && !ws.subscriptions.contains_key(key)
+        {
+            let earlier = |a: &Received, b: &Received| {
+                (a.event.at(), a.event.id(), a.line) < (b.event.at(), b.event.id(), b.line)
+            };
+            first
+                .entry(key)
+                .and_modify(|f| {
+                    if earlier(r, f) {
+                        *f = r;
+                    }
+                })
+                .or_insert(r);
+        }
     }
+    first.values().map(|r| r.line).collect()
 }
 
 /// Events at the same instant go in the order they happen in: who the partner
-/// is, then the signup, then the purchase. A batch then reads the same however
-/// its lines are ordered.
+/// is, then the signup, then the product, then the purchase.
 fn rank(event: &Event) -> u8 {
     match event {
         Event::PartnerJoined { .. } => 0,
@@ -40,6 +58,21 @@ fn rank(event: &Event) -> u8 {
         Event::CustomerProductUpserted { .. } => 4,
         Event::TransactionCreated { .. } => 5,
     }
+}
+
+/// Where an event goes in its batch: joins, then creating upserts, then the
+/// rest; by time, then by kind at one instant.
+fn order_key<'r>(
+    r: &'r Received,
+    creating: &HashSet<usize>,
+) -> (u8, chrono::DateTime<Utc>, u8, &'r str, usize) {
+    let phase = match r.event {
+        Event::PartnerJoined { .. } => 0,
+        _ if creating.contains(&r.line) => 1,
+        _ => 2,
+    };
+    // The id settles a tie the same whatever the lines' order.
+    (phase, r.event.at(), rank(&r.event), r.event.id(), r.line)
 }
 
 impl Engine {
@@ -74,7 +107,6 @@ impl Engine {
         let (dups, mut events): (Vec<Received>, Vec<Received>) =
             fresh.into_iter().partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
-        events.sort_by_key(|r| (phase(&r.event), r.event.at(), rank(&r.event), r.line));
 
         let needs = runtime::needs(&events);
         let mut ws = Workspace::default();
@@ -97,6 +129,9 @@ impl Engine {
         }
         let txs: Vec<&str> = needs.transactions.iter().map(String::as_str).collect();
         ws.known_transactions = tx.known_transactions(&txs).await?;
+
+        let creating = creating_upserts(&events, &ws);
+        events.sort_by(|a, b| order_key(a, &creating).cmp(&order_key(b, &creating)));
 
         // An id twice in the batch is a duplicate of the one that took
         // effect; after a refused one, the next with its id still counts.

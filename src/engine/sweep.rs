@@ -37,6 +37,12 @@ impl Engine {
                 now.to_rfc3339()
             )));
         }
+        if now < DateTime::UNIX_EPOCH {
+            return Err(super::Error::BadRequest(format!(
+                "cannot run the daily checks as of {}: that is before 1970",
+                now.to_rfc3339()
+            )));
+        }
         if self.current_config(program).await?.revision == 0 {
             return Err(super::Error::NotFound(format!(
                 "program `{program}` has no config in the engine"

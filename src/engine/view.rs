@@ -66,7 +66,7 @@ impl Engine {
                 let catalog = cfg.products.get(&p.product);
                 let amount = match self
                     .store
-                    .last_amount(program, &p.external_subscription_key)
+                    .last_amount(program, &customer, &p.external_subscription_key)
                     .await?
                 {
                     Some(a) => Some(a),

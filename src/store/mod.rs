@@ -122,6 +122,7 @@ pub trait Store: Send + Sync + 'static {
     async fn last_amount(
         &self,
         program: &str,
+        customer: &str,
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>>;
 

@@ -548,7 +548,12 @@ fn sale(
         .and_then(|p| p.partner.clone())
         .or(referrer);
     if let Some(p) = &partner {
-        partner_mut(ws, p)?;
+        let revenue = partner_mut(ws, p)?.partner.stats.revenue.cents();
+        if revenue.checked_add(t.amount.cents()).is_none() {
+            return Err(format!(
+                "partner `{p}`'s revenue would pass what an amount can hold"
+            ));
+        }
     }
     seen_customer(ws, &t.customer, at);
     let kind = t.kind.unwrap_or(TransactionKind::OneTime);

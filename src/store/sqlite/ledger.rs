@@ -212,12 +212,16 @@ pub(super) async fn customer_product<'e>(
 pub(super) async fn last_amount<'e>(
     executor: impl SqliteExecutor<'e>,
     program: &str,
+    customer: &str,
     subscription: &str,
 ) -> Result<Option<Money>> {
+    // Another customer's transaction naming this key matched no product of
+    // theirs, and is none of this product's business.
     let amount: Option<i64> = sqlx::query_scalar(
-        "SELECT amount FROM transactions WHERE program = $1 AND subscription = $2 ORDER BY at DESC LIMIT 1",
+        "SELECT amount FROM transactions WHERE program = $1 AND customer = $2 AND subscription = $3 ORDER BY at DESC LIMIT 1",
     )
     .bind(program)
+    .bind(customer)
     .bind(subscription)
     .fetch_optional(executor)
     .await?;

@@ -595,9 +595,10 @@ impl Store for SqliteStore {
     async fn last_amount(
         &self,
         program: &str,
+        customer: &str,
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>> {
-        ledger::last_amount(&self.pool, program, subscription).await
+        ledger::last_amount(&self.pool, program, customer, subscription).await
     }
 
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
