@@ -215,7 +215,7 @@ fn a_program_other_than_the_configs_is_an_error() {
     );
     assert_eq!(code(&from_env), 1);
     assert!(
-        stderr(&from_env).contains(expected),
+        stderr(&from_env).contains("is `other` but the saved plan is for program `gigakick`"),
         "{}",
         stderr(&from_env)
     );

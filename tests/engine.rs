@@ -352,6 +352,23 @@ async fn a_changeset_needs_a_good_program_key_its_program_and_a_commit_id() {
             .await,
     );
     assert!(errors[0].contains("changes nothing"), "{errors:?}");
+    // Nor an update to what a resource already is.
+    let same = record.resources[0].clone();
+    let errors = refusal(
+        client
+            .apply(
+                "gigakick",
+                &changeset(
+                    record.revision,
+                    vec![Change::Update {
+                        key: same.key().to_owned(),
+                        resource: same,
+                    }],
+                ),
+            )
+            .await,
+    );
+    assert!(errors[0].contains("changes nothing"), "{errors:?}");
     assert_eq!(
         client.snapshot("gigakick").await.unwrap().revision,
         record.revision

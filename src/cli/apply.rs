@@ -95,12 +95,12 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         Some(plan) => plan,
         None => {
             let config = validate::load_or_report(&args.path)?;
-            super::check_program(global, &config.program.key)?;
+            super::check_program(global, "the config", &config.program.key)?;
             let reader = target.reader().await?;
             plan_cmd::make(reader.as_ref(), &config, &args.path).await?
         }
     };
-    super::check_program(global, &plan.program)?;
+    super::check_program(global, "the saved plan", &plan.program)?;
     output::print(&render::text(
         &plan,
         &target.describe(),

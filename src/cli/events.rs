@@ -31,7 +31,7 @@ pub enum EventsCommand {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
-        /// Events per request (each request is one transaction).
+        /// Events per request (each request is one transaction), at most 100000.
         #[arg(long, default_value_t = 5000, value_name = "N")]
         batch_size: usize,
     },
@@ -109,6 +109,12 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
+    if *batch_size > crate::engine::event::MAX_BATCH {
+        bail!(
+            "--batch-size {batch_size} is more than an engine takes in one request ({})",
+            crate::engine::event::MAX_BATCH
+        );
+    }
     // Editors on Windows start a UTF-8 file with a byte order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let events = split(text, format_of(file, text))?;

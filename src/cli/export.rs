@@ -63,6 +63,27 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
             list(dir, &before)
         );
     }
+    // --force deletes inside DIR only: a file reached through a symbolic link
+    // to elsewhere belongs to something else.
+    let home = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let elsewhere: Vec<PathBuf> = before
+        .iter()
+        .filter(|f| {
+            f.parent()
+                .and_then(|p| p.canonicalize().ok())
+                .is_none_or(|p| !p.starts_with(&home))
+        })
+        .cloned()
+        .collect();
+    if !elsewhere.is_empty() {
+        bail!(
+            "{} reaches YAML files outside it through symbolic links ({}); export will not delete them: use another directory",
+            dir.display(),
+            list(dir, &elsewhere)
+        );
+    }
     // Written first and the old files deleted after, so a failed write leaves
     // the old config in place.
     let mut written = Vec::new();

@@ -69,6 +69,10 @@ pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
     let history = reader.history(&program).await?;
+    // A misspelt --program in CI must fail, not read as an empty history.
+    if history.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
+        anyhow::bail!("the engine holds no program `{program}`");
+    }
     if args.format == ListFormat::Json {
         output::println(&serde_json::to_string_pretty(&history)?)?;
         return Ok(ExitCode::from(exit::OK));

@@ -134,10 +134,11 @@ impl GlobalArgs {
 /// A config or saved plan names its program; a `--program` (or
 /// `PARTNEROPS_PROGRAM`) that names another is a mistake worth stopping for,
 /// not an option to ignore.
-pub fn check_program(global: &GlobalArgs, program: &str) -> anyhow::Result<()> {
+/// `what` names it: "the config", "the saved plan".
+pub fn check_program(global: &GlobalArgs, what: &str, program: &str) -> anyhow::Result<()> {
     match &global.program {
         Some(asked) if asked != program => anyhow::bail!(
-            "--program (or PARTNEROPS_PROGRAM) is `{asked}` but the config is for program `{program}`"
+            "--program (or PARTNEROPS_PROGRAM) is `{asked}` but {what} is for program `{program}`"
         ),
         _ => Ok(()),
     }
@@ -180,6 +181,13 @@ pub fn main() -> ExitCode {
             if from_env("engine") && (given("db") || matches!(cli.command, Command::Serve(_))) {
                 cli.global.engine = None;
             }
+            // `PARTNEROPS_ENGINE=` and the like mean "not set".
+            let global = &mut cli.global;
+            for value in [&mut global.engine, &mut global.program, &mut global.token] {
+                if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                    *value = None;
+                }
+            }
             cli
         }
         Err(e) => {
@@ -212,10 +220,16 @@ pub fn main() -> ExitCode {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = &cli.global;
-    if let Some(problem) = global
-        .program
-        .as_deref()
-        .and_then(crate::spec::check::key_problem)
+    // Commands that act on no program do not care what it says.
+    let uses_program = !matches!(
+        cli.command,
+        Command::Validate(_) | Command::Schema(_) | Command::Serve(_) | Command::Openapi
+    );
+    if uses_program
+        && let Some(problem) = global
+            .program
+            .as_deref()
+            .and_then(crate::spec::check::key_problem)
     {
         anyhow::bail!("--program (or PARTNEROPS_PROGRAM): {problem}");
     }

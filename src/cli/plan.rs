@@ -71,7 +71,7 @@ pub fn save(plan: &Plan, path: &Path) -> anyhow::Result<()> {
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let config = validate::load_or_report(&args.dir)?;
-    super::check_program(global, &config.program.key)?;
+    super::check_program(global, "the config", &config.program.key)?;
     let target = global.target();
     let reader = target.reader().await?;
     let plan = make(reader.as_ref(), &config, &args.dir).await?;
@@ -89,11 +89,18 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCod
         PlanFormat::Markdown => render::markdown(&plan),
     };
     output::print(&text)?;
+    let refusals = plan.refusals();
     let code = if !args.exit_code || plan.is_empty() {
         exit::OK
-    } else if plan.refusals().is_empty() {
+    } else if refusals.is_empty() {
         exit::CHANGES
     } else {
+        // The text and markdown plans say why; json readers get it here.
+        if args.format == PlanFormat::Json {
+            for reason in &refusals {
+                say!("apply would refuse: {reason}");
+            }
+        }
         exit::REFUSED
     };
     Ok(ExitCode::from(code))

@@ -68,13 +68,29 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::from(exit::OK))
 }
 
+/// Stderr whose failures (a full disk, a closed pipe) are dropped: a log line
+/// that cannot be written must not stop the engine.
+struct QuietStderr;
+
+impl std::io::Write for QuietStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
 /// Logs go to stderr; `PARTNEROPS_LOG` (e.g. `debug`) sets the level.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PARTNEROPS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| QuietStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

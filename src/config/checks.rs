@@ -117,6 +117,16 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
         {
             declared.product_names.insert(name);
         }
+        // A tag, group or product whose key (or name) did not read is
+        // reported already; what refers to it is not called undeclared.
+        let unreadable = match entry.kind {
+            Kind::Product => entry.key().is_none() || entry.product_name().is_none(),
+            Kind::Group | Kind::Tag => entry.key().is_none(),
+            _ => false,
+        };
+        if unreadable {
+            declared.unread.insert(entry.kind.section());
+        }
         if let Some(resource) = &entry.resource {
             diagnostics.extend(
                 check::check_resource(resource)

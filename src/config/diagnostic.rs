@@ -64,13 +64,26 @@ impl Diagnostic {
         span: Span,
         message: impl Into<String>,
     ) -> Diagnostic {
+        let chars: Option<Vec<char>> = line.map(|l| l.trim_end().chars().collect());
+        Diagnostic::on_chars(file, chars.as_deref(), span, message)
+    }
+
+    /// [`Diagnostic::on_line`] with the line's characters (trailing space
+    /// trimmed) at hand: a long line with many problems is split into
+    /// characters once, not once per problem.
+    pub fn on_chars(
+        file: impl Into<String>,
+        chars: Option<&[char]>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             file: file.into(),
             line: span.line,
             column: span.column,
             message: message.into(),
             help: None,
-            snippet: line.and_then(|l| snippet(l, span)),
+            snippet: chars.map(|c| snippet(c, span)),
         }
     }
 
@@ -116,18 +129,17 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-fn snippet(line: &str, span: Span) -> Option<Snippet> {
-    let chars: Vec<char> = line.trim_end().chars().collect();
+fn snippet(chars: &[char], span: Span) -> Snippet {
     let start = (span.column as usize).saturating_sub(1).min(chars.len());
     // A span may run past the line (a quoted scalar over two lines); the caret
     // stays on this line and is at least one character wide.
     let width = span.len.min(chars.len().saturating_sub(start)).max(1);
     if chars.len() <= MAX_SHOWN {
-        return Some(Snippet {
-            text: chars.into_iter().collect(),
+        return Snippet {
+            text: chars.iter().collect(),
             start,
             width,
-        });
+        };
     }
     // A generated or minified file can hold a whole config on one line; show
     // the caret with some context before it, marking what is cut.
@@ -144,11 +156,11 @@ fn snippet(line: &str, span: Span) -> Option<Snippet> {
     if to < chars.len() {
         text.push('…');
     }
-    Some(Snippet {
+    Snippet {
         text,
         start: start - from + usize::from(from > 0),
         width,
-    })
+    }
 }
 
 impl fmt::Display for Diagnostic {

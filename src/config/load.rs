@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -179,12 +180,19 @@ fn walk(
     for path in paths {
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, seen, files, diagnostics),
-            Ok(_) => {
-                if matches!(
+            Ok(meta) => {
+                let yaml = matches!(
                     path.extension().and_then(|e| e.to_str()),
                     Some("yaml" | "yml")
-                ) {
+                );
+                if yaml && meta.is_file() {
                     files.push(path);
+                } else if yaml {
+                    // A pipe or device would be read forever, or never.
+                    diagnostics.push(Diagnostic::whole(
+                        path.display().to_string(),
+                        "not a regular file; a config file must be one",
+                    ));
                 }
             }
             Err(e) => diagnostics.push(cannot(&path, e)),
@@ -192,12 +200,17 @@ fn walk(
     }
 }
 
+/// Lines longer than this (in bytes) are split into characters once per file.
+const LONG_LINE: usize = 1024;
+
 pub(super) struct Source {
     pub display: String,
     text: String,
     /// Where each line starts and ends in `text`: a file with many problems
     /// finds each one's line without reading the file again.
     lines: Vec<(usize, usize)>,
+    /// The characters of long lines that problems were found on, split once.
+    long_lines: Mutex<HashMap<usize, Arc<[char]>>>,
     root: Node,
     /// Mistakes found while parsing that did not stop it.
     diagnostics: Vec<Diagnostic>,
@@ -227,6 +240,7 @@ impl Source {
             display,
             text,
             lines,
+            long_lines: Mutex::default(),
             root: parsed.root,
             diagnostics: Vec::new(),
         };
@@ -243,12 +257,28 @@ impl Source {
     }
 
     fn diagnostic_at(&self, span: Span, message: impl Into<String>) -> Diagnostic {
-        let line = span
-            .line
-            .checked_sub(1)
-            .and_then(|i| self.lines.get(i as usize))
-            .map(|&(from, to)| &self.text[from..to]);
-        Diagnostic::on_line(&self.display, line, span, message)
+        let Some(i) = span.line.checked_sub(1).map(|i| i as usize) else {
+            return Diagnostic::on_line(&self.display, None, span, message);
+        };
+        let Some(&(from, to)) = self.lines.get(i) else {
+            return Diagnostic::on_line(&self.display, None, span, message);
+        };
+        let line = &self.text[from..to];
+        if line.len() <= LONG_LINE {
+            return Diagnostic::on_line(&self.display, Some(line), span, message);
+        }
+        let chars = {
+            let mut cache = self
+                .long_lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(
+                cache
+                    .entry(i)
+                    .or_insert_with(|| line.trim_end().chars().collect()),
+            )
+        };
+        Diagnostic::on_chars(&self.display, Some(&chars), span, message)
     }
 }
 

@@ -329,13 +329,20 @@ impl BatchFormat {
     }
 }
 
+/// The most events one batch may hold: the answer lists every refused one,
+/// so a body of millions of tiny bad lines would cost the engine gigabytes.
+pub const MAX_BATCH: usize = 100_000;
+
 /// Reads a batch: a JSON array of events, or NDJSON (one event per line; blank
-/// lines are skipped). Returns the good events and the refused ones.
+/// lines are skipped). Returns the good events and the refused ones, or why
+/// the batch as a whole is refused (more than [`MAX_BATCH`] events).
 pub fn parse_batch(
     body: &str,
     format: BatchFormat,
     now: DateTime<Utc>,
-) -> (Vec<Received>, Vec<EventNote>) {
+) -> Result<(Vec<Received>, Vec<EventNote>), String> {
+    let too_many =
+        |n: usize| format!("the batch holds {n} events; send at most {MAX_BATCH} in one request");
     let mut good = Vec::new();
     let mut bad = Vec::new();
     // Editors on Windows start a UTF-8 file with a byte order mark.
@@ -347,6 +354,7 @@ pub fn parse_batch(
     };
     if array {
         match serde_json::from_str::<Vec<&RawValue>>(body) {
+            Ok(items) if items.len() > MAX_BATCH => return Err(too_many(items.len())),
             Ok(items) => {
                 for raw in items {
                     let offset = raw.get().as_ptr() as usize - body.as_ptr() as usize;
@@ -365,7 +373,11 @@ pub fn parse_batch(
                 )),
             }),
         }
-        return (good, bad);
+        return Ok((good, bad));
+    }
+    let events = body.lines().filter(|l| !l.trim().is_empty()).count();
+    if events > MAX_BATCH {
+        return Err(too_many(events));
     }
     for (i, text) in body.lines().enumerate() {
         if text.trim().is_empty() {
@@ -376,7 +388,7 @@ pub fn parse_batch(
             Err(n) => bad.push(n),
         }
     }
-    (good, bad)
+    Ok((good, bad))
 }
 
 #[cfg(test)]
@@ -387,7 +399,7 @@ mod tests {
     fn reads_ndjson_and_arrays_with_lines() {
         let now = Utc::now();
         let ndjson = "{\"id\":\"a\",\"type\":\"partner.joined\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}}\n\n{\"id\":\"b\",\"type\":\"partner.jumped\",\"at\":\"2026-01-01T00:00:00Z\"}\nnot json\n";
-        let (good, bad) = parse_batch(ndjson, BatchFormat::Sniff, now);
+        let (good, bad) = parse_batch(ndjson, BatchFormat::Sniff, now).unwrap();
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].line, 1);
         assert_eq!(bad.len(), 2);
@@ -402,7 +414,7 @@ mod tests {
         assert_eq!(bad[1].line, 4);
 
         let array = "[\n  {\"id\":\"a\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"}},\n  {\"id\":\"c\",\"type\":\"partner.active\",\"at\":\"2026-01-01T00:00:00Z\",\"partner\":{\"key\":\"p\"},\"extra\":1}\n]";
-        let (good, bad) = parse_batch(array, BatchFormat::Sniff, now);
+        let (good, bad) = parse_batch(array, BatchFormat::Sniff, now).unwrap();
         assert_eq!((good.len(), good[0].line), (1, 2));
         assert_eq!(bad[0].line, 3);
         assert!(
@@ -413,6 +425,16 @@ mod tests {
                 .contains("unknown field `extra`"),
             "{bad:?}"
         );
+    }
+
+    #[test]
+    fn a_batch_of_more_than_the_limit_is_refused_whole() {
+        let body = "x\n".repeat(MAX_BATCH + 1);
+        let err = parse_batch(&body, BatchFormat::Ndjson, Utc::now()).unwrap_err();
+        assert!(err.contains("send at most 100000"), "{err}");
+        let body = "x\n".repeat(MAX_BATCH);
+        let (_, bad) = parse_batch(&body, BatchFormat::Ndjson, Utc::now()).unwrap();
+        assert_eq!(bad.len(), MAX_BATCH);
     }
 
     #[test]
@@ -428,10 +450,11 @@ mod tests {
             join("a"),
             join("b")
         );
-        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now);
+        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now).unwrap();
         assert_eq!(good.len(), 2);
         assert_eq!((bad.len(), bad[0].line), (1, 1));
-        let (good, _) = parse_batch(&format!("\u{feff}{}", join("c")), BatchFormat::Sniff, now);
+        let (good, _) =
+            parse_batch(&format!("\u{feff}{}", join("c")), BatchFormat::Sniff, now).unwrap();
         assert_eq!(good.len(), 1, "a byte order mark is not part of the event");
         assert_eq!(
             BatchFormat::from_content_type(Some("application/x-ndjson; charset=utf-8")),
@@ -456,7 +479,7 @@ mod tests {
             r#"{"id":"sp","type":"partner.joined","at":"2026-06-01T12:00:00Z","partner":{"key":"x y"}}"#,
         ]
         .join("\n");
-        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now);
+        let (good, bad) = parse_batch(&body, BatchFormat::Ndjson, now).unwrap();
         assert_eq!(good.len(), 1);
         let reasons: Vec<&str> = bad.iter().map(|n| n.reason.as_deref().unwrap()).collect();
         assert!(reasons[0].contains("future"), "{reasons:?}");

@@ -86,7 +86,8 @@ impl Engine {
         format: BatchFormat,
     ) -> Result<IngestReport> {
         let now = Utc::now();
-        let (fresh, rejected) = event::parse_batch(body, format, now);
+        let (fresh, rejected) =
+            event::parse_batch(body, format, now).map_err(Error::PayloadTooLarge)?;
         let mut report = IngestReport {
             rejected,
             ..IngestReport::default()

@@ -325,7 +325,14 @@ impl Engine {
         }
         let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
         // A new revision with nothing in it would only make saved plans stale.
-        if changeset.changes.is_empty() {
+        let changes_something = changeset.changes.iter().any(|change| match change {
+            changeset::Change::Update { key, resource } => !current
+                .resources
+                .iter()
+                .any(|r| r.key() == key && r == resource),
+            _ => true,
+        });
+        if !changes_something {
             return Err(Error::Invalid(vec![
                 "the changeset changes nothing; there is nothing to apply".to_owned(),
             ]));
@@ -442,6 +449,9 @@ impl Engine {
                 "a token needs at least one scope".to_owned(),
             ));
         }
+        if let Some(problem) = program.as_deref().and_then(crate::spec::check::key_problem) {
+            return Err(Error::BadRequest(format!("program: {problem}")));
+        }
         if program.is_none()
             && let Some(partner) = scopes.iter().find(|s| matches!(s, Scope::Partner(_)))
         {
@@ -461,6 +471,14 @@ impl Engine {
             .token_by_hash(&access::hash_token(token))
             .await?
             .ok_or_else(|| Error::Unauthorized("the token is not valid".to_owned()))?;
+        // Made before partner tokens were bound to a program, with several
+        // programs to choose from: which partner it means is unknown.
+        if record.program.is_none() && record.scopes.iter().any(|s| matches!(s, Scope::Partner(_)))
+        {
+            return Err(Error::Unauthorized(
+                "this partner token belongs to no program; make a new one with `partnerops token create --scope partner:KEY --program PROGRAM`".to_owned(),
+            ));
+        }
         Ok(Principal {
             token_id: record.id,
             scopes: record.scopes,

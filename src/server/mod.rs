@@ -179,13 +179,16 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop.send(true);
-    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
+    // A second ctrl-c or SIGTERM means now.
+    let drained = tokio::select! {
+        drained = tokio::time::timeout(DRAIN_LIMIT, async {
+            while connections.join_next().await.is_some() {}
+        }) => drained.is_ok(),
+        () = signal() => false,
+    };
+    if !drained {
         tracing::warn!(
-            "closing {} connections still open {} s after the shutdown signal",
+            "closing {} connections still open (after {} s, or on a second signal)",
             connections.len(),
             DRAIN_LIMIT.as_secs()
         );
@@ -196,6 +199,13 @@ pub async fn serve(
 
 /// Completes on ctrl-c or SIGTERM.
 pub async fn shutdown_signal() {
+    signal().await;
+    tracing::info!(
+        "shutting down: finishing requests in flight (ctrl-c or SIGTERM again to stop now)"
+    );
+}
+
+async fn signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -214,5 +224,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

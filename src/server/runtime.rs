@@ -53,7 +53,8 @@ pub async fn events(
 pub struct SweepParams {
     /// RFC 3339; now when absent.
     now: Option<String>,
-    /// One program; every program when absent.
+    /// One program; when absent, every program (the token's own program for
+    /// a token bound to one).
     program: Option<String>,
 }
 
@@ -65,7 +66,7 @@ pub struct SweepParams {
     security(("bearer" = [])))]
 pub async fn sweep(
     State(state): State<AppState>,
-    _caller: Authorized<Admin>,
+    caller: Authorized<Admin>,
     QueryParams(params): QueryParams<SweepParams>,
 ) -> Result<Json<Vec<SweepReport>>, ApiError> {
     let now = match params.now {
@@ -74,7 +75,7 @@ pub async fn sweep(
             .map_err(|e| Error::BadRequest(format!("`now` is not an RFC 3339 time: {e}")))?,
         None => chrono::Utc::now(),
     };
-    let reports = match params.program {
+    let reports = match params.program.or(caller.0.program) {
         Some(p) => vec![state.engine.sweep(&p, now).await?],
         None => state.engine.sweep_all(now).await?,
     };

@@ -12,7 +12,7 @@ use super::{
     Automation, Commission, CommissionTrigger, Compare, Metric, Product, Program, Resource, Rule,
     Trigger,
 };
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, did_you_mean_within};
 
 /// One step into a resource: a mapping key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +245,14 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
                 )
                 .depending_on(vec![Seg::Key("when")]),
             );
+        } else if matches!(action, super::Action::TagCustomer(_))
+            && automation.backfill
+            && matches!(automation.when, Trigger::FirstSale)
+        {
+            problems.push(Problem::new(
+                vec![Seg::Key("then"), Seg::Index(i), Seg::Key("tag_customer")],
+                "a backfill fires without a sale, so tag_customer would tag no one: drop `backfill: true` or this action",
+            ));
         }
     }
 }
@@ -321,14 +329,15 @@ pub struct Declared<'a> {
     /// Sections (`tags`, ...) of which some of the config could not be read:
     /// a reference into one is not reported as undeclared.
     pub unread: HashSet<&'static str>,
-    /// Declared keys compared for did-you-means so far: each suggestion scans
+    /// Work spent on did-you-means so far: each suggestion compares against
     /// every key of its kind, so thousands of bad references against
-    /// thousands of keys stop getting suggestions after a while.
-    pub compared: std::cell::Cell<usize>,
+    /// thousands of (long) keys stop getting suggestions after a while.
+    pub suggesting: std::cell::Cell<usize>,
 }
 
-/// Keys compared for did-you-means in one check: about a second's work.
-const MAX_COMPARED: usize = 5_000_000;
+/// Work for did-you-means in one check (character pairs compared): about a
+/// second.
+const MAX_SUGGESTING: usize = 500_000_000;
 
 impl<'a> Declared<'a> {
     pub fn add(&mut self, resource: &'a Resource) {
@@ -358,11 +367,13 @@ pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem
                     path,
                     format!("{what} `{value}` is not declared; add it under `{section}:`"),
                 );
-                if declared.compared.get() + set.len() <= MAX_COMPARED {
-                    declared.compared.set(declared.compared.get() + set.len());
-                    p.help = did_you_mean(value, set.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?"));
-                }
+                let mut budget = MAX_SUGGESTING.saturating_sub(declared.suggesting.get());
+                let before = budget;
+                p.help = did_you_mean_within(value, set.iter().copied(), &mut budget)
+                    .map(|s| format!("did you mean `{s}`?"));
+                declared
+                    .suggesting
+                    .set(declared.suggesting.get() + (before - budget));
                 problems.push(p);
             }
         };

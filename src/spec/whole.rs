@@ -50,7 +50,8 @@ impl Visitor<'_> for Whole {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<u32, E> {
-        Err(self.refuse(self.expected, v))
+        // Debug keeps the fraction: `1.0`, not `1`.
+        Err(self.refuse(self.expected, format!("{v:?}")))
     }
 }
 
