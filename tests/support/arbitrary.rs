@@ -122,7 +122,10 @@ fn automation(key: String, tags: Vec<String>) -> impl Strategy<Value = Automatio
     )
         .prop_map(
             move |(name, description, when, mut then, enabled, backfill)| {
-                let sale = matches!(when, Trigger::Sale(_) | Trigger::FirstSale);
+                let backfill = backfill && !matches!(when, Trigger::Sale(_));
+                // tag_customer needs the sale that fired it: not in a
+                // backfill, which fires without one.
+                let sale = matches!(when, Trigger::Sale(_) | Trigger::FirstSale) && !backfill;
                 if !sale {
                     for action in &mut then {
                         if let Action::TagCustomer(t) = action {
@@ -130,7 +133,6 @@ fn automation(key: String, tags: Vec<String>) -> impl Strategy<Value = Automatio
                         }
                     }
                 }
-                let backfill = backfill && !matches!(when, Trigger::Sale(_));
                 Automation {
                     key: key.clone(),
                     name,
