@@ -43,6 +43,22 @@ fn a_stale_saved_plan_is_refused() {
     assert_eq!(code(&stale), 3, "{}", stderr(&stale));
     assert!(stderr(&stale).contains("stale plan"), "{}", stderr(&stale));
     assert_eq!(history(&s).len(), 1);
+
+    // A saved plan of no changes is stale too once the engine moves.
+    assert_eq!(code(&s.run(&["plan", config, "--out", "none.json"])), 0);
+    assert_eq!(code(&s.run(&["apply", "none.json", "--yes"])), 0);
+    let edited = s.path("edited");
+    support::cli::copy_dir(Path::new(config), &edited);
+    let tags = edited.join("automations.yaml");
+    let text = std::fs::read_to_string(&tags).unwrap();
+    std::fs::write(&tags, text.replacen("1000 USD", "2000 USD", 1)).unwrap();
+    assert_eq!(
+        code(&s.run(&["apply", edited.to_str().unwrap(), "--yes"])),
+        0
+    );
+    let stale = s.run(&["apply", "none.json", "--yes"]);
+    assert_eq!(code(&stale), 3, "{}", stderr(&stale));
+    assert!(stderr(&stale).contains("stale plan"), "{}", stderr(&stale));
 }
 
 /// What `plan --out` tells the user to run works whatever the file is called;

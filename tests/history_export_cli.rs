@@ -91,3 +91,51 @@ fn export_into_a_config_folder_needs_force_and_then_replaces_its_yaml() {
         "{help}"
     );
 }
+
+/// --force deletes and writes inside DIR only: never through a symbolic link
+/// to somewhere else.
+#[cfg(unix)]
+#[test]
+fn export_never_deletes_or_writes_through_symbolic_links() {
+    let s = Session::embedded();
+    let config = s.config("examples/gigakick");
+    assert_eq!(
+        code(&s.run(&["apply", config.to_str().unwrap(), "--yes"])),
+        0
+    );
+    let elsewhere = s.path("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("precious.yaml"), "tags: []\n").unwrap();
+    std::fs::write(elsewhere.join("notes.txt"), "keep\n").unwrap();
+
+    let linked_dir = s.path("out1");
+    std::fs::create_dir(&linked_dir).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, linked_dir.join("shared")).unwrap();
+    let refused = s.run(&["export", "--out", "out1", "--force"]);
+    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("shared/precious.yaml"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(elsewhere.join("precious.yaml").exists());
+
+    let linked_file = s.path("out2");
+    std::fs::create_dir(&linked_file).unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.join("notes.txt"),
+        linked_file.join("program.yaml"),
+    )
+    .unwrap();
+    let refused = s.run(&["export", "--out", "out2", "--force"]);
+    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("program.yaml is a symbolic link"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("notes.txt")).unwrap(),
+        "keep\n"
+    );
+}

@@ -91,7 +91,9 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     let target = global.target();
     // Planning reads only: an apply that stops at a guard or the question
     // leaves the engine, and an embedded engine's file, as they were.
-    let plan = match saved_plan(&args.path)? {
+    let saved = saved_plan(&args.path)?;
+    let from_file = saved.is_some();
+    let plan = match saved {
         Some(plan) => plan,
         None => {
             let config = validate::load_or_report(&args.path)?;
@@ -101,6 +103,26 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         }
     };
     super::check_program(global, "the saved plan", &plan.program)?;
+    // Applying a saved plan of no changes sends nothing, but it still
+    // says what the engine held then: if that moved, the plan is stale.
+    if from_file && plan.is_empty() {
+        let current = target
+            .reader()
+            .await?
+            .snapshot(&plan.program)
+            .await?
+            .revision;
+        if current != plan.base_revision {
+            say!(
+                "error: {}. Nothing was changed.",
+                Error::Stale {
+                    base: plan.base_revision,
+                    current
+                }
+            );
+            return Ok(ExitCode::from(exit::REFUSED));
+        }
+    }
     output::print(&render::text(
         &plan,
         &target.describe(),

@@ -77,6 +77,20 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
         })
         .cloned()
         .collect();
+    let links: Vec<PathBuf> = files_per_kind(&config)
+        .into_iter()
+        .map(|(name, _)| dir.join(name))
+        .filter(|p| {
+            p.symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        })
+        .collect();
+    if !links.is_empty() {
+        bail!(
+            "{} is a symbolic link; export writes files of its own and will not write through it: use another directory",
+            list(dir, &links)
+        );
+    }
     if !elsewhere.is_empty() {
         bail!(
             "{} reaches YAML files outside it through symbolic links ({}); export will not delete them: use another directory",

@@ -93,10 +93,16 @@ fn locate<'a>(node: &'a Node, path: &[Seg]) -> &'a Node {
 }
 
 pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut declared = Declared {
-        unread: unread.clone(),
-        ..Declared::default()
-    };
+    // Sections that may hold what was not read, as what they declare.
+    let mut declared = Declared::default();
+    for section in unread {
+        match *section {
+            "groups" => declared.unread.extend(["group"]),
+            "tags" => declared.unread.extend(["tag"]),
+            "products" => declared.unread.extend(["product", "product name"]),
+            _ => {}
+        }
+    }
     for entry in entries {
         if let Some(key) = entry.key() {
             match entry.kind {
@@ -119,13 +125,22 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
         }
         // A tag, group or product whose key (or name) did not read is
         // reported already; what refers to it is not called undeclared.
-        let unreadable = match entry.kind {
-            Kind::Product => entry.key().is_none() || entry.product_name().is_none(),
-            Kind::Group | Kind::Tag => entry.key().is_none(),
-            _ => false,
-        };
-        if unreadable {
-            declared.unread.insert(entry.kind.section());
+        match entry.kind {
+            Kind::Group if entry.key().is_none() => {
+                declared.unread.insert("group");
+            }
+            Kind::Tag if entry.key().is_none() => {
+                declared.unread.insert("tag");
+            }
+            Kind::Product => {
+                if entry.key().is_none() {
+                    declared.unread.insert("product");
+                }
+                if entry.product_name().is_none() {
+                    declared.unread.insert("product name");
+                }
+            }
+            _ => {}
         }
         if let Some(resource) = &entry.resource {
             diagnostics.extend(

@@ -30,6 +30,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     // Sections a file that could not be read may have held: what they
     // declare is unknown, so a reference to it is not called undeclared.
     let mut unread: HashSet<&'static str> = HashSet::new();
+    // A directory that could not be read may hold any of it.
+    if !diagnostics.is_empty() {
+        unread.extend(Kind::ALL.map(Kind::section));
+    }
     let mut sources = Vec::new();
     for result in read {
         match result {

@@ -326,10 +326,13 @@ impl Engine {
         let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
         // A new revision with nothing in it would only make saved plans stale.
         let changes_something = changeset.changes.iter().any(|change| match change {
-            changeset::Change::Update { key, resource } => !current
-                .resources
-                .iter()
-                .any(|r| r.key() == key && r == resource),
+            changeset::Change::Update { key, resource } => {
+                let stored = resource.as_stored();
+                !current
+                    .resources
+                    .iter()
+                    .any(|r| r.key() == key && *r == stored)
+            }
             _ => true,
         });
         if !changes_something {

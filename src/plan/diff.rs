@@ -134,18 +134,9 @@ fn update(before: &Resource, after: &Resource) -> PlannedChange {
     }
 }
 
-/// The resource as the engine keeps it: without the `previously` planning hint.
+/// The resource as the engine keeps it (see [`Resource::as_stored`]).
 pub fn as_stored(resource: &Resource) -> Resource {
-    let mut r = resource.clone();
-    match &mut r {
-        Resource::Program(_) => {}
-        Resource::Group(g) => g.previously.clear(),
-        Resource::Tag(t) => t.previously.clear(),
-        Resource::Product(p) => p.previously.clear(),
-        Resource::Automation(a) => a.previously.clear(),
-        Resource::CommissionTrigger(t) => t.previously.clear(),
-    }
-    r
+    resource.as_stored()
 }
 
 /// The leaves that differ between two resources.

@@ -17,6 +17,7 @@ pub struct Automation {
     pub description: Option<String>,
     pub when: Trigger,
     /// Actions, applied in order.
+    #[schemars(length(min = 1))]
     pub then: Vec<Action>,
     /// A disabled automation never fires.
     #[serde(default = "super::yes", skip_serializing_if = "super::is_true")]
@@ -25,6 +26,7 @@ pub struct Automation {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backfill: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
 }
 
@@ -102,6 +104,7 @@ pub struct DaysCondition {
 pub struct SaleCondition {
     /// Only these kinds of transaction; all kinds when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
     pub kinds: Option<Vec<TransactionKind>>,
 }
 

@@ -326,8 +326,9 @@ pub struct Declared<'a> {
     pub tags: HashSet<&'a str>,
     pub products: HashSet<&'a str>,
     pub product_names: HashSet<&'a str>,
-    /// Sections (`tags`, ...) of which some of the config could not be read:
-    /// a reference into one is not reported as undeclared.
+    /// What some of the config that could not be read may declare (`tag`,
+    /// `group`, `product`, `product name`): a reference to one is not
+    /// reported as undeclared.
     pub unread: HashSet<&'static str>,
     /// Work spent on did-you-means so far: each suggestion compares against
     /// every key of its kind, so thousands of bad references against
@@ -362,7 +363,7 @@ pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem
     let mut problems = Vec::new();
     let mut require =
         |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
-            if !set.contains(value) && !declared.unread.contains(section) {
+            if !set.contains(value) && !declared.unread.contains(what) {
                 let mut p = Problem::new(
                     path,
                     format!("{what} `{value}` is not declared; add it under `{section}:`"),

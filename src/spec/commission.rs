@@ -31,6 +31,7 @@ pub struct CommissionTrigger {
     #[serde(default = "super::yes", skip_serializing_if = "super::is_true")]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
 }
 

@@ -13,5 +13,6 @@ pub struct Group {
     pub description: Option<String>,
     /// Keys this group had before; a rename then keeps its partners.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
 }

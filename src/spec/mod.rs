@@ -165,6 +165,21 @@ impl Resource {
             Resource::CommissionTrigger(r) => &r.previously,
         }
     }
+
+    /// The resource as the engine keeps it: without the `previously` planning
+    /// hint, which only matches a rename.
+    pub fn as_stored(&self) -> Resource {
+        let mut r = self.clone();
+        match &mut r {
+            Resource::Program(_) => {}
+            Resource::Group(g) => g.previously.clear(),
+            Resource::Tag(t) => t.previously.clear(),
+            Resource::Product(p) => p.previously.clear(),
+            Resource::Automation(a) => a.previously.clear(),
+            Resource::CommissionTrigger(t) => t.previously.clear(),
+        }
+        r
+    }
 }
 
 /// A whole program's configuration: what a config directory declares and what the

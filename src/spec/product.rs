@@ -20,6 +20,7 @@ pub struct Product {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archived: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
 }
 

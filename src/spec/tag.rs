@@ -13,5 +13,6 @@ pub struct Tag {
     pub description: Option<String>,
     /// Keys this tag had before; a rename then keeps it on its partners.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
 }
