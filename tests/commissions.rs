@@ -1418,10 +1418,15 @@ commission_triggers:
     );
     assert_eq!(
         paid(&engine, "refund", "z1").await,
-        map(&[("p20", "0.00"), ("bonus", "0.00")])
+        map(&[("p20", "0.00"), ("bonus", "25.00")])
     );
+    // The zero transaction's flat bonus is a first commission; neither
+    // transaction is a sale.
     let pia = engine.partner("refund", "pia").await.unwrap().partner;
-    assert!(pia.tags.is_empty(), "{:?}", pia.tags);
+    assert_eq!(
+        pia.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["earning"]
+    );
     assert_eq!(
         (pia.stats.customers, pia.stats.revenue.to_string()),
         (0, "-99.00".to_owned())

@@ -1771,6 +1771,30 @@ async fn the_sweep_over_http_needs_admin() {
         matches!(&err, Error::BadRequest(m) if m.contains("future")),
         "{err:?}"
     );
+
+    // An admin token bound to another program sweeps nothing here, however
+    // the parameter is spelt; without one it sweeps its own program only.
+    let bound = server.token_for(Some("other"), &["admin"]).await;
+    for query in ["program=shop", "%70rogram=shop"] {
+        let status = reqwest::Client::new()
+            .post(format!("{}/v1/sweep?{query}", server.url))
+            .bearer_auth(&bound)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403, "{query}");
+    }
+    // `other` has no config: a sweep of it (not of every program) is a 404.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sweep", server.url))
+        .bearer_auth(&bound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("program `other`"), "{body}");
     server.stop().await;
 }
 

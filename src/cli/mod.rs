@@ -167,6 +167,19 @@ pub async fn program(
 }
 
 pub fn main() -> ExitCode {
+    // `PARTNEROPS_DB=` and the like mean "not set", as in a shell script that
+    // clears a variable; clap would take them as empty values.
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("PARTNEROPS_"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: nothing else runs yet; the async runtime and its threads
+        // start below.
+        unsafe { std::env::remove_var(name) };
+    }
     // clap exits 2 on a usage error, which here means "the plan has changes".
     let parsed = Cli::command()
         .try_get_matches()
@@ -180,13 +193,6 @@ pub fn main() -> ExitCode {
             // on its file) never talks to one.
             if from_env("engine") && (given("db") || matches!(cli.command, Command::Serve(_))) {
                 cli.global.engine = None;
-            }
-            // `PARTNEROPS_ENGINE=` and the like mean "not set".
-            let global = &mut cli.global;
-            for value in [&mut global.engine, &mut global.program, &mut global.token] {
-                if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                    *value = None;
-                }
             }
             cli
         }

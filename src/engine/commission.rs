@@ -286,13 +286,15 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
     }
 }
 
-/// The amount a trigger pays on a transaction. A flat amount goes with the
-/// sign of the transaction, as a percent does: a refund takes it back and a
-/// zero transaction (no sale) pays nothing.
+/// The amount a trigger pays on a transaction. A refund (a negative amount)
+/// takes a flat amount back as a percent takes back its share; a zero
+/// transaction (a trial's first invoice, say) still earns a flat amount,
+/// unless the trigger's rules ask for `transaction.amount: { gt: 0 }`.
 pub fn amount(commission: Commission, transaction: Money) -> Money {
     match commission {
         Commission::Percent(p) => p.of(transaction),
-        Commission::Flat(m) => Money(m.cents() * transaction.cents().signum()),
+        Commission::Flat(m) if transaction.cents() < 0 => Money(-m.cents()),
+        Commission::Flat(m) => m,
     }
 }
 
@@ -477,7 +479,7 @@ mod tests {
         let flat = Commission::Flat(Money(2500));
         assert_eq!(amount(flat, Money(9900)), Money(2500));
         assert_eq!(amount(flat, Money(-9900)), Money(-2500));
-        assert_eq!(amount(flat, Money::ZERO), Money::ZERO);
+        assert_eq!(amount(flat, Money::ZERO), Money(2500));
     }
 
     #[test]

@@ -200,6 +200,9 @@ impl Event {
                 k
             }
             Event::TransactionCreated { transaction, .. } => {
+                if let Some(problem) = crate::spec::money::amount_problem(transaction.amount) {
+                    return Err(format!("`transaction.amount`: {problem}"));
+                }
                 let mut k = vec![
                     ("transaction.key", transaction.key.as_str()),
                     ("transaction.customer", transaction.customer.as_str()),
@@ -333,6 +336,39 @@ impl BatchFormat {
 /// so a body of millions of tiny bad lines would cost the engine gigabytes.
 pub const MAX_BATCH: usize = 100_000;
 
+const TOO_MANY: &str = "partnerops: too many events";
+
+/// A JSON array of at most [`MAX_BATCH`] raw elements, read without holding
+/// more: a body of millions of `0,` stops at the first element too many.
+struct BoundedArray;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray {
+    type Value = Vec<&'de RawValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for BoundedArray {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of events")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            if items.len() == MAX_BATCH {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
 /// Reads a batch: a JSON array of events, or NDJSON (one event per line; blank
 /// lines are skipped). Returns the good events and the refused ones, or why
 /// the batch as a whole is refused (more than [`MAX_BATCH`] events).
@@ -353,12 +389,24 @@ pub fn parse_batch(
         BatchFormat::Sniff => body.trim_start().starts_with('['),
     };
     if array {
-        match serde_json::from_str::<Vec<&RawValue>>(body) {
-            Ok(items) if items.len() > MAX_BATCH => return Err(too_many(items.len())),
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        let items = serde::de::DeserializeSeed::deserialize(BoundedArray, &mut deserializer)
+            .and_then(|items| deserializer.end().map(|()| items));
+        match items {
+            Err(e) if e.to_string().starts_with(TOO_MANY) => {
+                return Err(format!(
+                    "the batch holds more than {MAX_BATCH} events; send at most {MAX_BATCH} in one request"
+                ));
+            }
             Ok(items) => {
+                // Elements come in order: count lines on from the previous
+                // one, one pass over the body.
+                let (mut line, mut counted) = (1, 0);
                 for raw in items {
                     let offset = raw.get().as_ptr() as usize - body.as_ptr() as usize;
-                    match parse_one(raw.get(), line_of(body, offset), now) {
+                    line += line_of(&body[counted..offset], offset - counted) - 1;
+                    counted = offset;
+                    match parse_one(raw.get(), line, now) {
                         Ok(r) => good.push(r),
                         Err(n) => bad.push(n),
                     }
@@ -435,6 +483,13 @@ mod tests {
         let body = "x\n".repeat(MAX_BATCH);
         let (_, bad) = parse_batch(&body, BatchFormat::Ndjson, Utc::now()).unwrap();
         assert_eq!(bad.len(), MAX_BATCH);
+        // An array stops reading at the first element too many.
+        let body = format!("[{}0]", "0,\n".repeat(MAX_BATCH));
+        let err = parse_batch(&body, BatchFormat::Array, Utc::now()).unwrap_err();
+        assert!(err.contains("more than 100000"), "{err}");
+        let body = format!("[{}0]", "0,\n".repeat(MAX_BATCH - 1));
+        let (_, bad) = parse_batch(&body, BatchFormat::Array, Utc::now()).unwrap();
+        assert_eq!((bad.len(), bad[MAX_BATCH - 1].line), (MAX_BATCH, MAX_BATCH));
     }
 
     #[test]

@@ -70,18 +70,16 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The program a request is about, as written in its path
-/// (`/v1/programs/{program}/...`) or its `program` query parameter. Compared
-/// undecoded: program keys hold no characters that need escaping, so an
-/// escaped spelling is refused rather than let through.
+/// (`/v1/programs/{program}/...`). Compared undecoded: program keys hold no
+/// characters that need escaping, so an escaped spelling is refused rather
+/// than let through. A program in a query (`/v1/sweep`) is its handler's to
+/// check, on the decoded value.
 fn requested_program(parts: &Parts) -> Option<&str> {
-    if let Some(rest) = parts.uri.path().strip_prefix("/v1/programs/") {
-        return rest.split('/').next();
-    }
     parts
         .uri
-        .query()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("program="))
+        .path()
+        .strip_prefix("/v1/programs/")
+        .and_then(|rest| rest.split('/').next())
 }
 
 /// A scope a route needs, as a type, so the check can run as an extractor.

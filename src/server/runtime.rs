@@ -75,6 +75,13 @@ pub async fn sweep(
             .map_err(|e| Error::BadRequest(format!("`now` is not an RFC 3339 time: {e}")))?,
         None => chrono::Utc::now(),
     };
+    if let (Some(bound), Some(asked)) = (&caller.0.program, &params.program)
+        && bound != asked
+    {
+        return Err(ApiError(Error::Forbidden(format!(
+            "this token reaches program `{bound}` only"
+        ))));
+    }
     let reports = match params.program.or(caller.0.program) {
         Some(p) => vec![state.engine.sweep(&p, now).await?],
         None => state.engine.sweep_all(now).await?,

@@ -169,6 +169,9 @@ fn check_product(product: &Product, problems: &mut Vec<Problem>) {
             "name must not be empty",
         ));
     }
+    if let Some(problem) = product.price.and_then(super::money::amount_problem) {
+        problems.push(Problem::new(vec![Seg::Key("price")], problem));
+    }
     if product.price.is_some_and(|p| p.cents() < 0) {
         problems.push(Problem::new(
             vec![Seg::Key("price")],
@@ -258,6 +261,14 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
 }
 
 fn check_trigger(trigger: &CommissionTrigger, problems: &mut Vec<Problem>) {
+    if let Commission::Flat(amount) = trigger.commission
+        && let Some(problem) = super::money::amount_problem(amount)
+    {
+        problems.push(Problem::new(
+            vec![Seg::Key("commission"), Seg::Key("flat")],
+            problem,
+        ));
+    }
     if let Commission::Flat(amount) = trigger.commission
         && amount.cents() < 0
     {

@@ -118,7 +118,8 @@ pub trait Store: Send + Sync + 'static {
     /// The products a customer holds.
     async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>>;
 
-    /// The amount of the latest transaction on a subscription.
+    /// The amount of a customer's latest sale (a positive transaction) on a
+    /// subscription.
     async fn last_amount(
         &self,
         program: &str,

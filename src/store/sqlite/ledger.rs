@@ -216,9 +216,10 @@ pub(super) async fn last_amount<'e>(
     subscription: &str,
 ) -> Result<Option<Money>> {
     // Another customer's transaction naming this key matched no product of
-    // theirs, and is none of this product's business.
+    // theirs, and is none of this product's business; a refund is not what
+    // the product costs.
     let amount: Option<i64> = sqlx::query_scalar(
-        "SELECT amount FROM transactions WHERE program = $1 AND customer = $2 AND subscription = $3 ORDER BY at DESC LIMIT 1",
+        "SELECT amount FROM transactions WHERE program = $1 AND customer = $2 AND subscription = $3 AND amount > 0 ORDER BY at DESC LIMIT 1",
     )
     .bind(program)
     .bind(customer)
