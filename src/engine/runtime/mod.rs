@@ -739,7 +739,7 @@ pub fn sweep_due<'a>(
         .daily_checks()
         .filter(|a| daily_check_due(a, state, now))
         .collect();
-    firing.sort_by_cached_key(|a| (came_due(a, state), a.key.clone()));
+    firing.sort_by(|a, b| (came_due(a, state), &a.key).cmp(&(came_due(b, state), &b.key)));
     let mut backfills: Vec<&Automation> = cfg
         .backfills()
         .filter(|a| !state.fires.contains_key(&a.key) && state.partner.is_past(&a.when))
