@@ -165,6 +165,51 @@ const MAX_COMMIT: usize = 64;
 
 /// Applies `changes` to the resources at the base revision, checks the result as
 /// `validate` checks a config directory, and returns the rows to change.
+/// Renames in the order the store can carry them out: one that moves partner
+/// tags, fire records and the like onto a key goes after the rename that moves
+/// them off it (`converter → proven` before `earning → converter`). Renames in
+/// a circle (a swap) cannot be ordered, and a rename onto a key deleted in
+/// the same changeset would meet that key's data: both are refused.
+fn order_renames(
+    renamed: Vec<(Kind, String, String)>,
+    deleted: &[(Kind, String)],
+    errors: &mut Vec<String>,
+) -> Vec<(Kind, String, String)> {
+    for (kind, old, new) in &renamed {
+        if deleted.iter().any(|(k, key)| k == kind && key == new) {
+            errors.push(format!(
+                "rename {kind} `{old}` to `{new}`: `{new}` is deleted in the same changeset; delete it in one apply and rename in the next"
+            ));
+        }
+    }
+    let mut pending = renamed;
+    let mut ordered = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let sources: std::collections::HashSet<(Kind, String)> = pending
+            .iter()
+            .map(|(kind, old, _)| (*kind, old.clone()))
+            .collect();
+        let (ready, rest): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|(kind, _, new)| !sources.contains(&(*kind, new.clone())));
+        if ready.is_empty() {
+            let circle: Vec<String> = rest
+                .iter()
+                .map(|(kind, old, new)| format!("{kind} `{old}` to `{new}`"))
+                .collect();
+            errors.push(format!(
+                "the renames {} go round in a circle; rename through a new key, one apply at a time",
+                circle.join(", ")
+            ));
+            ordered.extend(rest);
+            break;
+        }
+        ordered.extend(ready);
+        pending = rest;
+    }
+    ordered
+}
+
 pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Result<Delta> {
     let mut state: BTreeMap<(Kind, &str), &Resource> =
         current.iter().map(|r| ((r.kind(), r.key()), r)).collect();
@@ -234,6 +279,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
         }
         written.push(resource);
     }
+    let renamed = order_renames(renamed, &deleted, &mut errors);
     // Even for an empty result: an empty changeset must not make a program the
     // engine then lists with no config.
     if !state.contains_key(&(Kind::Program, program)) {
@@ -280,4 +326,51 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
         deleted,
         retriggered,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rename(old: &str, new: &str) -> (Kind, String, String) {
+        (Kind::Tag, old.to_owned(), new.to_owned())
+    }
+
+    #[test]
+    fn renames_go_after_the_renames_that_free_their_key() {
+        let mut errors = Vec::new();
+        let ordered = order_renames(
+            vec![
+                rename("earning", "converter"),
+                rename("converter", "proven"),
+            ],
+            &[],
+            &mut errors,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            ordered,
+            [
+                rename("converter", "proven"),
+                rename("earning", "converter")
+            ]
+        );
+    }
+
+    #[test]
+    fn swaps_and_renames_onto_deleted_keys_are_refused() {
+        let mut errors = Vec::new();
+        order_renames(vec![rename("a", "b"), rename("b", "a")], &[], &mut errors);
+        assert!(errors[0].contains("go round in a circle"), "{errors:?}");
+        let mut errors = Vec::new();
+        order_renames(
+            vec![rename("a", "b")],
+            &[(Kind::Tag, "b".to_owned())],
+            &mut errors,
+        );
+        assert!(
+            errors[0].contains("`b` is deleted in the same changeset"),
+            "{errors:?}"
+        );
+    }
 }

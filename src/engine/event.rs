@@ -2,7 +2,7 @@
 //! array or NDJSON, every event checked on its own, each bad one reported with
 //! its line and reason while the rest go on.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -136,6 +136,18 @@ impl Event {
             | Event::CustomerProductUpserted { at, .. }
             | Event::TransactionCreated { at, .. } => *at,
         }
+    }
+
+    /// Cuts `at` to the microsecond the store keeps, so an event orders the
+    /// same in its batch as after it was stored.
+    fn truncate_to_stored_precision(&mut self) {
+        let (Event::PartnerJoined { at, .. }
+        | Event::PartnerUpdated { at, .. }
+        | Event::PartnerActive { at, .. }
+        | Event::CustomerSignedUp { at, .. }
+        | Event::CustomerProductUpserted { at, .. }
+        | Event::TransactionCreated { at, .. }) = self;
+        *at = at.trunc_subsecs(6);
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -285,7 +297,8 @@ fn parse_one(text: &str, line: usize, now: DateTime<Utc>) -> Result<Received, Ev
         id: id.clone(),
         reason: Some(reason),
     };
-    let event: Event = serde_json::from_str(text).map_err(|e| reject(describe(&e)))?;
+    let mut event: Event = serde_json::from_str(text).map_err(|e| reject(describe(&e)))?;
+    event.truncate_to_stored_precision();
     event.check(now).map_err(reject)?;
     Ok(Received {
         line,
