@@ -109,6 +109,9 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
+    if *batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
     if *batch_size > crate::engine::event::MAX_BATCH {
         bail!(
             "--batch-size {batch_size} is more than an engine takes in one request ({})",
