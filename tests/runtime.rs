@@ -1381,6 +1381,65 @@ async fn backfill_on_apply_fires_for_partners_already_past_and_matches_the_plan_
     );
 }
 
+/// A chain of renames in one changeset (gold → premium, seller → gold) moves
+/// each partner's tags and the automations' fire records one step, not two.
+#[tokio::test]
+async fn a_chain_of_renames_moves_partner_tags_one_step() {
+    use partnerops::engine::changeset::Change;
+    use partnerops::spec::{Action, Resource};
+    let rig = Rig::new(SMALL_PROGRAM).await;
+    rig.send(&[
+        join("j1", day(0), "ann"),
+        signup("s1", day(1), "c1", "ann"),
+        sale("t1", day(2), "c1", "150"),
+    ])
+    .await;
+    assert_eq!(rig.tags("ann").await, strings(&["gold", "lead", "seller"]));
+    let client = Embedded::new(rig.engine.clone());
+    let live = client.snapshot(PROGRAM).await.unwrap();
+    let find = |kind: &str, key: &str| {
+        live.resources
+            .iter()
+            .find(|r| r.kind().to_string() == kind && r.key() == key)
+            .unwrap()
+            .clone()
+    };
+    let renamed_tag = |from: &str, to: &str| {
+        let Resource::Tag(mut t) = find("tag", from) else {
+            unreachable!()
+        };
+        t.key = to.to_owned();
+        Change::Update {
+            key: from.to_owned(),
+            resource: Resource::Tag(t),
+        }
+    };
+    let adding = |automation: &str, tag: &str| {
+        let Resource::Automation(mut a) = find("automation", automation) else {
+            unreachable!()
+        };
+        a.then = vec![Action::AddTag(tag.to_owned())];
+        Change::Update {
+            key: automation.to_owned(),
+            resource: Resource::Automation(a),
+        }
+    };
+    let mut changeset =
+        plan::diff(&rig.config(SMALL_PROGRAM), &live).changeset("chain".into(), None, None);
+    // Listed in the order that would move `seller` onto `gold` and then both to `premium`.
+    changeset.changes = vec![
+        renamed_tag("seller", "gold"),
+        renamed_tag("gold", "premium"),
+        adding("seller", "gold"),
+        adding("gold", "premium"),
+    ];
+    client.apply(PROGRAM, &changeset).await.unwrap();
+    assert_eq!(rig.tags("ann").await, strings(&["gold", "lead", "premium"]));
+    // Fire records stayed with their automations: nothing fires again.
+    rig.send(&[sale("t2", day(3), "c1", "10")]).await;
+    assert_eq!(rig.tags("ann").await, strings(&["gold", "lead", "premium"]));
+}
+
 /// Renaming an automation that already fired, and turning its backfill back
 /// on, backfills nobody: its fire records moved with it, and the plan says so.
 #[tokio::test]
