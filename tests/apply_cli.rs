@@ -142,6 +142,26 @@ fn mass_deletes_need_force_and_force_says_it_overrode() {
         "{}",
         stderr(&refused)
     );
+    // A saved plan whose counts were edited away is counted again.
+    assert_eq!(code(&s.run(&["plan", config, "--out", "mass.json"])), 0);
+    let saved = s.path("mass.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    doc["existing"] = serde_json::json!({});
+    doc["summary"] = serde_json::json!({"create": 0, "update": 0, "delete": 0});
+    std::fs::write(&saved, doc.to_string()).unwrap();
+    let edited = s.run(&["apply", "mass.json", "--yes"]);
+    assert_eq!(code(&edited), 3, "{}", stderr(&edited));
+    assert!(
+        stderr(&edited).contains("deletes 14 of 27 automations"),
+        "{}",
+        stderr(&edited)
+    );
+    assert!(
+        stdout(&edited).contains("14 to delete"),
+        "{}",
+        stdout(&edited)
+    );
     let forced = s.run(&["apply", config, "--yes", "--force"]);
     assert_eq!(code(&forced), 0, "{}", stderr(&forced));
     let shown = stdout(&forced);

@@ -1668,6 +1668,35 @@ commission_triggers:
     assert_eq!(results[0], (set(&[]), set(&["gold-bonus"])));
 }
 
+/// Due dates read in the program's time zone, where month ends clamp: a sale
+/// late on 31 January in New York is due 28 February there, not 1 March.
+#[tokio::test]
+async fn due_dates_read_in_the_program_time_zone() {
+    let (engine, _dir) = engine().await;
+    apply(
+        &engine,
+        &(program("ny", "America/New_York")
+            + "commission_triggers:\n  - { key: p10, commission: { percent: 10 }, drip: { installments: 2 } }\n"),
+    )
+    .await;
+    send(
+        &engine,
+        "ny",
+        &[
+            joined("2026-01-01T00:00:00Z", "pia", None),
+            signed_up("2026-01-02T00:00:00Z", "c1", "pia"),
+            txn("2026-02-01T04:30:00Z", "t1", "c1", "100.00", None, None),
+        ],
+    )
+    .await;
+    let due: Vec<String> = ledger(&engine, "ny")
+        .await
+        .iter()
+        .map(|c| c.due_on.unwrap().to_string())
+        .collect();
+    assert_eq!(due, ["2026-01-31", "2026-02-28"]);
+}
+
 /// (amount, due_at, installment, installments) of one trigger on one transaction./// (amount, due_at, installment, installments) of one trigger on one transaction.
 async fn drip_of(
     engine: &Engine,

@@ -93,7 +93,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     // leaves the engine, and an embedded engine's file, as they were.
     let saved = saved_plan(&args.path)?;
     let from_file = saved.is_some();
-    let plan = match saved {
+    let mut plan = match saved {
         Some(plan) => plan,
         None => {
             let config = validate::load_or_report(&args.path)?;
@@ -103,16 +103,12 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         }
     };
     super::check_program(global, "the saved plan", &plan.program)?;
-    // Applying a saved plan of no changes sends nothing, but it still
-    // says what the engine held then: if that moved, the plan is stale.
-    if from_file && plan.is_empty() {
-        let current = target
-            .reader()
-            .await?
-            .snapshot(&plan.program)
-            .await?
-            .revision;
-        if current != plan.base_revision {
+    if from_file {
+        let live = target.reader().await?.snapshot(&plan.program).await?;
+        // Applying a saved plan of no changes sends nothing, but it still
+        // says what the engine held then: if that moved, the plan is stale.
+        let current = live.revision;
+        if plan.is_empty() && current != plan.base_revision {
             say!(
                 "error: {}. Nothing was changed.",
                 Error::Stale {
@@ -122,6 +118,8 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
             );
             return Ok(ExitCode::from(exit::REFUSED));
         }
+        // The guards count what the engine holds, not what the file says.
+        plan.recount(&live.resources);
     }
     output::print(&render::text(
         &plan,

@@ -66,7 +66,7 @@ pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result
             c.transaction,
             c.trigger,
             c.amount.to_string(),
-            c.due_at.format("%Y-%m-%d"),
+            due(c),
             format!("{}/{}", c.installment, c.installments),
             c.revision
         );
@@ -151,7 +151,7 @@ pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<
             "  {} {} due {} ({}/{}, revision {})",
             c.trigger,
             c.amount,
-            c.due_at.format("%Y-%m-%d"),
+            due(c),
             c.installment,
             c.installments,
             c.revision
@@ -194,7 +194,7 @@ pub async fn view(global: &GlobalArgs, args: &ViewArgs) -> anyhow::Result<ExitCo
             out,
             "  {:>9}  due {}  {} ({})",
             c.amount.to_string(),
-            c.due_at.format("%Y-%m-%d"),
+            c.due_on,
             c.offer,
             c.transaction
         );
@@ -205,4 +205,12 @@ pub async fn view(global: &GlobalArgs, args: &ViewArgs) -> anyhow::Result<ExitCo
     }
     output::print(&out)?;
     Ok(ExitCode::from(exit::OK))
+}
+
+/// The due date in the program's time zone (where drip month ends clamp),
+/// falling back to the UTC date.
+fn due(c: &crate::engine::runtime::state::CommissionRecord) -> String {
+    c.due_on
+        .unwrap_or_else(|| c.due_at.date_naive())
+        .to_string()
 }

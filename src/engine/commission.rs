@@ -108,7 +108,7 @@ fn names(op: &str, v: &[String]) -> String {
 }
 
 /// The local calendar date of `t` in `tz`.
-fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+pub fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
 
@@ -374,6 +374,7 @@ pub fn evaluate(
                 trigger: trigger.key.clone(),
                 amount: cents,
                 due_at,
+                due_on: Some(local_date(due_at, cfg.timezone)),
                 installment: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 installments: n,
                 revision: cfg.revision,

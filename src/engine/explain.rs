@@ -75,10 +75,13 @@ impl Engine {
             (Some(p), _) => format!("partner `{p}`, who referred the customer"),
         };
         // Commissions only exist for an attributed transaction; found by partner.
-        let commissions = match &transaction.partner {
+        let mut commissions = match &transaction.partner {
             Some(p) => self.store.commissions(program, Some(p), Some(key)).await?,
             None => Vec::new(),
         };
+        for c in &mut commissions {
+            c.due_on = Some(super::commission::local_date(c.due_at, cfg.timezone));
+        }
         let facts = Facts::new(&cfg, &transaction);
         let triggers = cfg
             .config

@@ -267,7 +267,11 @@ impl Engine {
         program: &str,
         partner: Option<&str>,
     ) -> Result<Vec<runtime::state::CommissionRecord>> {
-        let commissions = self.store.commissions(program, partner, None).await?;
+        let mut commissions = self.store.commissions(program, partner, None).await?;
+        let tz = self.current_config(program).await?.timezone;
+        for c in &mut commissions {
+            c.due_on = Some(commission::local_date(c.due_at, tz));
+        }
         if let Some(p) = partner
             && commissions.is_empty()
             && self.store.partner(program, p).await?.is_none()

@@ -34,6 +34,8 @@ pub struct ViewCommission {
     pub offer: String,
     pub amount: Money,
     pub due_at: DateTime<Utc>,
+    /// `due_at` as a date in the program's time zone.
+    pub due_on: chrono::NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -86,6 +88,7 @@ impl Engine {
         }
         // A commission is labelled with the offer as it read when it was
         // earned: a later change to a trigger never rewrites what it paid for.
+        let tz = cfg.timezone;
         let mut at_revision = std::collections::BTreeMap::new();
         let mut commissions = Vec::new();
         for c in self.store.commissions(program, Some(key), None).await? {
@@ -111,6 +114,7 @@ impl Engine {
                 transaction: c.transaction,
                 amount: c.amount,
                 due_at: c.due_at,
+                due_on: commission::local_date(c.due_at, tz),
             });
         }
         // Eligibility looks at partner rules only: the rest depend on the sale.

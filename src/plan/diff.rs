@@ -88,34 +88,18 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
     deletes.sort_by(|a, b| b.kind.cmp(&a.kind).then_with(|| a.key.cmp(&b.key)));
     changes.extend(deletes);
 
-    let mut existing = BTreeMap::new();
-    for r in &live.resources {
-        *existing.entry(r.kind()).or_insert(0) += 1;
-    }
-    let summary = Summary {
-        create: changes
-            .iter()
-            .filter(|c| c.action == Action::Create)
-            .count(),
-        update: changes
-            .iter()
-            .filter(|c| c.action == Action::Update)
-            .count(),
-        delete: changes
-            .iter()
-            .filter(|c| c.action == Action::Delete)
-            .count(),
-    };
-    Plan {
+    let mut plan = Plan {
         format_version: FORMAT_VERSION,
         program: desired.program.key.clone(),
         base_revision: live.revision,
         created_at: Utc::now(),
         git_commit: None,
         changes,
-        summary,
-        existing,
-    }
+        summary: Summary::default(),
+        existing: BTreeMap::new(),
+    };
+    plan.recount(&live.resources);
+    plan
 }
 
 fn update(before: &Resource, after: &Resource) -> PlannedChange {

@@ -268,6 +268,22 @@ impl Plan {
         }
     }
 
+    /// Counts the summary from the changes and `existing` from what the engine
+    /// holds: a saved plan's own counts are not trusted, since the guards
+    /// depend on them and the file may have been edited.
+    pub fn recount(&mut self, live: &[Resource]) {
+        self.existing.clear();
+        for r in live {
+            *self.existing.entry(r.kind()).or_insert(0) += 1;
+        }
+        let count = |action| self.changes.iter().filter(|c| c.action == action).count();
+        self.summary = Summary {
+            create: count(Action::Create),
+            update: count(Action::Update),
+            delete: count(Action::Delete),
+        };
+    }
+
     /// Every reason apply would refuse this plan.
     pub fn refusals(&self) -> Vec<Refusal> {
         let mut refusals = Vec::new();

@@ -272,6 +272,10 @@ pub struct CommissionRecord {
     pub trigger: String,
     pub amount: Money,
     pub due_at: DateTime<Utc>,
+    /// `due_at` as a date in the program's time zone, where month ends are
+    /// clamped (set when read from the engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<chrono::NaiveDate>,
     /// 1-based; 1 of 1 unless dripped.
     pub installment: u32,
     pub installments: u32,

@@ -113,6 +113,7 @@ pub(super) async fn commissions<'e>(
                 trigger: r.try_get("trigger")?,
                 amount: Money(r.try_get("amount")?),
                 due_at: parse_time(&r.try_get::<String, _>("due_at")?)?,
+                due_on: None,
                 installment: u32::try_from(r.try_get::<i64, _>("installment")?).unwrap_or(1),
                 installments: u32::try_from(r.try_get::<i64, _>("installments")?).unwrap_or(1),
                 revision: revision(r)?,
