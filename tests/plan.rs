@@ -406,7 +406,7 @@ proptest! {
             let live = applied(&engine, &first).await;
             prop_assert!(plan::diff(&first, &live).is_empty());
             // `previously` is a planning hint the engine does not keep.
-            let stored = Config::from_resources(first.resources().map(|r| plan::as_stored(&r)));
+            let stored = Config::from_resources(first.resources().map(|r| r.as_stored()));
             prop_assert_eq!(live.config(), stored);
 
             let mut second = second;

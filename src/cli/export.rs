@@ -77,8 +77,9 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
         })
         .cloned()
         .collect();
-    let links: Vec<PathBuf> = files_per_kind(&config)
-        .into_iter()
+    let files = files_per_kind(&config);
+    let links: Vec<PathBuf> = files
+        .iter()
         .map(|(name, _)| dir.join(name))
         .filter(|p| {
             p.symlink_metadata()
@@ -101,7 +102,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
     // Written first and the old files deleted after, so a failed write leaves
     // the old config in place.
     let mut written = Vec::new();
-    for (name, doc) in files_per_kind(&config) {
+    for (name, doc) in files {
         if doc == ConfigDocument::default() {
             continue;
         }

@@ -219,6 +219,8 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
     let mut renamed = Vec::new();
     let mut deleted = Vec::new();
     let mut retriggered = Vec::new();
+    // A new revision with nothing in it would only make saved plans stale.
+    let mut changes_something = false;
 
     // Removals first so a rename chain (b→c, a→b) in one changeset works.
     for change in changes {
@@ -227,6 +229,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
                 if let Some(before) = state.remove(&(resource.kind(), key.as_str())) =>
             {
                 removed.push((resource.kind(), key.clone()));
+                changes_something |= *before != resource.as_stored();
                 if key != resource.key() {
                     renamed.push((resource.kind(), key.clone(), resource.key().to_owned()));
                 }
@@ -237,6 +240,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
                 }
             }
             Change::Delete { kind, key } if state.remove(&(*kind, key.as_str())).is_some() => {
+                changes_something = true;
                 removed.push((*kind, key.clone()));
                 deleted.push((*kind, key.clone()));
             }
@@ -251,7 +255,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
                     kind.noun()
                 ));
             }
-            Change::Create { .. } => {}
+            Change::Create { .. } => changes_something = true,
         }
     }
     for change in changes {
@@ -315,6 +319,9 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
                 resource.key()
             ));
         }
+    }
+    if errors.is_empty() && !changes_something {
+        errors.push("the changeset changes nothing; there is nothing to apply".to_owned());
     }
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));

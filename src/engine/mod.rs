@@ -328,22 +328,6 @@ impl Engine {
             });
         }
         let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
-        // A new revision with nothing in it would only make saved plans stale.
-        let changes_something = changeset.changes.iter().any(|change| match change {
-            changeset::Change::Update { key, resource } => {
-                let stored = resource.as_stored();
-                !current
-                    .resources
-                    .iter()
-                    .any(|r| r.key() == key && *r == stored)
-            }
-            _ => true,
-        });
-        if !changes_something {
-            return Err(Error::Invalid(vec![
-                "the changeset changes nothing; there is nothing to apply".to_owned(),
-            ]));
-        }
         // The store re-checks the revision inside its transaction: another apply
         // may have landed since the snapshot above.
         let mut record = self

@@ -23,7 +23,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
     let wanted: Vec<(Resource, Resource)> = desired
         .resources()
         .map(|r| {
-            let stored = as_stored(&r);
+            let stored = r.as_stored();
             (r, stored)
         })
         .collect();
@@ -38,7 +38,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
             claimed.insert((kind, current.key()));
             // An engine may still hold a `previously` stored by an older
             // version; it is ignored on both sides.
-            if as_stored(current) != *stored {
+            if current.as_stored() != *stored {
                 changes.push(update(current, stored));
             }
             continue;
@@ -103,7 +103,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
 }
 
 fn update(before: &Resource, after: &Resource) -> PlannedChange {
-    let before = &as_stored(before);
+    let before = &before.as_stored();
     let new_key = (before.key() != after.key()).then(|| after.key().to_owned());
     PlannedChange {
         action: Action::Update,
@@ -116,11 +116,6 @@ fn update(before: &Resource, after: &Resource) -> PlannedChange {
         partners: None,
         customers: None,
     }
-}
-
-/// The resource as the engine keeps it (see [`Resource::as_stored`]).
-pub fn as_stored(resource: &Resource) -> Resource {
-    resource.as_stored()
 }
 
 /// The leaves that differ between two resources.

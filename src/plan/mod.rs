@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use diff::{as_stored, diff};
+pub use diff::diff;
 
 use crate::engine::changeset::{Change, Changeset, Summary};
 use crate::engine::{Impact, ImpactQuery};
