@@ -96,6 +96,7 @@ fn engine(c: &mut Criterion) {
             name: "Bulk".into(),
             currency: "USD".into(),
             timezone: "UTC".into(),
+            payouts: partnerops::spec::Payouts::default(),
         };
         embedded
             .apply(

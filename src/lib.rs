@@ -4,6 +4,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod plan;
 pub mod problem;
 pub mod sample;

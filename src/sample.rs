@@ -14,6 +14,7 @@ pub fn config(n: usize) -> Config {
         name: "Sample program".to_owned(),
         currency: "USD".to_owned(),
         timezone: "Europe/Berlin".to_owned(),
+        payouts: crate::spec::Payouts::default(),
     });
     let groups = count(5);
     let tags = count(20);
@@ -39,7 +40,7 @@ pub fn config(n: usize) -> Config {
             key: format!("product-{i:05}"),
             name: format!("Product {i}"),
             description: Some("A product".to_owned()),
-            price: Some(Money(i64::try_from(i % 500).unwrap_or(0) * 100 + 99)),
+            price: Some(Money::from_cents(i64::try_from(i % 500).unwrap_or(0) * 100 + 99)),
             archived: false,
             previously: Vec::new(),
         })
@@ -86,7 +87,7 @@ pub fn config(n: usize) -> Config {
             description: Some(format!("Earn {}% on product {}", i % 30 + 1, i % products)),
             on: CommissionEvent::TransactionCreated,
             commission: if i % 4 == 0 {
-                Commission::Flat(Money(2500))
+                Commission::Flat(Money::from_cents(2500))
             } else {
                 Commission::Percent(
                     Percent::from_basis_points(i64::try_from(i % 30 + 1).unwrap_or(1) * 100)
@@ -168,6 +169,7 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
         name: "Benchmark".to_owned(),
         currency: "USD".to_owned(),
         timezone: "Europe/Berlin".to_owned(),
+        payouts: crate::spec::Payouts::default(),
     });
     config.groups = (0..5)
         .map(|i| Group {
@@ -190,7 +192,7 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
             key: format!("p{i:02}"),
             name: format!("Product {i}"),
             description: None,
-            price: Some(Money(4900)),
+            price: Some(Money::from_cents(4900)),
             archived: false,
             previously: Vec::new(),
         })
@@ -258,7 +260,7 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
                 // trigger, after all 100 are evaluated.
                 Rule::PartnerGroup(MemberOp::AnyOf(vec![format!("g{}", (i / 20) % 5)])),
                 Rule::TransactionAmount(Compare {
-                    gt: Some(Money(100)),
+                    gt: Some(Money::from_cents(100)),
                     gte: None,
                     lt: None,
                     lte: None,

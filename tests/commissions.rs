@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use partnerops::client::{Embedded, Reader, Writer};
 use partnerops::engine::Engine;
 use partnerops::engine::event::{BatchFormat, IngestReport};
-use partnerops::engine::runtime::state::CommissionRecord;
+use partnerops::engine::runtime::state::LedgerLine as CommissionRecord;
 use partnerops::spec::ProductStatus;
 use serde_json::{Value, json};
 use support::server::TestServer;
@@ -321,8 +321,8 @@ async fn seed_example_live_chat_and_inbox_pay_10_and_20_percent_to_the_referrer(
             ),
         ]
     );
-    assert_eq!(all[0].amount.cents(), 490);
-    assert_eq!(all[1].amount.cents(), 1980);
+    assert_eq!(all[0].amount.minor(), 490);
+    assert_eq!(all[1].amount.minor(), 1980);
 
     // The partner sees both products and both commissions in their dashboard.
     let view = engine

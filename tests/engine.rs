@@ -730,6 +730,9 @@ async fn two_engines_on_one_file_race_and_exactly_one_wins() {
                         program: "gigakick",
                         changeset: &cs,
                         delta: &delta,
+                        minor_units: None,
+                        daily_checks_changed: false,
+                        backfill: false,
                     })
                     .await
             })

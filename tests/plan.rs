@@ -63,7 +63,7 @@ fn edited() -> Config {
         .iter_mut()
         .find(|p| p.key == "inbox")
         .unwrap()
-        .price = Some(Money(10_900));
+        .price = Some(Money::from_cents(10_900));
     c.commission_triggers.retain(|t| t.key != "gold-upsell");
     c.sort();
     c

@@ -3,16 +3,56 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use chrono::{DateTime, Utc};
+
 use super::history::ListFormat;
 use super::{GlobalArgs, exit, output};
+use crate::engine::ledger::listing::LedgerQuery;
+use crate::spec::money::Total;
+use crate::store::record::{LedgerLine, LineKind, LineStatus};
 
 #[derive(Debug, Args)]
 pub struct CommissionsArgs {
-    /// Only this partner's commissions.
+    /// Only this partner's lines.
     #[arg(long, value_name = "KEY")]
     pub partner: Option<String>,
+    /// Only lines in this state.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only lines due at or after this time (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = super::time_arg)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only lines due before this time (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = super::time_arg)]
+    pub until: Option<DateTime<Utc>>,
+    /// text: a table with the total; json: an array of lines; csv: one row
+    /// per line, for a spreadsheet.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ListFormat,
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Approved,
+    Paid,
+}
+
+impl From<StatusArg> for LineStatus {
+    fn from(s: StatusArg) -> LineStatus {
+        match s {
+            StatusArg::Pending => LineStatus::Pending,
+            StatusArg::Approved => LineStatus::Approved,
+            StatusArg::Paid => LineStatus::Paid,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -40,44 +80,101 @@ pub struct ViewArgs {
     pub format: ListFormat,
 }
 
+/// Lines read per request: the ledger is printed as it is read, so memory
+/// does not grow with it.
+const PAGE: usize = 5_000;
+
 pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let commissions = reader
-        .commissions(&program, args.partner.as_deref())
-        .await?;
-    if args.format == ListFormat::Json {
-        output::println(&serde_json::to_string_pretty(&commissions)?)?;
-        return Ok(ExitCode::from(exit::OK));
+    let currency = reader
+        .snapshot(&program)
+        .await?
+        .config()
+        .map(|c| c.program.currency)
+        .unwrap_or_default();
+    let mut query = LedgerQuery {
+        partner: args.partner.clone(),
+        transaction: None,
+        status: args.status.map(Into::into),
+        since: args.since,
+        until: args.until,
+        after: None,
+        limit: PAGE,
+    };
+    let mut stdout = std::io::stdout().lock();
+    let mut count = 0usize;
+    let mut total: Option<Total> = None;
+    match args.format {
+        TableFormat::Text => output::write(
+            &mut stdout,
+            &format!(
+                "{:>6}  {:<16} {:<20} {:<20} {:<10} {:>10}  {:<10}  {:<8} {:>5}  REV\n",
+                "LINE", "PARTNER", "TRANSACTION", "TRIGGER", "KIND", "AMOUNT", "DUE", "STATUS", "PART"
+            ),
+        )?,
+        TableFormat::Json => output::write(&mut stdout, "[")?,
+        TableFormat::Csv => output::write(
+            &mut stdout,
+            &crate::engine::ledger::csv::lines(&[], &currency, true),
+        )?,
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<16} {:<22} {:<20} {:>10}  {:<10}  {:>5}  REV",
-        "PARTNER", "TRANSACTION", "TRIGGER", "AMOUNT", "DUE", "PART"
-    );
-    let mut total = 0i128;
-    for c in &commissions {
-        total += i128::from(c.amount.cents());
-        let _ = writeln!(
-            out,
-            "{:<16} {:<22} {:<20} {:>10}  {:<10}  {:>5}  {}",
-            c.partner,
-            c.transaction,
-            c.trigger,
-            c.amount.to_string(),
-            due(c),
-            format!("{}/{}", c.installment, c.installments),
-            c.revision
-        );
+    loop {
+        let page = reader.ledger(&program, &query).await?;
+        let mut out = String::new();
+        for l in &page.lines {
+            total
+                .get_or_insert_with(|| Total::zero(l.amount.exp()))
+                .add(l.amount);
+            match args.format {
+                TableFormat::Text => {
+                    let _ = writeln!(
+                        out,
+                        "{:>6}  {:<16} {:<20} {:<20} {:<10} {:>10}  {:<10}  {:<8} {:>5}  {}",
+                        l.id,
+                        l.partner,
+                        l.transaction,
+                        l.trigger,
+                        l.kind.as_str(),
+                        l.amount.to_string(),
+                        due(l),
+                        l.status.as_str(),
+                        format!("{}/{}", l.installment, l.installments),
+                        l.revision
+                    );
+                }
+                TableFormat::Json => {
+                    if count > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("\n  ");
+                    out.push_str(&serde_json::to_string(l)?);
+                }
+                TableFormat::Csv => {}
+            }
+            count += 1;
+        }
+        if args.format == TableFormat::Csv {
+            out = crate::engine::ledger::csv::lines(&page.lines, &currency, false);
+        }
+        output::write(&mut stdout, &out)?;
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
     }
-    let _ = writeln!(
-        out,
-        "{} commissions, {} in all",
-        commissions.len(),
-        crate::spec::money::format_wide(total)
-    );
-    output::print(&out)?;
+    match args.format {
+        TableFormat::Text => output::write(
+            &mut stdout,
+            &format!(
+                "{}, {} in all\n",
+                super::plural(count, "line", "lines"),
+                total.map_or_else(|| "0".to_owned(), |t| t.to_string())
+            ),
+        )?,
+        TableFormat::Json => output::write(&mut stdout, if count > 0 { "\n]\n" } else { "]\n" })?,
+        TableFormat::Csv => {}
+    }
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -141,20 +238,37 @@ pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<
             let _ = writeln!(out, "    (no rules: every attributed transaction)");
         }
     }
-    let _ = writeln!(out, "\nrecorded commissions:");
+    let _ = writeln!(out, "\nledger lines:");
     if e.commissions.is_empty() {
         let _ = writeln!(out, "  none");
     }
     for c in &e.commissions {
         let _ = writeln!(
             out,
-            "  {} {} due {} ({}/{}, revision {})",
+            "  {:<10} {} {} to {} due {} ({}/{}, revision {}, {}){}",
+            c.kind.as_str(),
             c.trigger,
             c.amount,
+            c.partner,
             due(c),
             c.installment,
             c.installments,
-            c.revision
+            c.revision,
+            c.status.as_str(),
+            c.cause
+                .as_deref()
+                .map(|e| format!(", event {e}"))
+                .unwrap_or_default()
+        );
+    }
+    for r in &e.refunds {
+        let _ = writeln!(
+            out,
+            "  refund {} of {} on {}{}",
+            r.key,
+            r.amount,
+            r.at.to_rfc3339(),
+            if r.applied { "" } else { " (waiting)" }
         );
     }
     output::print(&out)?;
@@ -192,11 +306,17 @@ pub async fn view(global: &GlobalArgs, args: &ViewArgs) -> anyhow::Result<ExitCo
     for c in &v.commissions {
         let _ = writeln!(
             out,
-            "  {:>9}  due {}  {} ({})",
+            "  {:>9}  due {}  {:<8} {} ({}{})",
             c.amount.to_string(),
             c.due_on,
+            c.status.as_str(),
             c.offer,
-            c.transaction
+            c.transaction,
+            match c.kind {
+                LineKind::Commission => "",
+                LineKind::Reversal => ", reversed",
+                LineKind::Adjustment => ", adjusted",
+            }
         );
     }
     let _ = writeln!(out, "\noffers:");
@@ -209,7 +329,7 @@ pub async fn view(global: &GlobalArgs, args: &ViewArgs) -> anyhow::Result<ExitCo
 
 /// The due date in the program's time zone (where drip month ends clamp),
 /// falling back to the UTC date.
-fn due(c: &crate::engine::runtime::state::CommissionRecord) -> String {
+fn due(c: &LedgerLine) -> String {
     c.due_on
         .unwrap_or_else(|| c.due_at.date_naive())
         .to_string()

@@ -16,12 +16,14 @@ mod export;
 mod history;
 mod output;
 mod partners;
+mod payouts;
 mod plan;
 mod provenance;
 mod schema;
 mod serve;
 mod sweep;
 mod token;
+mod transactions;
 mod validate;
 
 use std::path::PathBuf;
@@ -96,6 +98,12 @@ pub enum Command {
     Customer(partners::CustomerArgs),
     /// List commissions (the ledger).
     Commissions(commissions::CommissionsArgs),
+    /// Transactions that wait for a referral signup or a product record.
+    Transactions(transactions::TransactionsArgs),
+    /// What partners are paid: plan, create, list and show payouts.
+    Payouts(payouts::PayoutsArgs),
+    /// Reports: per product customers, sales, revenue and commissions.
+    Report(payouts::ReportArgs),
     /// Explain why commissions did or did not fire.
     Explain(commissions::ExplainArgs),
     /// What a partner sees: their customers' products, their commissions, their offers.
@@ -135,6 +143,21 @@ impl GlobalArgs {
 /// `PARTNEROPS_PROGRAM`) that names another is a mistake worth stopping for,
 /// not an option to ignore.
 /// `what` names it: "the config", "the saved plan".
+/// A time on the command line: RFC 3339, or a date (midnight UTC).
+pub fn time_arg(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("`{s}` is not an RFC 3339 time or a YYYY-MM-DD date"))
+}
+
+/// "1 line", "2 lines".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn check_program(global: &GlobalArgs, what: &str, program: &str) -> anyhow::Result<()> {
     match &global.program {
         Some(asked) if asked != program => anyhow::bail!(
@@ -252,6 +275,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Partner(args) => partners::show(global, args).await,
         Command::Customer(args) => partners::customer(global, args).await,
         Command::Commissions(args) => commissions::list(global, args).await,
+        Command::Transactions(args) => transactions::list(global, args).await,
+        Command::Payouts(args) => payouts::run(global, args).await,
+        Command::Report(args) => payouts::report(global, args).await,
         Command::Explain(args) => commissions::explain(global, args).await,
         Command::PartnerView(args) => commissions::view(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,

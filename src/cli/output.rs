@@ -18,3 +18,12 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 pub fn println(text: &str) -> anyhow::Result<()> {
     print(&format!("{text}\n"))
 }
+
+/// Writes a part of a longer output to a locked stdout (printing as it is
+/// read keeps memory flat); a reader that went away ends it quietly.
+pub fn write(out: &mut std::io::StdoutLock<'_>, text: &str) -> anyhow::Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -188,10 +188,12 @@ fn write_tag_history(out: &mut String, history: &[TagChange]) {
             Cause::Automation => format!("automation {}", c.cause),
             Cause::Config => format!("config {}", c.cause),
             Cause::Person => format!("by {}", c.cause),
+            Cause::Correction => c.cause.clone(),
         };
         let event = c
             .event_id
             .as_deref()
+            .filter(|_| c.cause_kind != Cause::Correction)
             .map(|e| format!(", event {e}"))
             .unwrap_or_default();
         let _ = writeln!(

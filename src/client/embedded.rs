@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use crate::engine::event::{BatchFormat, IngestReport};
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
+use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
+use crate::engine::ledger::report::ProductReport;
+use crate::store::record::Payout;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
@@ -53,6 +56,13 @@ impl EmbeddedReader {
         let store = SqliteStore::open_read_only(db).await?;
         Ok(EmbeddedReader {
             engine: store.map(|s| Engine::new(Arc::new(s))),
+        })
+    }
+
+    /// The engine, or why there is none: nothing was ever written to the file.
+    fn engine(&self) -> Result<&Engine> {
+        self.engine.as_ref().ok_or_else(|| {
+            Error::NotFound("the embedded engine holds nothing yet: apply a config first".to_owned())
         })
     }
 }
@@ -131,15 +141,61 @@ impl Reader for EmbeddedReader {
         }
     }
 
-    async fn commissions(
+    async fn ledger(&self, program: &str, query: &LedgerQuery) -> Result<LedgerPage> {
+        match &self.engine {
+            Some(e) => e.ledger(program, query).await,
+            None => Ok(LedgerPage {
+                lines: Vec::new(),
+                next: None,
+            }),
+        }
+    }
+
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>> {
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<TransactionPage> {
         match &self.engine {
-            Some(e) => e.commissions(program, partner).await,
+            Some(e) => {
+                e.waiting_transactions(program, unattributed, unmatched, after, limit)
+                    .await
+            }
+            None => Ok(TransactionPage {
+                transactions: Vec::new(),
+                next: None,
+            }),
+        }
+    }
+
+    async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan> {
+        self.engine()?.payout_plan(program, as_of).await
+    }
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {
+        match &self.engine {
+            Some(e) => e.payouts(program).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail> {
+        self.engine()?.payout(program, id).await
+    }
+
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<ProductReport> {
+        self.engine()?
+            .product_report(program, since, until, by_partner)
+            .await
     }
 
     async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
@@ -202,12 +258,45 @@ impl Reader for Embedded {
         self.engine.customer(program, key).await
     }
 
-    async fn commissions(
+    async fn ledger(&self, program: &str, query: &LedgerQuery) -> Result<LedgerPage> {
+        self.engine.ledger(program, query).await
+    }
+
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>> {
-        self.engine.commissions(program, partner).await
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<TransactionPage> {
+        self.engine
+            .waiting_transactions(program, unattributed, unmatched, after, limit)
+            .await
+    }
+
+    async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan> {
+        self.engine.payout_plan(program, as_of).await
+    }
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {
+        self.engine.payouts(program).await
+    }
+
+    async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail> {
+        self.engine.payout(program, id).await
+    }
+
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<ProductReport> {
+        self.engine
+            .product_report(program, since, until, by_partner)
+            .await
     }
 
     async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
@@ -245,6 +334,14 @@ impl Writer for Embedded {
             Some(p) => Ok(vec![self.engine.sweep(p, now).await?]),
             None => self.engine.sweep_all(now).await,
         }
+    }
+
+    async fn create_payout(
+        &self,
+        program: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<PayoutDetail>> {
+        self.engine.create_payout(program, as_of).await
     }
 }
 

@@ -15,7 +15,10 @@ use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
+use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
+use crate::engine::ledger::report::ProductReport;
+use crate::store::record::Payout;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
@@ -261,15 +264,78 @@ impl Reader for HttpReader {
         .await
     }
 
-    async fn commissions(
+    async fn ledger(&self, program: &str, q: &LedgerQuery) -> Result<LedgerPage> {
+        let mut query = format!("/commissions?limit={}", q.limit);
+        let mut add = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                query.push_str(&format!("&{name}={}", segment(&v)));
+            }
+        };
+        add("partner", q.partner.clone());
+        add("transaction", q.transaction.clone());
+        add("status", q.status.map(|s| s.as_str().to_owned()));
+        add("since", q.since.map(|t| t.to_rfc3339()));
+        add("until", q.until.map(|t| t.to_rfc3339()));
+        add("after", q.after.map(|a| a.to_string()));
+        self.get(&program_path(program, &query)).await
+    }
+
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>> {
-        let query = partner
-            .map(|p| format!("?partner={}", segment(p)))
-            .unwrap_or_default();
-        self.get(&program_path(program, &format!("/commissions{query}")))
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<TransactionPage> {
+        let mut query = format!("/transactions?limit={limit}");
+        if unattributed {
+            query.push_str("&unattributed=true");
+        }
+        if unmatched {
+            query.push_str("&unmatched=true");
+        }
+        if let Some(a) = after {
+            query.push_str(&format!("&after={}", segment(a)));
+        }
+        self.get(&program_path(program, &query)).await
+    }
+
+    async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan> {
+        self.get(&program_path(
+            program,
+            &format!("/payouts/plan?as_of={}", segment(&as_of.to_rfc3339())),
+        ))
+        .await
+    }
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {
+        self.get(&program_path(program, "/payouts")).await
+    }
+
+    async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail> {
+        self.get(&program_path(program, &format!("/payouts/{id}")))
+            .await
+    }
+
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<ProductReport> {
+        let mut query = String::from("/reports/products?");
+        if let Some(s) = since {
+            query.push_str(&format!("since={}&", segment(&s.to_rfc3339())));
+        }
+        if let Some(u) = until {
+            query.push_str(&format!("until={}&", segment(&u.to_rfc3339())));
+        }
+        if by_partner {
+            query.push_str("by=partner");
+        }
+        self.get(&program_path(program, query.trim_end_matches(['&', '?'])))
             .await
     }
 
@@ -391,12 +457,45 @@ impl Reader for HttpWriter {
         self.reader.customer(program, key).await
     }
 
-    async fn commissions(
+    async fn ledger(&self, program: &str, query: &LedgerQuery) -> Result<LedgerPage> {
+        self.reader.ledger(program, query).await
+    }
+
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>> {
-        self.reader.commissions(program, partner).await
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<TransactionPage> {
+        self.reader
+            .waiting_transactions(program, unattributed, unmatched, after, limit)
+            .await
+    }
+
+    async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan> {
+        self.reader.payout_plan(program, as_of).await
+    }
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {
+        self.reader.payouts(program).await
+    }
+
+    async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail> {
+        self.reader.payout(program, id).await
+    }
+
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<ProductReport> {
+        self.reader
+            .product_report(program, since, until, by_partner)
+            .await
     }
 
     async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation> {
@@ -443,5 +542,22 @@ impl Writer for HttpWriter {
             path.push_str(&format!("&program={}", segment(p)));
         }
         self.post_raw(&path, "application/json", Vec::new()).await
+    }
+
+    async fn create_payout(
+        &self,
+        program: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<PayoutDetail>> {
+        // The answer is `null` when nothing was payable.
+        self.post_raw(
+            &program_path(
+                program,
+                &format!("/payouts?as_of={}", segment(&as_of.to_rfc3339())),
+            ),
+            "application/json",
+            Vec::new(),
+        )
+        .await
     }
 }

@@ -23,7 +23,10 @@ use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
+use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
+use crate::engine::ledger::report::ProductReport;
+use crate::store::record::Payout;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
@@ -49,12 +52,30 @@ pub trait Reader: Send + Sync {
     ) -> Result<Vec<Partner>>;
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail>;
     async fn customer(&self, program: &str, key: &str) -> Result<CustomerDetail>;
-    /// Commissions by due date, for one partner or all.
-    async fn commissions(
+    /// A page of ledger lines, in the order they were written.
+    async fn ledger(&self, program: &str, query: &LedgerQuery) -> Result<LedgerPage>;
+    /// Transactions waiting for a signup (`unattributed`) or a product
+    /// (`unmatched`).
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>>;
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<TransactionPage>;
+    /// What a payout would pay as of `as_of`.
+    async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan>;
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>>;
+    async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail>;
+    /// Per product (and partner): customers, sales, revenue, net commissions.
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<ProductReport>;
     async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation>;
     /// A partner's own view; `None` is the partner the token is for.
     async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView>;
@@ -70,6 +91,12 @@ pub trait Writer: Reader {
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport>;
     /// Runs the daily checks for one program, or all.
     async fn sweep(&self, program: Option<&str>, now: DateTime<Utc>) -> Result<Vec<SweepReport>>;
+    /// Pays what is approved as of `as_of`; `None` when nothing is payable.
+    async fn create_payout(
+        &self,
+        program: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<PayoutDetail>>;
 }
 
 /// Where the engine is: a URL (with a token) or a local SQLite file.

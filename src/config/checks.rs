@@ -115,7 +115,14 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
                 Kind::Product => {
                     declared.products.insert(key);
                 }
-                Kind::Program | Kind::Automation | Kind::CommissionTrigger => {}
+                Kind::Program => {
+                    if let Some(r @ Resource::Program(_)) = &entry.resource
+                        && entry.sound(&[Seg::Key("currency")])
+                    {
+                        declared.add(r);
+                    }
+                }
+                Kind::Automation | Kind::CommissionTrigger => {}
             }
         }
         if entry.kind == Kind::Product

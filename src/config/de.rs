@@ -794,12 +794,13 @@ mod tests {
 
     #[test]
     fn money_is_read_from_the_literal() {
-        assert_eq!(read::<Money>("19.99").unwrap(), Money(1999));
+        assert_eq!(read::<Money>("19.99").unwrap(), Money::from_cents(1999));
+        assert_eq!(read::<Money>("1.125").unwrap(), Money::new(1125, 3));
         assert!(
-            read::<Money>("19.999")
+            read::<Money>("19.99999")
                 .unwrap_err()
                 .message
-                .contains("more than two decimals")
+                .contains("more than 4 decimals")
         );
     }
 

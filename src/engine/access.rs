@@ -17,8 +17,10 @@ pub enum Scope {
     ConfigWrite,
     /// Send partner events.
     EventsWrite,
-    /// Read partners, commissions, explanations.
+    /// Read partners, commissions, explanations, reports, payouts.
     DataRead,
+    /// Create payouts.
+    PayoutsWrite,
     /// Everything, including creating tokens.
     Admin,
     /// One partner's own view only.
@@ -27,7 +29,7 @@ pub enum Scope {
 
 impl Scope {
     pub const NAMES: &'static str =
-        "config:read, config:write, events:write, data:read, admin, partner:KEY";
+        "config:read, config:write, events:write, data:read, payouts:write, admin, partner:KEY";
 }
 
 impl fmt::Display for Scope {
@@ -37,6 +39,7 @@ impl fmt::Display for Scope {
             Scope::ConfigWrite => f.write_str("config:write"),
             Scope::EventsWrite => f.write_str("events:write"),
             Scope::DataRead => f.write_str("data:read"),
+            Scope::PayoutsWrite => f.write_str("payouts:write"),
             Scope::Admin => f.write_str("admin"),
             Scope::Partner(key) => write!(f, "partner:{key}"),
         }
@@ -52,6 +55,7 @@ impl FromStr for Scope {
             "config:write" => Scope::ConfigWrite,
             "events:write" => Scope::EventsWrite,
             "data:read" => Scope::DataRead,
+            "payouts:write" => Scope::PayoutsWrite,
             "admin" => Scope::Admin,
             _ => match s.strip_prefix("partner:") {
                 Some(key) => match crate::spec::check::key_problem(key) {
@@ -91,7 +95,7 @@ impl JsonSchema for Scope {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^(config:read|config:write|events:write|data:read|admin|partner:.+)$"
+            "pattern": "^(config:read|config:write|events:write|data:read|payouts:write|admin|partner:.+)$"
         })
     }
 }

@@ -1,16 +1,14 @@
 //! Commission triggers: which fire for a transaction, rule by rule, and what
 //! they pay.
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::runtime::RuntimeConfig;
-use super::runtime::state::{CommissionRecord, Seen, TransactionRecord};
-use crate::spec::{
-    Commission, CommissionTrigger, Compare, MemberOp, Money, ProductStatus, Rule, SetOp, Window,
-};
+use crate::spec::{CommissionTrigger, Compare, MemberOp, ProductStatus, Rule, SetOp, Window};
+use crate::store::record::{Seen, TransactionRecord};
 
 /// What a rule is evaluated against: the transaction with what it saw when
 /// it came in, so the ledger and `explain` judge it alike.
@@ -286,103 +284,9 @@ pub fn verdict(rule: &Rule, f: &Facts) -> RuleVerdict {
     }
 }
 
-/// The amount a trigger pays on a transaction. A refund (a negative amount)
-/// takes a flat amount back as a percent takes back its share; a zero
-/// transaction (a trial's first invoice, say) still earns a flat amount,
-/// unless the trigger's rules ask for `transaction.amount: { gt: 0 }`.
-pub fn amount(commission: Commission, transaction: Money) -> Money {
-    match commission {
-        Commission::Percent(p) => p.of(transaction),
-        Commission::Flat(m) if transaction.cents() < 0 => Money(-m.cents()),
-        Commission::Flat(m) => m,
-    }
-}
-
-/// Splits `total` into `n` monthly installments, the odd cents on the first,
-/// due at `at` plus k months in `tz` (Jan 31 + 1 month is the last day of
-/// February).
-pub fn installments(
-    total: Money,
-    n: u32,
-    at: DateTime<Utc>,
-    tz: Tz,
-) -> Vec<(Money, DateTime<Utc>)> {
-    let n = n.max(1);
-    let base = total.cents() / i64::from(n);
-    let odd = total.cents() - base * i64::from(n);
-    let local = at.with_timezone(&tz).naive_local();
-    (0..n)
-        .map(|k| {
-            let cents = if k == 0 { base + odd } else { base };
-            // The first is due with the transaction itself, even in an hour
-            // the clocks repeat.
-            let due_at = if k == 0 {
-                at
-            } else {
-                due(local, k, tz).unwrap_or(at)
-            };
-            (Money(cents), due_at)
-        })
-        .collect()
-}
-
-/// `local` plus `k` months in `tz`, clamping the day to the month's end. A time
-/// the clocks skip moves on by the hour skipped; a time they repeat is the
-/// first of the two.
-fn due(local: chrono::NaiveDateTime, k: u32, tz: Tz) -> Option<DateTime<Utc>> {
-    let target = local.checked_add_months(Months::new(k))?;
-    let resolved = match tz.from_local_datetime(&target) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t,
-        chrono::LocalResult::None => tz
-            .from_local_datetime(&(target + Duration::hours(1)))
-            .earliest()?,
-    };
-    Some(resolved.with_timezone(&Utc))
-}
-
 /// Whether every rule of `trigger` holds.
 pub fn fires(trigger: &CommissionTrigger, facts: &Facts) -> bool {
     trigger.rules.iter().all(|r| holds(r, facts))
-}
-
-/// The commissions a transaction earns under the config: one per enabled
-/// trigger whose rules all hold (split into installments when dripped).
-/// Nothing without an attributed partner.
-pub fn evaluate(
-    cfg: &RuntimeConfig,
-    transaction: &TransactionRecord,
-    now: DateTime<Utc>,
-) -> Vec<CommissionRecord> {
-    let Some(partner) = &transaction.partner else {
-        return Vec::new();
-    };
-    let facts = Facts::new(cfg, transaction);
-    let mut out = Vec::new();
-    for trigger in cfg.triggers() {
-        if !fires(trigger, &facts) {
-            continue;
-        }
-        let total = amount(trigger.commission, transaction.amount);
-        let n = trigger.drip.map_or(1, |d| d.installments);
-        for (i, (cents, due_at)) in installments(total, n, transaction.at, cfg.timezone)
-            .into_iter()
-            .enumerate()
-        {
-            out.push(CommissionRecord {
-                partner: partner.clone(),
-                transaction: transaction.key.clone(),
-                trigger: trigger.key.clone(),
-                amount: cents,
-                due_at,
-                due_on: Some(local_date(due_at, cfg.timezone)),
-                installment: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                installments: n,
-                revision: cfg.revision,
-                created_at: now,
-            });
-        }
-    }
-    out
 }
 
 /// Midnight UTC of a date, for tests and examples.
@@ -396,33 +300,6 @@ pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use crate::spec::Days;
-
-    #[test]
-    fn drip_puts_odd_cents_first_and_clamps_month_ends() {
-        let split = installments(Money(1000), 3, utc(2026, 1, 31, 15, 0), chrono_tz::UTC);
-        assert_eq!(
-            split.iter().map(|(m, _)| m.cents()).collect::<Vec<_>>(),
-            [334, 333, 333]
-        );
-        assert_eq!(split[1].1, utc(2026, 2, 28, 15, 0));
-        assert_eq!(split[2].1, utc(2026, 3, 31, 15, 0));
-        // Due dates that fall in a skipped (March) or repeated (October) hour.
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        let gap = installments(Money(300), 3, utc(2026, 1, 29, 1, 30), berlin);
-        assert_eq!(
-            gap[2].1.with_timezone(&berlin).date_naive().to_string(),
-            "2026-03-29"
-        );
-        let overlap = installments(Money(300), 3, utc(2026, 8, 25, 0, 30), berlin);
-        assert_eq!(overlap[2].1, utc(2026, 10, 25, 0, 30));
-        let leap = installments(Money(100), 2, utc(2028, 1, 31, 0, 0), chrono_tz::UTC);
-        assert_eq!(leap[1].1, utc(2028, 2, 29, 0, 0));
-        let total: i64 = installments(Money(-1001), 4, utc(2026, 5, 1, 0, 0), chrono_tz::UTC)
-            .iter()
-            .map(|(m, _)| m.cents())
-            .sum();
-        assert_eq!(total, -1001);
-    }
 
     #[test]
     fn calendar_windows_use_the_program_time_zone() {
@@ -475,22 +352,4 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_refund_takes_a_flat_amount_back() {
-        let flat = Commission::Flat(Money(2500));
-        assert_eq!(amount(flat, Money(9900)), Money(2500));
-        assert_eq!(amount(flat, Money(-9900)), Money(-2500));
-        assert_eq!(amount(flat, Money::ZERO), Money(2500));
-    }
-
-    #[test]
-    fn the_first_installment_is_due_with_the_sale_in_a_repeated_hour() {
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        // 01:30 UTC on 25 October 2026 is the second 02:30 in Berlin.
-        let at = utc(2026, 10, 25, 1, 30);
-        let split = installments(Money(300), 2, at, berlin);
-        assert_eq!(split[0].1, at);
-        assert!(split[1].1 > at);
-        assert_eq!(installments(Money(300), 1, at, berlin)[0].1, at);
-    }
 }

@@ -40,17 +40,96 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// A reference to a partner or customer: `{key: K}`, or just `K`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyRef {
     pub key: String,
+}
+
+impl JsonSchema for KeyRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KeyRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A key, or an object holding it: `K` or `{\"key\": K}`.",
+            "anyOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": { "key": { "type": "string" } },
+                    "required": ["key"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeyRef, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Object {
+            key: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged, expecting = "a key, or an object `{key: ...}`")]
+        enum Either {
+            Key(String),
+            Object(Object),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Key(key) | Either::Object(Object { key }) => KeyRef { key },
+        })
+    }
+}
+
+/// The key of a `K` or `{key: K}` reference.
+fn key_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    KeyRef::deserialize(d).map(|k| k.key)
+}
+
+/// A partner in `partner.joined` / `partner.updated`: `{key, name?, email?,
+/// group?}`, or just the key.
+fn partner_info<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PartnerInfo, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a partner key, or an object `{key, name?, email?, group?}`")]
+    enum Either {
+        Key(String),
+        Info(PartnerInfo),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Key(key) => PartnerInfo {
+            key,
+            name: None,
+            email: None,
+            group: None,
+        },
+        Either::Info(info) => info,
+    })
+}
+
+/// Money given back on an earlier transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInfo {
+    /// Unique per program: the refund's own key.
+    pub key: String,
+    /// The transaction's key.
+    pub transaction: String,
+    /// Positive; at most what remains of the transaction.
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionInfo {
     pub key: String,
-    /// The customer's key.
+    /// The customer's key (or `{key: K}`).
+    #[serde(deserialize_with = "key_of")]
+    #[schemars(with = "KeyRef")]
     pub customer: String,
     pub amount: Money,
     /// Matched exactly (case matters) to a customer product's external_subscription_key.
@@ -71,12 +150,14 @@ pub enum Event {
     PartnerJoined {
         id: String,
         at: DateTime<Utc>,
+        #[serde(deserialize_with = "partner_info")]
         partner: PartnerInfo,
     },
     #[serde(rename = "partner.updated")]
     PartnerUpdated {
         id: String,
         at: DateTime<Utc>,
+        #[serde(deserialize_with = "partner_info")]
         partner: PartnerInfo,
     },
     /// A login or other activity.
@@ -113,6 +194,14 @@ pub enum Event {
         at: DateTime<Utc>,
         transaction: TransactionInfo,
     },
+    /// Money given back on an earlier transaction: reverses its commissions
+    /// in proportion, and lowers revenue.
+    #[serde(rename = "transaction.refunded")]
+    TransactionRefunded {
+        id: String,
+        at: DateTime<Utc>,
+        refund: RefundInfo,
+    },
 }
 
 impl Event {
@@ -123,7 +212,8 @@ impl Event {
             | Event::PartnerActive { id, .. }
             | Event::CustomerSignedUp { id, .. }
             | Event::CustomerProductUpserted { id, .. }
-            | Event::TransactionCreated { id, .. } => id,
+            | Event::TransactionCreated { id, .. }
+            | Event::TransactionRefunded { id, .. } => id,
         }
     }
 
@@ -134,7 +224,8 @@ impl Event {
             | Event::PartnerActive { at, .. }
             | Event::CustomerSignedUp { at, .. }
             | Event::CustomerProductUpserted { at, .. }
-            | Event::TransactionCreated { at, .. } => *at,
+            | Event::TransactionCreated { at, .. }
+            | Event::TransactionRefunded { at, .. } => *at,
         }
     }
 
@@ -146,7 +237,8 @@ impl Event {
         | Event::PartnerActive { at, .. }
         | Event::CustomerSignedUp { at, .. }
         | Event::CustomerProductUpserted { at, .. }
-        | Event::TransactionCreated { at, .. }) = self;
+        | Event::TransactionCreated { at, .. }
+        | Event::TransactionRefunded { at, .. }) = self;
         *at = at.trunc_subsecs(6);
     }
 
@@ -158,7 +250,43 @@ impl Event {
             Event::CustomerSignedUp { .. } => "customer.signed_up",
             Event::CustomerProductUpserted { .. } => "customer_product.upserted",
             Event::TransactionCreated { .. } => "transaction.created",
+            Event::TransactionRefunded { .. } => "transaction.refunded",
         }
+    }
+
+    /// Where the event goes among events at the same instant.
+    pub fn rank(&self) -> u8 {
+        use crate::store::record as r;
+        match self {
+            Event::PartnerJoined { .. } => r::RANK_JOINED,
+            Event::PartnerUpdated { .. } => r::RANK_UPDATED,
+            Event::PartnerActive { .. } => r::RANK_ACTIVE,
+            Event::CustomerSignedUp { .. } => r::RANK_SIGNUP,
+            Event::CustomerProductUpserted { .. } => r::RANK_PRODUCT,
+            Event::TransactionCreated { .. } => r::RANK_TRANSACTION,
+            Event::TransactionRefunded { .. } => r::RANK_REFUND,
+        }
+    }
+
+    /// Where the event stands in the order events take effect.
+    pub fn mark(&self) -> crate::store::record::Mark {
+        crate::store::record::Mark::new(self.at(), self.rank(), self.id())
+    }
+
+    /// Brings its amounts to a currency of `exp` decimals (`currency` names
+    /// it in the message when an amount has more decimals than that).
+    pub fn to_minor_units(&mut self, exp: u8, currency: &str) -> Result<(), String> {
+        let (field, amount) = match self {
+            Event::TransactionCreated { transaction, .. } => {
+                ("transaction.amount", &mut transaction.amount)
+            }
+            Event::TransactionRefunded { refund, .. } => ("refund.amount", &mut refund.amount),
+            _ => return Ok(()),
+        };
+        *amount = amount.in_minor_units(exp).ok_or_else(|| {
+            format!("`{field}` {amount} has more decimals than {currency} has ({exp})")
+        })?;
+        Ok(())
     }
 
     /// Problems no engine state is needed to see.
@@ -215,6 +343,12 @@ impl Event {
                 if let Some(problem) = crate::spec::money::amount_problem(transaction.amount) {
                     return Err(format!("`transaction.amount`: {problem}"));
                 }
+                if transaction.amount.is_negative() {
+                    return Err(format!(
+                        "`transaction.amount` {} is negative: send money given back as a `transaction.refunded` event naming transaction `{}`",
+                        transaction.amount, transaction.key
+                    ));
+                }
                 let mut k = vec![
                     ("transaction.key", transaction.key.as_str()),
                     ("transaction.customer", transaction.customer.as_str()),
@@ -223,6 +357,21 @@ impl Event {
                     k.push(("transaction.subscription_key", s));
                 }
                 k
+            }
+            Event::TransactionRefunded { refund, .. } => {
+                if let Some(problem) = crate::spec::money::amount_problem(refund.amount) {
+                    return Err(format!("`refund.amount`: {problem}"));
+                }
+                if !refund.amount.is_positive() {
+                    return Err(format!(
+                        "`refund.amount` must be more than 0, found {}",
+                        refund.amount
+                    ));
+                }
+                vec![
+                    ("refund.key", refund.key.as_str()),
+                    ("refund.transaction", refund.transaction.as_str()),
+                ]
             }
         };
         for (field, value) in keys {
@@ -270,6 +419,32 @@ pub struct IngestReport {
     pub duplicates: Vec<EventNote>,
     /// Events refused, each with its reason; they had no effect.
     pub rejected: Vec<EventNote>,
+    /// What of the accepted events waits for something still to come.
+    #[serde(default)]
+    pub waiting: Waiting,
+    /// Partners whose history was replayed because an event came late.
+    #[serde(default)]
+    pub replayed: usize,
+}
+
+/// Accepted events that wait for another event: they take effect when it
+/// arrives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Waiting {
+    /// Transactions with no partner yet: no referral signup at or before them.
+    pub signup: usize,
+    /// Transactions whose subscription key matched no product record.
+    pub product: usize,
+    /// Events of partners who have not joined.
+    pub partner: usize,
+    /// Refunds of transactions not recorded yet.
+    pub transaction: usize,
+}
+
+impl Waiting {
+    pub fn is_empty(self) -> bool {
+        self == Waiting::default()
+    }
 }
 
 impl IngestReport {
@@ -277,6 +452,11 @@ impl IngestReport {
         self.accepted += other.accepted;
         self.duplicates.extend(other.duplicates);
         self.rejected.extend(other.rejected);
+        self.waiting.signup += other.waiting.signup;
+        self.waiting.product += other.waiting.product;
+        self.waiting.partner += other.waiting.partner;
+        self.waiting.transaction += other.waiting.transaction;
+        self.replayed += other.replayed;
     }
 }
 
@@ -542,7 +722,7 @@ mod tests {
             r#"{"id":"f","type":"partner.active","at":"2026-06-01T12:06:00Z","partner":{"key":"p"}}"#,
             r#"{"id":"ok","type":"partner.active","at":"2026-06-01T12:04:00Z","partner":{"key":"p"}}"#,
             r#"{"id":"e","type":"partner.active","at":"2026-06-01T12:00:00Z","partner":{"key":" "}}"#,
-            r#"{"id":"m","type":"transaction.created","at":"2026-06-01T12:00:00Z","transaction":{"key":"t","customer":"c","amount":"1.234"}}"#,
+            r#"{"id":"m","type":"transaction.created","at":"2026-06-01T12:00:00Z","transaction":{"key":"t","customer":"c","amount":"1.23456"}}"#,
             r#"{"id":"old","type":"partner.active","at":"-0001-12-31T23:59:59Z","partner":{"key":"p"}}"#,
             r#"{"id":"sp","type":"partner.joined","at":"2026-06-01T12:00:00Z","partner":{"key":"x y"}}"#,
         ]
@@ -555,7 +735,7 @@ mod tests {
             reasons[1].contains("`partner.key` must not be empty"),
             "{reasons:?}"
         );
-        assert!(reasons[2].contains("more than two decimals"), "{reasons:?}");
+        assert!(reasons[2].contains("more than 4 decimals"), "{reasons:?}");
         assert!(reasons[3].contains("before 1970"), "{reasons:?}");
         assert!(
             reasons[4].contains("`partner.key`: invalid key `x y`"),

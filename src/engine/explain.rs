@@ -5,10 +5,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::commission::{self, Facts, RuleVerdict};
+use super::ledger::pricing;
 use super::runtime::RuntimeConfig;
-use super::runtime::state::{CommissionRecord, CustomerProduct, TransactionRecord};
 use super::{Engine, Error, Result};
 use crate::spec::{Money, ProductStatus};
+use crate::store::LineFilter;
+use crate::store::record::{CustomerProduct, LedgerLine, RefundRecord, TransactionRecord, product_at};
 use crate::suggest::did_you_mean;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -34,7 +36,9 @@ pub struct Explanation {
     pub transaction: TransactionRecord,
     /// How the subscription_key matched (or did not match) a customer product.
     pub product_match: String,
-    /// The customer product as it is now.
+    /// The customer product the transaction matched: the key's record
+    /// standing at the transaction's time (an upgrade keeps a record per
+    /// product).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<CustomerProduct>,
     /// Who the transaction is attributed to, and why.
@@ -44,8 +48,12 @@ pub struct Explanation {
     /// The program's config revision now.
     pub current_revision: u64,
     pub triggers: Vec<TriggerExplanation>,
-    /// The commissions recorded when the transaction came in.
-    pub commissions: Vec<CommissionRecord>,
+    /// The ledger lines of the transaction: what it earned, and every
+    /// reversal and adjustment since.
+    pub commissions: Vec<LedgerLine>,
+    /// Refunds of the transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<RefundRecord>,
 }
 
 impl Engine {
@@ -60,9 +68,12 @@ impl Engine {
             .products_of(program, &transaction.customer)
             .await?;
         let product = transaction.subscription_key.as_ref().and_then(|sub| {
-            held.iter()
-                .find(|p| &p.external_subscription_key == sub)
+            let records: Vec<CustomerProduct> = held
+                .iter()
+                .filter(|p| &p.external_subscription_key == sub)
                 .cloned()
+                .collect();
+            product_at(&records, transaction.at).cloned()
         });
         let product_match = self
             .product_match(program, &transaction, product.as_ref(), &held, &cfg)
@@ -74,14 +85,28 @@ impl Engine {
             }
             (Some(p), _) => format!("partner `{p}`, who referred the customer"),
         };
-        // Commissions only exist for an attributed transaction; found by partner.
-        let mut commissions = match &transaction.partner {
-            Some(p) => self.store.commissions(program, Some(p), Some(key)).await?,
-            None => Vec::new(),
-        };
-        for c in &mut commissions {
-            c.due_on = Some(super::commission::local_date(c.due_at, cfg.timezone));
-        }
+        let hold = self
+            .current_config(program)
+            .await?
+            .config
+            .program
+            .payouts
+            .hold_days;
+        let commissions = super::runtime::batch::with_status(
+            self.store
+                .lines(
+                    program,
+                    &LineFilter {
+                        transaction: Some(key.to_owned()),
+                        ..LineFilter::default()
+                    },
+                )
+                .await?,
+            chrono::Utc::now(),
+            hold,
+            cfg.timezone,
+        );
+        let refunds = self.store.refunds(program, key).await?;
         let facts = Facts::new(&cfg, &transaction);
         let triggers = cfg
             .config
@@ -104,8 +129,9 @@ impl Engine {
                     description: trigger.description.clone(),
                     enabled: trigger.enabled,
                     fires,
-                    amount: fires
-                        .then(|| commission::amount(trigger.commission, transaction.amount)),
+                    amount: fires.then(|| {
+                        pricing::commission_amount(trigger.commission, transaction.amount)
+                    }),
                     rules,
                 }
             })
@@ -119,6 +145,7 @@ impl Engine {
             attribution,
             triggers,
             commissions,
+            refunds,
         })
     }
 

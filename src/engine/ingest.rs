@@ -1,12 +1,17 @@
-//! Taking in a batch of events.
+//! Taking in a batch of events: read it, load what it touches, run it, write
+//! it, replay the partners it made late, all in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::Utc;
 
 use super::event::{self, BatchFormat, Event, EventNote, IngestReport, Received};
-use super::runtime::{self, state::Workspace};
+use super::runtime::batch::{Batch, Workspace};
+use super::runtime::fold::{Fold, Pricing};
+use super::runtime::replay;
 use super::{Engine, Error, Result};
+use crate::store::record::RefundRecord;
+use crate::store::{RuntimeTx, Writes};
 
 fn note(r: &Received, reason: Option<String>) -> EventNote {
     EventNote {
@@ -16,66 +21,224 @@ fn note(r: &Received, reason: Option<String>) -> EventNote {
     }
 }
 
-/// The lines of the upserts that create a customer product the engine does
-/// not hold yet (the earliest of the batch for each key). They go right after
-/// the joins: creating a record fires nothing, and a sale dated a moment
-/// before its product's record then matches it as it would had the record
-/// come in an earlier batch. Later upserts (a status, product or seller
-/// changing) stay in time order, so they never reach back to earlier sales.
-fn creating_upserts(events: &[Received], ws: &Workspace) -> HashSet<usize> {
-    let mut first: HashMap<&str, &Received> = HashMap::new();
+/// The keys a batch names.
+#[derive(Default)]
+struct Keys {
+    partners: BTreeSet<String>,
+    customers: BTreeSet<String>,
+    /// Customers whose signup or products arrive: their transactions may
+    /// be attributed again.
+    reattributed: BTreeSet<String>,
+    subscriptions: BTreeSet<String>,
+    transactions: BTreeSet<String>,
+    refunded: BTreeSet<String>,
+    refunds: BTreeSet<String>,
+}
+
+fn keys(events: &[Received]) -> Keys {
+    let mut k = Keys::default();
     for r in events {
-        if let Event::CustomerProductUpserted {
-            external_subscription_key: key,
-            ..
-        } = &r.event
-            && !ws.subscriptions.contains_key(key)
-        {
-            let earlier = |a: &Received, b: &Received| {
-                (a.event.at(), a.event.id(), a.line) < (b.event.at(), b.event.id(), b.line)
-            };
-            first
-                .entry(key)
-                .and_modify(|f| {
-                    if earlier(r, f) {
-                        *f = r;
-                    }
-                })
-                .or_insert(r);
+        match &r.event {
+            Event::PartnerJoined { partner, .. } | Event::PartnerUpdated { partner, .. } => {
+                k.partners.insert(partner.key.clone());
+            }
+            Event::PartnerActive { partner, .. } => {
+                k.partners.insert(partner.key.clone());
+            }
+            Event::CustomerSignedUp {
+                customer, partner, ..
+            } => {
+                k.customers.insert(customer.key.clone());
+                k.reattributed.insert(customer.key.clone());
+                k.partners.insert(partner.key.clone());
+            }
+            Event::CustomerProductUpserted {
+                customer,
+                external_subscription_key,
+                partner,
+                ..
+            } => {
+                k.customers.insert(customer.key.clone());
+                k.reattributed.insert(customer.key.clone());
+                k.subscriptions.insert(external_subscription_key.clone());
+                if let Some(p) = partner {
+                    k.partners.insert(p.key.clone());
+                }
+            }
+            Event::TransactionCreated { transaction, .. } => {
+                k.customers.insert(transaction.customer.clone());
+                k.transactions.insert(transaction.key.clone());
+                if let Some(s) = &transaction.subscription_key {
+                    k.subscriptions.insert(s.clone());
+                }
+            }
+            Event::TransactionRefunded { refund, .. } => {
+                k.transactions.insert(refund.transaction.clone());
+                k.refunded.insert(refund.transaction.clone());
+                k.refunds.insert(refund.key.clone());
+            }
         }
     }
-    first.values().map(|r| r.line).collect()
+    k
 }
 
-/// Events at the same instant go in the order they happen in: who the partner
-/// is, then the signup, then the product, then the purchase.
-fn rank(event: &Event) -> u8 {
-    match event {
-        Event::PartnerJoined { .. } => 0,
-        Event::PartnerUpdated { .. } => 1,
-        Event::PartnerActive { .. } => 2,
-        Event::CustomerSignedUp { .. } => 3,
-        Event::CustomerProductUpserted { .. } => 4,
-        Event::TransactionCreated { .. } => 5,
+fn refs(set: &BTreeSet<String>) -> Vec<&str> {
+    set.iter().map(String::as_str).collect()
+}
+
+/// Reads what a batch touches.
+async fn load(tx: &mut dyn RuntimeTx, events: &[Received]) -> Result<Workspace> {
+    let mut k = keys(events);
+    let mut ws = Workspace::default();
+    for p in tx.subscriptions(&refs(&k.subscriptions)).await? {
+        k.customers.insert(p.customer.clone());
+        if let Some(seller) = &p.partner {
+            k.partners.insert(seller.clone());
+        }
+        ws.subscriptions
+            .entry(p.external_subscription_key.clone())
+            .or_default()
+            .push(p);
     }
+    for t in tx.transactions(&refs(&k.transactions)).await? {
+        k.customers.insert(t.customer.clone());
+        ws.transactions.insert(t.key.clone(), t);
+    }
+    for c in tx.customers(&refs(&k.customers)).await? {
+        ws.customers.insert(c.key.clone(), c);
+    }
+    // A customer first seen later than an event of this batch is seen
+    // earlier now: their transactions' customer age moves.
+    for r in events {
+        let customer = match &r.event {
+            Event::CustomerSignedUp { customer, .. }
+            | Event::CustomerProductUpserted { customer, .. } => Some(&customer.key),
+            Event::TransactionCreated { transaction, .. } => Some(&transaction.customer),
+            _ => None,
+        };
+        if let Some(c) = customer
+            && ws
+                .customers
+                .get(c)
+                .and_then(|c| c.signed_up_at)
+                .is_some_and(|s| r.event.at() < s)
+        {
+            k.reattributed.insert(c.clone());
+        }
+    }
+    let known: Vec<String> = k
+        .reattributed
+        .iter()
+        .filter(|c| ws.customers.contains_key(*c))
+        .cloned()
+        .collect();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    for t in tx.transactions_of(&known).await? {
+        ws.transactions.entry(t.key.clone()).or_insert(t);
+    }
+    for t in ws.transactions.values() {
+        ws.by_customer
+            .entry(t.customer.clone())
+            .or_default()
+            .insert(t.key.clone());
+        if let Some(p) = &t.partner {
+            k.partners.insert(p.clone());
+        }
+    }
+    for c in ws.customers.values() {
+        if let Some(p) = &c.partner {
+            k.partners.insert(p.clone());
+        }
+    }
+    for r in tx.refunds_of(&refs(&k.transactions)).await? {
+        ws.refund_keys.insert(r.key.clone());
+        ws.refunds.entry(r.transaction.clone()).or_default().push(r);
+    }
+    ws.refund_keys
+        .extend(tx.known_refunds(&refs(&k.refunds)).await?);
+    let refunded: Vec<&str> = k
+        .refunded
+        .iter()
+        .filter(|t| ws.transactions.contains_key(*t))
+        .map(String::as_str)
+        .collect();
+    for n in tx.nets(&refunded).await? {
+        ws.nets.entry(n.transaction.clone()).or_default().push(n);
+    }
+    for p in tx.partners(&refs(&k.partners)).await? {
+        ws.partners.insert(p.partner.key.clone(), p);
+    }
+    let absent: Vec<&str> = k
+        .partners
+        .iter()
+        .filter(|p| !ws.partners.contains_key(*p))
+        .map(String::as_str)
+        .collect();
+    ws.waiting_partners = tx.partners_with_history(&absent).await?;
+    Ok(ws)
 }
 
-/// Where an event goes in its batch: joins, then creating upserts, then the
-/// rest; by time, then by kind at one instant.
-fn order_key<'r>(
-    r: &'r Received,
-    creating: &HashSet<usize>,
-) -> (u8, chrono::DateTime<Utc>, u8, &'r str, usize) {
-    let phase = match r.event {
-        Event::PartnerJoined { .. } => 0,
-        _ if creating.contains(&r.line) => 1,
-        _ => 2,
+/// What a batch writes, from the workspace.
+fn writes(ws: &mut Workspace) -> Writes {
+    let out = std::mem::take(&mut ws.out);
+    let mut w = Writes {
+        events: out.events,
+        ..Writes::default()
     };
-    // The id settles a tie the same whatever the lines' order.
-    (phase, r.event.at(), rank(&r.event), r.event.id(), r.line)
+    w.partners = out
+        .partners
+        .iter()
+        .filter_map(|k| ws.partners.get(k).cloned())
+        .collect();
+    w.customers = out
+        .customers
+        .iter()
+        .filter_map(|k| ws.customers.get(k).cloned())
+        .collect();
+    w.products = out
+        .products
+        .iter()
+        .filter_map(|(key, product)| {
+            ws.subscriptions
+                .get(key)?
+                .iter()
+                .find(|r| &r.product == product)
+                .cloned()
+        })
+        .collect();
+    w.transactions = out
+        .transactions
+        .iter()
+        .filter_map(|k| ws.transactions.get(k).cloned())
+        .collect();
+    w.refunds = out.refunds.into_values().collect::<Vec<RefundRecord>>();
+    // Partners in key order, so two batches write them in one order.
+    let mut buckets: Vec<_> = out.buckets.into_iter().collect();
+    buckets.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, b) in buckets {
+        w.tag_changes.extend(b.fx.tag_changes);
+        w.lines.extend(b.lines);
+    }
+    ws.out.waiting = out.waiting;
+    w
 }
 
 impl Engine {
+    /// Configs of the revisions transactions were priced under.
+    pub(super) async fn pricing(
+        &self,
+        program: &str,
+        revisions: Vec<u64>,
+        pricing: &mut Pricing,
+    ) -> Result<()> {
+        for r in revisions {
+            if r > 0 && !pricing.contains_key(&r) {
+                pricing.insert(r, self.config_at(program, r).await?);
+            }
+        }
+        Ok(())
+    }
+
     /// Takes a batch of events (a JSON array or NDJSON) for a program: every
     /// good event takes effect and is durable when this returns; duplicates
     /// (ids seen before) and bad events are reported, with their line.
@@ -103,37 +266,45 @@ impl Engine {
                 "program `{program}` has no config in the engine; apply one before sending its events"
             )));
         }
-        let ids: Vec<&str> = fresh.iter().map(|r| r.event.id()).collect();
+        // Amounts in the currency's minor unit: more decimals than it has
+        // are refused, then they are kept in the program's unit.
+        let currency = cfg.config.program.currency.clone();
+        let iso = cfg.currency_exp();
+        let mut events = Vec::with_capacity(fresh.len());
+        for mut r in fresh {
+            let converted = r
+                .event
+                .to_minor_units(iso, &currency)
+                .and_then(|()| r.event.to_minor_units(cfg.exp, &currency));
+            match converted {
+                Ok(()) => events.push(r),
+                Err(reason) => report.rejected.push(note(&r, Some(reason))),
+            }
+        }
+        let ids: Vec<&str> = events.iter().map(|r| r.event.id()).collect();
         let seen = tx.seen_events(&ids).await?;
         let (dups, mut events): (Vec<Received>, Vec<Received>) =
-            fresh.into_iter().partition(|r| seen.contains(r.event.id()));
+            events.into_iter().partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
+        events.sort_by(|a, b| {
+            a.event
+                .mark()
+                .cmp(&b.event.mark())
+                .then(a.line.cmp(&b.line))
+        });
 
-        let needs = runtime::needs(&events);
-        let mut ws = Workspace::default();
-        let subs: Vec<&str> = needs.subscriptions.iter().map(String::as_str).collect();
-        for s in tx.subscriptions(&subs).await? {
-            ws.subscriptions
-                .insert(s.external_subscription_key.clone(), s);
-        }
-        let mut customer_keys = needs.customers.clone();
-        customer_keys.extend(ws.subscriptions.values().map(|s| s.customer.clone()));
-        let keys: Vec<&str> = customer_keys.iter().map(String::as_str).collect();
-        for c in tx.customers(&keys).await? {
-            ws.customers.insert(c.key.clone(), c);
-        }
-        let mut partner_keys = needs.partners.clone();
-        partner_keys.extend(runtime::sellers(&events, &ws));
-        let keys: Vec<&str> = partner_keys.iter().map(String::as_str).collect();
-        for p in tx.partners(&keys).await? {
-            ws.partners.insert(p.partner.key.clone(), p);
-        }
-        let txs: Vec<&str> = needs.transactions.iter().map(String::as_str).collect();
-        ws.known_transactions = tx.known_transactions(&txs).await?;
-
-        let creating = creating_upserts(&events, &ws);
-        events.sort_by(|a, b| order_key(a, &creating).cmp(&order_key(b, &creating)));
-
+        let mut ws = load(tx.as_mut(), &events).await?;
+        let mut pricing = Pricing::new();
+        pricing.insert(cfg.revision, cfg.clone());
+        let revisions = ws.transactions.values().map(|t| t.revision).collect();
+        self.pricing(program, revisions, &mut pricing).await?;
+        let batch = Batch {
+            fold: Fold {
+                cfg: &cfg,
+                pricing: &pricing,
+            },
+            now,
+        };
         // An id twice in the batch is a duplicate of the one that took
         // effect; after a refused one, the next with its id still counts.
         let mut accepted = HashSet::new();
@@ -142,7 +313,7 @@ impl Engine {
                 report.duplicates.push(note(r, None));
                 continue;
             }
-            match runtime::apply(&mut ws, &cfg, r, now) {
+            match batch.apply(&mut ws, r) {
                 Ok(()) => {
                     report.accepted += 1;
                     accepted.insert(r.event.id());
@@ -150,8 +321,36 @@ impl Engine {
                 Err(reason) => report.rejected.push(note(r, Some(reason))),
             }
         }
-        tx.write(&ws).await?;
+        let w = writes(&mut ws);
+        tx.write(&w).await?;
+        report.replayed = ws.replay.len();
+        if !ws.replay.is_empty() {
+            let swept = tx.swept_through().await?;
+            for (partner, cause) in &ws.replay {
+                let history = tx.history(partner).await?;
+                let revisions = history
+                    .transactions
+                    .iter()
+                    .chain(&history.others)
+                    .map(|t| t.revision)
+                    .collect();
+                self.pricing(program, revisions, &mut pricing).await?;
+                let fold = Fold {
+                    cfg: &cfg,
+                    pricing: &pricing,
+                };
+                let w = replay::rebuild(&fold, partner, &history, cause, swept, now);
+                tx.write(&w).await?;
+            }
+        }
         tx.commit().await?;
+        let waiting = ws.out.waiting;
+        report.waiting = event::Waiting {
+            signup: waiting.signup,
+            product: waiting.product,
+            partner: waiting.partner,
+            transaction: waiting.transaction,
+        };
         report.rejected.sort_by_key(|n| n.line);
         report.duplicates.sort_by_key(|n| n.line);
         Ok(report)

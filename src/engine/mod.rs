@@ -6,10 +6,10 @@ pub mod access;
 pub mod changeset;
 pub mod commission;
 pub mod customer;
-mod error;
 pub mod event;
 pub mod explain;
 mod ingest;
+pub mod ledger;
 pub mod partner;
 pub mod runtime;
 mod sweep;
@@ -22,12 +22,13 @@ use std::sync::{Arc, Mutex};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use error::{Error, Result};
+pub use crate::error::{Error, Result};
 pub use sweep::SweepReport;
 
 use crate::spec::{Automation, Config, Resource};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, RuntimeTx, Store};
+use crate::store::record::Partner;
 use access::{Principal, Scope};
 use changeset::{Changeset, ChangesetRecord};
 
@@ -111,6 +112,23 @@ fn backfills(current: &[Resource], changes: &[changeset::Change]) -> Vec<Automat
         .collect()
 }
 
+/// Whether a changeset creates, changes or deletes a daily-check automation.
+fn daily_checks_changed(current: &[Resource], changes: &[changeset::Change]) -> bool {
+    let daily = |r: &Resource| matches!(r, Resource::Automation(a) if a.when.is_daily_check());
+    changes.iter().any(|c| match c {
+        changeset::Change::Create { resource } => daily(resource),
+        changeset::Change::Update { key, resource } => {
+            daily(resource)
+                || current
+                    .iter()
+                    .any(|r| r.kind() == resource.kind() && r.key() == key && daily(r))
+        }
+        changeset::Change::Delete { kind, key } => current
+            .iter()
+            .any(|r| r.kind() == *kind && r.key() == key && daily(r)),
+    })
+}
+
 /// Partners read at once when the engine walks all of them.
 const PAGE: usize = 5_000;
 
@@ -118,7 +136,7 @@ const PAGE: usize = 5_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PartnerDetail {
     #[serde(flatten)]
-    pub partner: partner::Partner,
+    pub partner: Partner,
     pub tag_history: Vec<runtime::state::TagChange>,
 }
 
@@ -147,7 +165,8 @@ impl Engine {
         if let Some(cfg) = self.cached_config(program, revision) {
             return Ok(cfg);
         }
-        Ok(self.cache_config(program, revision, tx.resources().await?))
+        let exp = tx.minor_units().await?;
+        Ok(self.cache_config(program, revision, tx.resources().await?, exp))
     }
 
     /// The config now, for reads: from a snapshot, without the write lock a
@@ -157,40 +176,66 @@ impl Engine {
         if let Some(cfg) = self.cached_config(program, snapshot.revision) {
             return Ok(cfg);
         }
-        Ok(self.cache_config(program, snapshot.revision, snapshot.resources))
+        let exp = self.store.minor_units(program).await?;
+        Ok(self.cache_config(
+            program,
+            snapshot.revision,
+            snapshot.resources,
+            exp,
+        ))
     }
 
     /// The config as it was at `revision`: the current one, or the changesets
-    /// up to it replayed (for explaining what was computed back then).
+    /// up to it replayed (for pricing and explaining what was computed back
+    /// then). Tags, groups and products its rules name are renamed forward
+    /// to the keys used now, as the facts it is judged on (a partner's tags,
+    /// group, product) are; trigger keys stay as they were, as the ledger's
+    /// lines name them.
     async fn config_at(&self, program: &str, revision: u64) -> Result<runtime::SharedConfig> {
         let current = self.current_config(program).await?;
         if current.revision == revision {
             return Ok(current);
         }
+        let key = format!("{program}@{revision}");
+        if let Some(cfg) = self.cached_config(&key, revision) {
+            return Ok(cfg);
+        }
         let mut resources: BTreeMap<(crate::spec::Kind, String), Resource> = BTreeMap::new();
-        for r in 1..=revision {
+        let mut renames: Vec<(crate::spec::Kind, String, String)> = Vec::new();
+        for r in 1..=current.revision {
             let record = self.changeset(program, r).await?;
             for change in record.changes {
                 match change {
-                    changeset::Change::Create { resource } => {
+                    changeset::Change::Create { resource } if r <= revision => {
                         resources.insert((resource.kind(), resource.key().to_owned()), resource);
                     }
-                    changeset::Change::Update { key, resource } => {
+                    changeset::Change::Update { key, resource } if r <= revision => {
                         resources.remove(&(resource.kind(), key));
                         resources.insert((resource.kind(), resource.key().to_owned()), resource);
                     }
-                    changeset::Change::Delete { kind, key } => {
+                    changeset::Change::Delete { kind, key } if r <= revision => {
                         resources.remove(&(kind, key));
                     }
+                    changeset::Change::Update { key, resource } if key != resource.key() => {
+                        renames.push((resource.kind(), key, resource.key().to_owned()));
+                    }
+                    _ => {}
                 }
             }
         }
-        Ok(Arc::new(
-            match Config::from_resources(resources.into_values()) {
-                Some(config) => runtime::RuntimeConfig::new(revision, config),
-                None => runtime::RuntimeConfig::empty(program),
-            },
-        ))
+        let mut config = match Config::from_resources(resources.into_values()) {
+            Some(config) => config,
+            None => return Ok(Arc::new(runtime::RuntimeConfig::empty(program))),
+        };
+        for (kind, old, new) in &renames {
+            config.rename_references(*kind, old, new);
+        }
+        let cfg = Arc::new(runtime::RuntimeConfig::new(revision, config, current.exp));
+        self.configs
+            .lock()
+            .expect("config cache")
+            .insert(key, cfg.clone());
+        Ok(cfg)
     }
 
     fn cached_config(&self, program: &str, revision: u64) -> Option<runtime::SharedConfig> {
@@ -207,9 +252,17 @@ impl Engine {
         program: &str,
         revision: u64,
         resources: Vec<Resource>,
+        exp: Option<u8>,
     ) -> runtime::SharedConfig {
         let cfg = Arc::new(match Config::from_resources(resources) {
-            Some(config) => runtime::RuntimeConfig::new(revision, config),
+            Some(config) => {
+                // A program the store does not know yet keeps its amounts in
+                // its currency's minor unit.
+                let exp = exp
+                    .or_else(|| crate::spec::money::currency_exponent(&config.program.currency))
+                    .unwrap_or(2);
+                runtime::RuntimeConfig::new(revision, config, exp)
+            }
             None => runtime::RuntimeConfig::empty(program),
         });
         self.configs
@@ -226,7 +279,7 @@ impl Engine {
         tag: Option<&str>,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<partner::Partner>> {
+    ) -> Result<Vec<Partner>> {
         match tag {
             Some(t) => {
                 let page = self
@@ -259,28 +312,6 @@ impl Engine {
                 .map(|s| s.partner)
                 .collect()),
         }
-    }
-
-    /// Commissions by due date, for one partner or all.
-    pub async fn commissions(
-        &self,
-        program: &str,
-        partner: Option<&str>,
-    ) -> Result<Vec<runtime::state::CommissionRecord>> {
-        let mut commissions = self.store.commissions(program, partner, None).await?;
-        let tz = self.current_config(program).await?.timezone;
-        for c in &mut commissions {
-            c.due_on = Some(commission::local_date(c.due_at, tz));
-        }
-        if let Some(p) = partner
-            && commissions.is_empty()
-            && self.store.partner(program, p).await?.is_none()
-        {
-            return Err(Error::NotFound(format!(
-                "program `{program}` has no partner `{p}`"
-            )));
-        }
-        Ok(commissions)
     }
 
     pub async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
@@ -327,7 +358,23 @@ impl Engine {
                 current: current.revision,
             });
         }
-        let delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
+        let mut delta = changeset::resolve(program, &current.resources, &changeset.changes)?;
+        // Amounts are kept in the currency's minor unit, however written.
+        let minor_units = delta.written.iter().find_map(|r| match r {
+            Resource::Program(p) => crate::spec::money::currency_exponent(&p.currency),
+            _ => None,
+        });
+        let exp = match minor_units {
+            Some(e) => Some(e),
+            None => self.store.minor_units(program).await?,
+        };
+        if let Some(exp) = exp {
+            for r in &mut delta.written {
+                r.to_minor_units(exp);
+            }
+        }
+        let backfills = backfills(&current.resources, &changeset.changes);
+        let daily_checks_changed = daily_checks_changed(&current.resources, &changeset.changes);
         // The store re-checks the revision inside its transaction: another apply
         // may have landed since the snapshot above.
         let mut record = self
@@ -336,9 +383,11 @@ impl Engine {
                 program,
                 changeset,
                 delta: &delta,
+                minor_units,
+                daily_checks_changed,
+                backfill: !backfills.is_empty(),
             })
             .await?;
-        let backfills = backfills(&current.resources, &changeset.changes);
         if !backfills.is_empty() {
             // After the commit, in pages: a crash in between is caught up by the
             // next sweep, which also fires backfills that have not run.

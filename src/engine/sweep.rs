@@ -1,23 +1,24 @@
-//! The daily checks, and backfills, over all partners a page at a time so
-//! memory does not grow with their number.
+//! The daily checks, and backfills.
+//!
+//! The sweep reads only the partners whose next check is due, through an
+//! index, a page at a time; each check fires at the moment it came due, so a
+//! sweep after days of downtime tags as the daily sweeps would have.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::runtime::{
-    self,
-    state::{PartnerState, Workspace},
-};
+use super::runtime::fold::{Effects, Fold, Pricing};
 use super::{Engine, PAGE, Result};
 use crate::spec::Automation;
+use crate::store::Writes;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SweepReport {
     pub program: String,
     /// The time the checks ran as of.
     pub at: DateTime<Utc>,
-    /// Partners checked.
+    /// Partners with a check due, read and checked.
     pub partners: u64,
     /// Automations fired (one per automation and partner).
     pub fired: u64,
@@ -26,11 +27,11 @@ pub struct SweepReport {
 
 impl Engine {
     /// Runs the daily checks (anniversary, inactive, no_referrals) as of `now`,
-    /// and catches up backfills. A missed day is caught up; running it twice
-    /// changes nothing the second time.
+    /// and finishes backfills a crash cut short. A missed day is caught up;
+    /// running it twice changes nothing the second time.
     pub async fn sweep(&self, program: &str, now: DateTime<Utc>) -> Result<SweepReport> {
-        // Fire times are recorded as `now`; ahead of the clock they would
-        // outlast the activity that should re-arm inactivity checks.
+        // Fire times are when checks came due, never after `now`; ahead of
+        // the clock they would outlast the activity that should re-arm them.
         if now > Utc::now() + super::event::MAX_FUTURE {
             return Err(super::Error::BadRequest(format!(
                 "cannot run the daily checks as of {}: that is in the future",
@@ -48,13 +49,58 @@ impl Engine {
                 "program `{program}` has no config in the engine"
             )));
         }
-        self.each_page(
-            program,
-            now,
-            |state, cfg| !runtime::sweep_due(state, cfg, now).is_empty(),
-            |page, cfg| runtime::sweep(page, cfg, now),
-        )
-        .await
+        let mut report = SweepReport {
+            program: program.to_owned(),
+            at: now,
+            partners: 0,
+            fired: 0,
+            tag_changes: 0,
+        };
+        let mut first = true;
+        loop {
+            // Events keep flowing between pages.
+            let mut tx = self.store.runtime(program).await?;
+            let cfg = self.runtime_config(tx.as_mut(), program).await?;
+            if first {
+                tx.set_swept_through(now).await?;
+                first = false;
+            }
+            let pricing = Pricing::new();
+            let fold = Fold {
+                cfg: &cfg,
+                pricing: &pricing,
+            };
+            let mut page = tx.due_partners(now, PAGE).await?;
+            let last = page.len() < PAGE;
+            let mut fx = Effects::default();
+            for state in &mut page {
+                fold.settle(state, now, &mut fx);
+            }
+            report.partners += page.len() as u64;
+            report.fired += fx.fired;
+            report.tag_changes += fx.tag_changes.len() as u64;
+            tx.write(&Writes {
+                partners: page,
+                tag_changes: fx.tag_changes,
+                ..Writes::default()
+            })
+            .await?;
+            tx.commit().await?;
+            if last {
+                break;
+            }
+        }
+        let mut tx = self.store.runtime(program).await?;
+        let pending = tx.backfill_pending().await?;
+        let cfg = self.runtime_config(tx.as_mut(), program).await?;
+        drop(tx);
+        if pending {
+            let backfills: Vec<Automation> = cfg.backfills().cloned().collect();
+            let caught = self.backfill(program, &backfills, now).await?;
+            report.fired += caught.fired;
+            report.tag_changes += caught.tag_changes;
+        }
+        Ok(report)
     }
 
     /// Sweeps every program.
@@ -66,7 +112,8 @@ impl Engine {
         Ok(reports)
     }
 
-    /// Fires `automations` once for every partner already past their condition.
+    /// Fires `automations` once for every partner already past their
+    /// condition, a page at a time, then marks the program's backfills done.
     pub(super) async fn backfill(
         &self,
         program: &str,
@@ -74,25 +121,6 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<SweepReport> {
         let refs: Vec<&Automation> = automations.iter().collect();
-        self.each_page(
-            program,
-            now,
-            |state, _| !runtime::backfill_due(state, &refs).is_empty(),
-            |page, _| runtime::backfill(page, &refs, now),
-        )
-        .await
-    }
-
-    /// Walks the program's partners a page at a time, one transaction a page:
-    /// reads what decides whether anything is due, then loads in full and hands
-    /// to `work` only the partners something is due for.
-    async fn each_page(
-        &self,
-        program: &str,
-        now: DateTime<Utc>,
-        due: impl Fn(&PartnerState, &runtime::RuntimeConfig) -> bool,
-        work: impl Fn(Vec<PartnerState>, &runtime::RuntimeConfig) -> Workspace,
-    ) -> Result<SweepReport> {
         let mut report = SweepReport {
             program: program.to_owned(),
             at: now,
@@ -102,27 +130,36 @@ impl Engine {
         };
         let mut after: Option<String> = None;
         loop {
-            // Events keep flowing between pages.
             let mut tx = self.store.runtime(program).await?;
             let cfg = self.runtime_config(tx.as_mut(), program).await?;
+            let pricing = Pricing::new();
+            let fold = Fold {
+                cfg: &cfg,
+                pricing: &pricing,
+            };
             let page = tx.partners_after(after.as_deref(), PAGE).await?;
             let last = page.len() < PAGE;
             after = page.last().map(|p| p.partner.key.clone());
             report.partners += page.len() as u64;
-            let due_keys: Vec<&str> = page
-                .iter()
-                .filter(|s| due(s, &cfg))
-                .map(|s| s.partner.key.as_str())
-                .collect();
-            let full = if due_keys.is_empty() {
-                Vec::new()
-            } else {
-                tx.partners(&due_keys).await?
-            };
-            let ws = work(full, &cfg);
-            report.fired += ws.writes.fired;
-            report.tag_changes += ws.writes.tag_changes.len() as u64;
-            tx.write(&ws).await?;
+            let mut fx = Effects::default();
+            let mut changed = Vec::new();
+            for mut state in page {
+                if Fold::backfill_due(&state, &refs) {
+                    fold.backfill(&mut state, &refs, now, &mut fx);
+                    changed.push(state);
+                }
+            }
+            report.fired += fx.fired;
+            report.tag_changes += fx.tag_changes.len() as u64;
+            tx.write(&Writes {
+                partners: changed,
+                tag_changes: fx.tag_changes,
+                ..Writes::default()
+            })
+            .await?;
+            if last {
+                tx.set_backfill_pending(false).await?;
+            }
             tx.commit().await?;
             if last {
                 return Ok(report);

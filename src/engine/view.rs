@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::commission;
 use super::{Engine, Error, Result};
 use crate::spec::{Commission, Money, ProductStatus, Rule};
+use crate::store::LineFilter;
+use crate::store::record::{LineKind, LineStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ViewProduct {
@@ -32,10 +34,14 @@ pub struct ViewCommission {
     pub transaction: String,
     /// The offer that paid it.
     pub offer: String,
+    /// A commission, or a reversal or adjustment of one.
+    pub kind: LineKind,
     pub amount: Money,
     pub due_at: DateTime<Utc>,
     /// `due_at` as a date in the program's time zone.
     pub due_on: chrono::NaiveDate,
+    /// Pending (held), approved (payable) or paid.
+    pub status: LineStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -91,7 +97,19 @@ impl Engine {
         let tz = cfg.timezone;
         let mut at_revision = std::collections::BTreeMap::new();
         let mut commissions = Vec::new();
-        for c in self.store.commissions(program, Some(key), None).await? {
+        let lines = self
+            .store
+            .lines(
+                program,
+                &LineFilter {
+                    partner: Some(key.to_owned()),
+                    ..LineFilter::default()
+                },
+            )
+            .await?;
+        let now = chrono::Utc::now();
+        let hold = cfg.config.program.payouts.hold_days;
+        for c in lines {
             let cfg = match at_revision.get(&c.revision) {
                 Some(cfg) => std::sync::Arc::clone(cfg),
                 None => {
@@ -111,6 +129,8 @@ impl Engine {
                 );
             commissions.push(ViewCommission {
                 offer,
+                status: c.status_at(now, hold),
+                kind: c.kind,
                 transaction: c.transaction,
                 amount: c.amount,
                 due_at: c.due_at,

@@ -105,6 +105,7 @@ needs!(
     ConfigWrite => Scope::ConfigWrite,
     EventsWrite => Scope::EventsWrite,
     DataRead => Scope::DataRead,
+    PayoutsWrite => Scope::PayoutsWrite,
     Admin => Scope::Admin,
 );
 

@@ -60,6 +60,14 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
         .route("/v1/programs/{program}/customers/{customer}", get(runtime::customer))
         .route("/v1/sweep", axum::routing::post(runtime::sweep))
         .route("/v1/programs/{program}/commissions", get(ledger::commissions))
+        .route("/v1/programs/{program}/transactions", get(ledger::transactions))
+        .route(
+            "/v1/programs/{program}/payouts",
+            get(ledger::payouts).post(ledger::create_payout),
+        )
+        .route("/v1/programs/{program}/payouts/plan", get(ledger::payout_plan))
+        .route("/v1/programs/{program}/payouts/{payout}", get(ledger::payout))
+        .route("/v1/programs/{program}/reports/products", get(ledger::product_report))
         .route("/v1/programs/{program}/transactions/{transaction}/explain", get(ledger::explain))
         .route("/v1/programs/{program}/partners/{partner}/view", get(ledger::partner_view))
         .route("/v1/programs/{program}/me", get(ledger::me))

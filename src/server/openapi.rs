@@ -17,7 +17,10 @@ use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::ledger::listing::{LedgerPage, TransactionPage};
+use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
+use crate::engine::ledger::report::ProductReport;
+use crate::store::record::Payout;
 use crate::engine::view::PartnerView;
 use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
@@ -64,7 +67,12 @@ schema_from_schemars!(
     Partner,
     PartnerDetail,
     CustomerDetail,
-    CommissionRecord,
+    LedgerPage,
+    TransactionPage,
+    PayoutPlan,
+    PayoutDetail,
+    Payout,
+    ProductReport,
     Explanation,
     PartnerView,
 );
@@ -89,6 +97,12 @@ schema_from_schemars!(
         runtime::partner,
         runtime::customer,
         ledger::commissions,
+        ledger::transactions,
+        ledger::payout_plan,
+        ledger::create_payout,
+        ledger::payouts,
+        ledger::payout,
+        ledger::product_report,
         ledger::explain,
         ledger::partner_view,
         ledger::me,
@@ -96,7 +110,8 @@ schema_from_schemars!(
     tags(
         (name = "config", description = "Config state, plan and apply"),
         (name = "runtime", description = "Events, the daily checks, partners"),
-        (name = "commissions", description = "The commission ledger, explanations, the partner view"),
+        (name = "commissions", description = "The ledger, waiting transactions, reports, explanations, the partner view"),
+        (name = "payouts", description = "Payouts to partners"),
         (name = "access", description = "Tokens")
     )
 )]

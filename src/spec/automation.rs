@@ -88,9 +88,25 @@ pub struct Milestone {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
+    /// Referral signups.
     Signups,
+    /// Distinct referred customers with a purchase.
     Customers,
+    /// Attributed transactions above zero.
+    Sales,
+    /// Attributed transactions less refunds.
     Revenue,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Signups => "signups",
+            Metric::Customers => "customers",
+            Metric::Sales => "sales",
+            Metric::Revenue => "revenue",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -120,6 +136,12 @@ pub enum Action {
 
 impl Action {
     pub fn tag(&self) -> &str {
+        match self {
+            Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => t,
+        }
+    }
+
+    pub fn tag_mut(&mut self) -> &mut String {
         match self {
             Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => t,
         }

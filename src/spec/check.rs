@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{
+    Money,
     Automation, Commission, CommissionTrigger, Compare, Metric, Product, Program, Resource, Rule,
     Trigger,
 };
@@ -143,6 +144,15 @@ fn check_program(program: &Program, problems: &mut Vec<Problem>) {
             vec![Seg::Key("currency")],
             format!("currency `{c}` is not an ISO 4217 code such as USD or EUR"),
         ));
+    } else if super::money::currency_exponent(c).is_none() {
+        let mut p = Problem::new(
+            vec![Seg::Key("currency")],
+            format!("`{c}` is not an ISO 4217 currency with a minor unit"),
+        );
+        p.help = iso_currency::Currency::from_code(c)
+            .is_none()
+            .then(|| "use a code such as USD, EUR, JPY or KWD".to_owned());
+        problems.push(p);
     }
     if program.timezone.parse::<chrono_tz::Tz>().is_err() {
         let mut p = Problem::new(
@@ -172,7 +182,7 @@ fn check_product(product: &Product, problems: &mut Vec<Problem>) {
     if let Some(problem) = product.price.and_then(super::money::amount_problem) {
         problems.push(Problem::new(vec![Seg::Key("price")], problem));
     }
-    if product.price.is_some_and(|p| p.cents() < 0) {
+    if product.price.is_some_and(Money::is_negative) {
         problems.push(Problem::new(
             vec![Seg::Key("price")],
             "price must not be negative",
@@ -194,14 +204,10 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
                 Seg::Key("milestone"),
                 Seg::Key("at_least"),
             ];
-            if m.at_least.hundredths() == 0 {
+            if m.at_least.is_zero() {
                 problems.push(Problem::new(path, "at_least must be more than 0"));
             } else if m.metric != Metric::Revenue && m.at_least.whole().is_none() {
-                let metric = if m.metric == Metric::Signups {
-                    "signups"
-                } else {
-                    "customers"
-                };
+                let metric = m.metric.as_str();
                 problems.push(
                     Problem::new(
                         path,
@@ -270,7 +276,7 @@ fn check_trigger(trigger: &CommissionTrigger, problems: &mut Vec<Problem>) {
         ));
     }
     if let Commission::Flat(amount) = trigger.commission
-        && amount.cents() < 0
+        && amount.is_negative()
     {
         problems.push(Problem::new(
             vec![Seg::Key("commission"), Seg::Key("flat")],
@@ -345,6 +351,8 @@ pub struct Declared<'a> {
     /// every key of its kind, so thousands of bad references against
     /// thousands of (long) keys stop getting suggestions after a while.
     pub suggesting: std::cell::Cell<usize>,
+    /// The program's currency and its decimals, once a valid one is declared.
+    pub currency: Option<(&'a str, u8)>,
 }
 
 /// Work for did-you-means in one check (character pairs compared): about a
@@ -364,14 +372,42 @@ impl<'a> Declared<'a> {
                 self.products.insert(&p.key);
                 self.product_names.insert(&p.name);
             }
+            Resource::Program(p) => {
+                self.currency = super::money::currency_exponent(&p.currency)
+                    .map(|exp| (p.currency.as_str(), exp));
+            }
             _ => {}
         }
     }
 }
 
+/// Amounts with more decimals than the program's currency has: 100.55 yen.
+pub fn check_amounts(resource: &Resource, declared: &Declared) -> Vec<Problem> {
+    let Some((code, exp)) = declared.currency else {
+        return Vec::new();
+    };
+    let mut resource = resource.clone();
+    resource
+        .amounts_mut()
+        .into_iter()
+        .filter(|(_, m)| m.in_minor_units(exp).is_none())
+        .map(|(path, m)| {
+            let decimals = match exp {
+                0 => "no decimals".to_owned(),
+                1 => "one decimal".to_owned(),
+                n => format!("{n} decimals"),
+            };
+            Problem::new(
+                path,
+                format!("`{m}` has more decimals than {code}, which has {decimals}"),
+            )
+        })
+        .collect()
+}
+
 /// Checks that every tag, group and product a resource names is declared.
 pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem> {
-    let mut problems = Vec::new();
+    let mut problems = check_amounts(resource, declared);
     let mut require =
         |set: &HashSet<&str>, what: &str, section: &str, value: &str, path: Vec<Seg>| {
             if !set.contains(value) && !declared.unread.contains(what) {

@@ -140,6 +140,12 @@ impl<T> SetOp<T> {
             SetOp::AnyOf(v) | SetOp::NoneOf(v) => v,
         }
     }
+
+    pub fn values_mut(&mut self) -> &mut Vec<T> {
+        match self {
+            SetOp::AnyOf(v) | SetOp::NoneOf(v) => v,
+        }
+    }
 }
 
 /// A partner has any / all / none of these groups or tags.
@@ -161,6 +167,12 @@ impl MemberOp {
     }
 
     pub fn values(&self) -> &[String] {
+        match self {
+            MemberOp::AnyOf(v) | MemberOp::AllOf(v) | MemberOp::NoneOf(v) => v,
+        }
+    }
+
+    pub fn values_mut(&mut self) -> &mut Vec<String> {
         match self {
             MemberOp::AnyOf(v) | MemberOp::AllOf(v) | MemberOp::NoneOf(v) => v,
         }

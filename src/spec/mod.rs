@@ -35,7 +35,7 @@ pub use days::Days;
 pub use group::Group;
 pub use money::{Money, Percent, Threshold};
 pub use product::{Product, ProductStatus};
-pub use program::Program;
+pub use program::{Payouts, Program};
 pub use tag::Tag;
 pub use transaction::TransactionKind;
 
@@ -166,6 +166,77 @@ impl Resource {
         }
     }
 
+    /// Every amount of money the resource holds, with where it is: what a
+    /// currency's decimals are checked against, and what is brought to its
+    /// minor units.
+    pub fn amounts_mut(&mut self) -> Vec<(Vec<check::Seg>, &mut Money)> {
+        use check::Seg;
+        let mut out = Vec::new();
+        match self {
+            Resource::Program(p) => {
+                out.push((
+                    vec![Seg::Key("payouts"), Seg::Key("minimum")],
+                    &mut p.payouts.minimum,
+                ));
+            }
+            Resource::Product(p) => {
+                if let Some(price) = &mut p.price {
+                    out.push((vec![Seg::Key("price")], price));
+                }
+            }
+            Resource::Automation(a) => {
+                if let Trigger::Milestone(m) = &mut a.when
+                    && m.metric == Metric::Revenue
+                {
+                    out.push((
+                        vec![Seg::Key("when"), Seg::Key("milestone"), Seg::Key("at_least")],
+                        m.at_least.amount_mut(),
+                    ));
+                }
+            }
+            Resource::CommissionTrigger(t) => {
+                if let Commission::Flat(m) = &mut t.commission {
+                    out.push((vec![Seg::Key("commission"), Seg::Key("flat")], m));
+                }
+                for (i, rule) in t.rules.iter_mut().enumerate() {
+                    if let Rule::TransactionAmount(c) = rule {
+                        for (op, bound) in [
+                            ("gt", &mut c.gt),
+                            ("gte", &mut c.gte),
+                            ("lt", &mut c.lt),
+                            ("lte", &mut c.lte),
+                        ] {
+                            if let Some(m) = bound {
+                                out.push((
+                                    vec![
+                                        Seg::Key("rules"),
+                                        Seg::Index(i),
+                                        Seg::Key("transaction.amount"),
+                                        Seg::Key(op),
+                                    ],
+                                    m,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Resource::Group(_) | Resource::Tag(_) => {}
+        }
+        out
+    }
+
+    /// Brings every amount to the minor units of a currency of `exp`
+    /// decimals; amounts with more decimals stay as they are (validation
+    /// reports them).
+    pub fn to_minor_units(&mut self, exp: u8) {
+        for (_, m) in self.amounts_mut() {
+            if let Some(n) = m.in_minor_units(exp) {
+                *m = n;
+            }
+        }
+    }
+
     /// The resource as the engine keeps it: without the `previously` planning
     /// hint, which only matches a rename.
     pub fn as_stored(&self) -> Resource {
@@ -207,17 +278,31 @@ impl Config {
         }
     }
 
-    /// Builds a config from resources in any order; `None` without exactly one program.
+    /// Builds a config from resources in any order; `None` without exactly one
+    /// program. Every amount is brought to the currency's minor units, so
+    /// amounts print alike whoever wrote them.
     pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> Option<Config> {
+        let mut resources: Vec<Resource> = resources.into_iter().collect();
+        let mut programs = resources.iter().filter_map(|r| match r {
+            Resource::Program(p) => Some(p),
+            _ => None,
+        });
+        let exp = programs
+            .next()
+            .and_then(|p| money::currency_exponent(&p.currency));
+        if programs.next().is_some() {
+            return None;
+        }
+        if let Some(exp) = exp {
+            for r in &mut resources {
+                r.to_minor_units(exp);
+            }
+        }
         let mut program = None;
         let mut doc = ConfigDocument::default();
         for resource in resources {
             match resource {
-                Resource::Program(p) => {
-                    if program.replace(p).is_some() {
-                        return None;
-                    }
-                }
+                Resource::Program(p) => program = Some(p),
                 other => doc.push(other),
             }
         }
@@ -267,6 +352,42 @@ impl Config {
         self.products.sort_by(|a, b| a.key.cmp(&b.key));
         self.automations.sort_by(|a, b| a.key.cmp(&b.key));
         self.commission_triggers.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+
+    /// Renames a tag, group or product everywhere this config declares or
+    /// names it (an older config judged with the keys used now).
+    pub fn rename_references(&mut self, kind: Kind, old: &str, new: &str) {
+        let swap = |k: &mut String| {
+            if k == old {
+                new.clone_into(k);
+            }
+        };
+        match kind {
+            Kind::Tag => {
+                self.tags.iter_mut().for_each(|t| swap(&mut t.key));
+                for a in &mut self.automations {
+                    for action in &mut a.then {
+                        swap(action.tag_mut());
+                    }
+                }
+            }
+            Kind::Group => self.groups.iter_mut().for_each(|g| swap(&mut g.key)),
+            Kind::Product => self.products.iter_mut().for_each(|p| swap(&mut p.key)),
+            _ => return,
+        }
+        for t in &mut self.commission_triggers {
+            for rule in &mut t.rules {
+                match (kind, rule) {
+                    (Kind::Tag, Rule::PartnerTag(op)) | (Kind::Group, Rule::PartnerGroup(op)) => {
+                        op.values_mut().iter_mut().for_each(swap);
+                    }
+                    (Kind::Product, Rule::ProductKey(op)) => {
+                        op.values_mut().iter_mut().for_each(swap);
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// The whole config as one file's document.

@@ -11,3 +11,14 @@ pub enum TransactionKind {
     Recurring,
     Manual,
 }
+
+impl TransactionKind {
+    /// As written in events and config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::OneTime => "one_time",
+            TransactionKind::Recurring => "recurring",
+            TransactionKind::Manual => "manual",
+        }
+    }
+}

@@ -8,27 +8,79 @@
 //! unless told otherwise: its key columns need `COLLATE "C"`, or pages come in
 //! another order than SQLite's and than the engine's.
 
+pub mod record;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
-use crate::engine::partner::Partner;
-use crate::engine::runtime::state::{
-    CommissionRecord, Customer, CustomerProduct, PartnerState, Subject, TagChange,
-    TransactionRecord, Workspace,
-};
-use crate::engine::{ProgramSummary, Result, Snapshot};
+use crate::engine::{ProgramSummary, Snapshot};
+use crate::error::Result;
 use crate::spec::Resource;
+use record::{
+    Customer, CustomerProduct, LedgerLine, LineNet, Mark, NewLine, Partner, PartnerState, Payout,
+    PayoutPartner, RefundRecord, StoredEvent, Subject, TagChange, TransactionRecord,
+};
 
 /// A changeset ready to be written: already checked against `base_revision`.
 pub struct Commit<'a> {
     pub program: &'a str,
     pub changeset: &'a Changeset,
     pub delta: &'a Delta,
+    /// Decimals the program's amounts are kept in, when the changeset sets
+    /// the program's currency.
+    pub minor_units: Option<u8>,
+    /// Whether automations that are daily checks changed: every partner's
+    /// next due date is then worked out again by the next sweep.
+    pub daily_checks_changed: bool,
+    /// Whether the changeset brings backfills to run: until they have, the
+    /// sweep runs them.
+    pub backfill: bool,
+}
+
+/// Which ledger lines to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineFilter {
+    pub partner: Option<String>,
+    pub transaction: Option<String>,
+    /// Due at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Due before.
+    pub until: Option<DateTime<Utc>>,
+    /// Lines of this payout.
+    pub payout: Option<u64>,
+    /// Only lines no payout holds.
+    pub unpaid: bool,
+    /// Lines after this id, in id order (a page).
+    pub after: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+/// What a payout takes: lines no payout holds, approved at `as_of` with a
+/// hold of `hold_days`, of partners whose approved net is at least
+/// `minimum` and above zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutRule {
+    pub as_of: DateTime<Utc>,
+    pub hold_days: u32,
+    /// In minor units.
+    pub minimum: i64,
+}
+
+/// Per product (and per partner, when split): customers, sales, revenue and
+/// net commissions, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductRow {
+    pub product: Option<String>,
+    pub partner: Option<String>,
+    pub customers: u64,
+    pub sales: u64,
+    pub revenue: i128,
+    pub commissions: i128,
 }
 
 #[async_trait]
@@ -38,6 +90,10 @@ pub trait Store: Send + Sync + 'static {
     /// The program's whole config at its current revision, read consistently.
     /// A program the engine does not know is empty at revision 0.
     async fn snapshot(&self, program: &str) -> Result<Snapshot>;
+
+    /// Decimals the program's amounts are kept in (its currency's minor
+    /// unit); `None` for a program the engine does not know.
+    async fn minor_units(&self, program: &str) -> Result<Option<u8>>;
 
     /// Writes a changeset in one transaction, or nothing: `Error::Stale` when the
     /// program's revision is no longer the changeset's base revision.
@@ -95,27 +151,36 @@ pub trait Store: Send + Sync + 'static {
 
     async fn transaction(&self, program: &str, key: &str) -> Result<Option<TransactionRecord>>;
 
-    /// Commissions by due date, for one partner and/or one transaction (all when `None`).
-    async fn commissions(
+    /// Transactions waiting for a partner (`unattributed`) or a product
+    /// (`unmatched`), in time order, after `after` (a key).
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-        transaction: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>>;
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>>;
+
+    /// Refunds of a transaction.
+    async fn refunds(&self, program: &str, transaction: &str) -> Result<Vec<RefundRecord>>;
+
+    /// Ledger lines in id order. Statuses are left for the engine to set.
+    async fn lines(&self, program: &str, filter: &LineFilter) -> Result<Vec<LedgerLine>>;
 
     async fn customer(&self, program: &str, key: &str) -> Result<Option<Customer>>;
 
     /// A partner's customers: referred by them, or holding a product they sold.
     async fn customers_of(&self, program: &str, partner: &str) -> Result<Vec<String>>;
 
-    /// The customer product with this external subscription key.
+    /// A customer product by external subscription key (any of its records).
     async fn customer_product(
         &self,
         program: &str,
         subscription: &str,
     ) -> Result<Option<CustomerProduct>>;
 
-    /// The products a customer holds.
+    /// The products a customer holds: every record of every key.
     async fn products_of(&self, program: &str, customer: &str) -> Result<Vec<CustomerProduct>>;
 
     /// The amount of a customer's latest sale (a positive transaction) on a
@@ -127,6 +192,29 @@ pub trait Store: Send + Sync + 'static {
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>>;
 
+    /// Per partner, the approved lines no payout holds and their net (those
+    /// the rule does not pay too: below the minimum, or not above zero).
+    async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>>;
+
+    /// Records a payout of what the rule takes, in one transaction: each
+    /// line is in at most one payout, even when two run at once. `None`
+    /// when there is nothing to pay.
+    async fn create_payout(&self, program: &str, rule: PayoutRule) -> Result<Option<Payout>>;
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>>;
+
+    async fn payout(&self, program: &str, id: u64) -> Result<Option<(Payout, Vec<PayoutPartner>)>>;
+
+    /// Customers, sales, revenue and net commissions per product (and per
+    /// partner with `by_partner`), for transactions in [since, until).
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<Vec<ProductRow>>;
+
     /// A write transaction on a program's runtime data, held until commit;
     /// dropped without commit, it rolls back.
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>>;
@@ -136,29 +224,105 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
 }
 
-/// One unit of runtime work (a batch of events, a page of the sweep) in one
-/// transaction: it reads what it needs, then writes a [`Workspace`] back.
+/// Everything of one partner's history a replay reads.
+#[derive(Debug, Default)]
+pub struct History {
+    /// The partner as stored, if they were.
+    pub row: Option<PartnerState>,
+    /// The partner's own events (joined, updated, active): mark and body.
+    pub events: Vec<(Mark, String)>,
+    /// Customers referred by the partner, with the referral.
+    pub signups: Vec<(String, Mark)>,
+    /// Transactions attributed to the partner.
+    pub transactions: Vec<TransactionRecord>,
+    /// Transactions the partner has ledger lines on but that are no longer
+    /// theirs.
+    pub others: Vec<TransactionRecord>,
+    /// Applied refunds of the partner's transactions.
+    pub refunds: Vec<RefundRecord>,
+    /// What the partner's lines add up to.
+    pub nets: Vec<LineNet>,
+    /// The partner's customers (referred, or buyers) with their tags.
+    pub customers: Vec<Customer>,
+    /// Groups renamed since (old key, new key), in the order renamed: old
+    /// events name groups by the keys they had then.
+    pub group_renames: Vec<(String, String)>,
+}
+
+/// What one unit of runtime work writes.
+#[derive(Debug, Default)]
+pub struct Writes {
+    pub events: Vec<StoredEvent>,
+    pub partners: Vec<PartnerState>,
+    pub customers: Vec<Customer>,
+    pub products: Vec<CustomerProduct>,
+    pub transactions: Vec<TransactionRecord>,
+    pub refunds: Vec<RefundRecord>,
+    pub tag_changes: Vec<TagChange>,
+    pub lines: Vec<NewLine>,
+}
+
+impl Writes {
+    /// The net effect of the tag changes on each (subject, tag): present or not.
+    pub fn net_tags(&self) -> BTreeMap<(Subject, &str, &str), (bool, DateTime<Utc>)> {
+        let mut net = BTreeMap::new();
+        for c in &self.tag_changes {
+            net.insert(
+                (c.subject_kind, c.subject.as_str(), c.tag.as_str()),
+                (c.added, c.at),
+            );
+        }
+        net
+    }
+}
+
+/// One unit of runtime work (a batch of events, a page of the sweep, a
+/// replay) in one transaction: it reads what it needs, then writes.
 #[async_trait]
 pub trait RuntimeTx: Send {
     /// The program's config revision now.
     async fn revision(&mut self) -> Result<u64>;
     async fn resources(&mut self) -> Result<Vec<Resource>>;
+    /// Decimals the program's amounts are kept in.
+    async fn minor_units(&mut self) -> Result<Option<u8>>;
+    /// The time the daily checks last ran as of.
+    async fn swept_through(&mut self) -> Result<Option<DateTime<Utc>>>;
+    async fn set_swept_through(&mut self, at: DateTime<Utc>) -> Result<()>;
+    /// Whether backfills of an applied changeset have yet to finish.
+    async fn backfill_pending(&mut self) -> Result<bool>;
+    async fn set_backfill_pending(&mut self, pending: bool) -> Result<()>;
     /// Which of `ids` are already recorded.
     async fn seen_events(&mut self, ids: &[&str]) -> Result<HashSet<String>>;
-    /// Which of `keys` are already recorded transactions.
-    async fn known_transactions(&mut self, keys: &[&str]) -> Result<HashSet<String>>;
-    async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>>;
-    /// Customers with their tags and the partners they bought through.
-    async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>>;
     /// Partners with their tags and when automations fired for them.
     async fn partners(&mut self, keys: &[&str]) -> Result<Vec<PartnerState>>;
-    /// Up to `limit` partners after `after`, in key order: what decides whether
-    /// a daily check is due (dates, counts, fire times), without names or tags.
+    /// Which of `keys` (partners without a record) have history stored:
+    /// events, referred customers or transactions.
+    async fn partners_with_history(&mut self, keys: &[&str]) -> Result<HashSet<String>>;
+    /// Customers with their tags and the partners they bought through.
+    async fn customers(&mut self, keys: &[&str]) -> Result<Vec<Customer>>;
+    /// Every product record of the subscription keys.
+    async fn subscriptions(&mut self, keys: &[&str]) -> Result<Vec<CustomerProduct>>;
+    async fn transactions(&mut self, keys: &[&str]) -> Result<Vec<TransactionRecord>>;
+    async fn transactions_of(&mut self, customers: &[&str]) -> Result<Vec<TransactionRecord>>;
+    /// Every refund (applied or waiting) of the transactions.
+    async fn refunds_of(&mut self, transactions: &[&str]) -> Result<Vec<RefundRecord>>;
+    /// Which refund keys are recorded.
+    async fn known_refunds(&mut self, keys: &[&str]) -> Result<HashSet<String>>;
+    /// What the ledger lines of the transactions add up to, per partner,
+    /// trigger and installment.
+    async fn nets(&mut self, transactions: &[&str]) -> Result<Vec<LineNet>>;
+    /// Everything a replay of the partner reads.
+    async fn history(&mut self, partner: &str) -> Result<History>;
+    /// Up to `limit` partners whose next daily check is due by `up_to`
+    /// (or must be worked out again), soonest first.
+    async fn due_partners(&mut self, up_to: DateTime<Utc>, limit: usize)
+    -> Result<Vec<PartnerState>>;
+    /// Up to `limit` partners after `after`, in key order.
     async fn partners_after(
         &mut self,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<PartnerState>>;
-    async fn write(&mut self, ws: &Workspace) -> Result<()>;
+    async fn write(&mut self, writes: &Writes) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -40,7 +40,7 @@ fn keys(min: usize, max: usize) -> impl Strategy<Value = Vec<String>> {
 }
 
 fn money() -> impl Strategy<Value = Money> {
-    (0i64..100_000_000).prop_map(Money)
+    (0i64..100_000_000).prop_map(Money::from_cents)
 }
 
 fn percent() -> impl Strategy<Value = Percent> {
@@ -67,19 +67,25 @@ fn program() -> impl Strategy<Value = Program> {
     (
         "[a-z][a-z0-9-]{0,10}",
         name(),
-        "[A-Z]{3}",
+        // Two-decimal currencies: the amounts generated have two decimals.
+        select(vec!["USD", "EUR", "GBP", "CHF"]),
         select(vec![
             "UTC",
             "Europe/Berlin",
             "America/New_York",
             "Asia/Kolkata",
         ]),
+        (0u32..100, money()),
     )
-        .prop_map(|(key, name, currency, tz)| Program {
+        .prop_map(|(key, name, currency, tz, (hold_days, minimum))| Program {
             key,
             name,
-            currency,
+            currency: currency.to_owned(),
             timezone: tz.to_owned(),
+            payouts: Payouts {
+                hold_days,
+                minimum,
+            },
         })
 }
 

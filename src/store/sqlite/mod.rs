@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -23,15 +23,15 @@ mod runtime;
 
 use std::collections::BTreeMap;
 
-use super::{Commit, RuntimeTx, Store};
+use super::record::{
+    Customer, CustomerProduct, LedgerLine, Partner, PartnerState, Payout, PayoutPartner,
+    RefundRecord, Subject, TagChange, TransactionRecord,
+};
+use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store};
 use crate::engine::access::{Scope, TokenRecord};
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
-use crate::engine::partner::Partner;
-use crate::engine::runtime::state::{
-    CommissionRecord, Customer, CustomerProduct, PartnerState, Subject, TagChange,
-    TransactionRecord,
-};
-use crate::engine::{Error, ProgramSummary, Result, Snapshot};
+use crate::engine::{ProgramSummary, Snapshot};
+use crate::error::{Error, Result};
 use crate::spec::{Kind, Resource};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
@@ -98,6 +98,55 @@ impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// Decimals the program's amounts are kept in (two for a program the
+    /// engine does not know: it holds no amounts).
+    async fn exp(&self, program: &str) -> Result<u8> {
+        Ok(Store::minor_units(self, program).await?.unwrap_or(2))
+    }
+
+    async fn exp_in(&self, tx: &mut Transaction<'static, Sqlite>, program: &str) -> Result<u8> {
+        let units: Option<i64> =
+            sqlx::query_scalar("SELECT minor_units FROM programs WHERE key = $1")
+                .bind(program)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(units.and_then(|u| u8::try_from(u).ok()).unwrap_or(2))
+    }
+
+    /// The program's currency code, from its config.
+    async fn currency(&self, program: &str) -> Result<String> {
+        let spec: Option<String> = sqlx::query_scalar(
+            "SELECT spec FROM resources WHERE program = $1 AND kind = 'program'",
+        )
+        .bind(program)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(currency_of(spec))
+    }
+
+    async fn currency_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        program: &str,
+    ) -> Result<String> {
+        let spec: Option<String> = sqlx::query_scalar(
+            "SELECT spec FROM resources WHERE program = $1 AND kind = 'program'",
+        )
+        .bind(program)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(currency_of(spec))
+    }
+}
+
+fn currency_of(spec: Option<String>) -> String {
+    spec.and_then(|s| serde_json::from_str::<Resource>(&s).ok())
+        .and_then(|r| match r {
+            Resource::Program(p) => Some(p.currency),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Set in a crash test's child process: the store then says on stderr, with
@@ -114,9 +163,7 @@ fn mark_rows_written() {
     }
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+use super::record::timestamp;
 
 fn parse_time_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_time).transpose()
@@ -229,7 +276,30 @@ async fn carry_runtime_data(
             .await?;
         }
     }
-    let renames: [(Kind, &'static str); 5] = [
+    for (kind, old, new) in &delta.renamed {
+        sqlx::query(
+            "INSERT INTO renames (program, kind, old_key, new_key, revision) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(program)
+        .bind(kind.as_str())
+        .bind(old)
+        .bind(new)
+        .bind(to_i64(revision))
+        .execute(&mut **tx)
+        .await?;
+        if *kind == Kind::Tag {
+            sqlx::query(
+                "UPDATE transactions SET seen_tags = REPLACE(seen_tags, $2, $3) WHERE program = $1 AND seen_tags LIKE $4",
+            )
+            .bind(program)
+            .bind(format!(" {old} "))
+            .bind(format!(" {new} "))
+            .bind(format!("% {old} %"))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let renames: [(Kind, &'static str); 7] = [
         (
             Kind::Tag,
             "UPDATE partner_tags SET tag = $3 WHERE program = $1 AND tag = $2",
@@ -245,6 +315,14 @@ async fn carry_runtime_data(
         (
             Kind::Product,
             "UPDATE customer_products SET product = $3 WHERE program = $1 AND product = $2",
+        ),
+        (
+            Kind::Product,
+            "UPDATE transactions SET product = $3 WHERE program = $1 AND product = $2",
+        ),
+        (
+            Kind::Group,
+            "UPDATE transactions SET seen_group = $3 WHERE program = $1 AND seen_group = $2",
         ),
         (
             Kind::Automation,
@@ -375,14 +453,19 @@ impl Store for SqliteStore {
             program,
             changeset,
             delta,
+            minor_units,
+            daily_checks_changed,
+            backfill,
         } = commit;
         let now = Utc::now();
         let mut tx = self.write_tx().await?;
+        // A new program keeps its amounts in its currency's minor unit.
         sqlx::query(
-            "INSERT INTO programs (key, revision, created_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO programs (key, revision, created_at, minor_units) VALUES ($1, 0, $2, $3) ON CONFLICT (key) DO NOTHING",
         )
         .bind(program)
         .bind(timestamp(now))
+        .bind(i64::from(minor_units.unwrap_or(2)))
         .execute(&mut *tx)
         .await?;
         let moved = sqlx::query(
@@ -404,6 +487,44 @@ impl Store for SqliteStore {
             });
         }
         let new_revision = changeset.base_revision + 1;
+        if let Some(units) = minor_units {
+            let kept: i64 = sqlx::query_scalar("SELECT minor_units FROM programs WHERE key = $1")
+                .bind(program)
+                .fetch_one(&mut *tx)
+                .await?;
+            if kept != i64::from(units) {
+                // Amounts already recorded are in the old minor unit.
+                let money: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM transactions WHERE program = $1 LIMIT 1)",
+                )
+                .bind(program)
+                .fetch_one(&mut *tx)
+                .await?;
+                if money > 0 {
+                    tx.rollback().await?;
+                    return Err(Error::Invalid(vec![format!(
+                        "program `{program}`: the currency cannot change to one with {units} decimals once transactions are recorded in {kept}"
+                    )]));
+                }
+                sqlx::query("UPDATE programs SET minor_units = $2 WHERE key = $1")
+                    .bind(program)
+                    .bind(i64::from(units))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if backfill {
+            sqlx::query("UPDATE programs SET backfill_pending = 1 WHERE key = $1")
+                .bind(program)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if daily_checks_changed {
+            sqlx::query("UPDATE partners SET next_due_at = '' WHERE program = $1")
+                .bind(program)
+                .execute(&mut *tx)
+                .await?;
+        }
 
         for kind in Kind::ALL {
             let keys: Vec<&str> = delta
@@ -533,7 +654,8 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<PartnerState>> {
-        partners::page(&self.pool, program, after, limit).await
+        let exp = self.exp(program).await?;
+        partners::page(&self.pool, program, after, limit, exp).await
     }
 
     async fn partners_with_tag(
@@ -543,11 +665,13 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Partner>> {
-        partners::with_tag(&self.pool, program, tag, after, limit).await
+        let exp = self.exp(program).await?;
+        partners::with_tag(&self.pool, program, tag, after, limit, exp).await
     }
 
     async fn partner(&self, program: &str, key: &str) -> Result<Option<Partner>> {
-        partners::one(&self.pool, program, key).await
+        let exp = self.exp(program).await?;
+        partners::one(&self.pool, program, key, exp).await
     }
 
     async fn tag_history(
@@ -560,16 +684,30 @@ impl Store for SqliteStore {
     }
 
     async fn transaction(&self, program: &str, key: &str) -> Result<Option<TransactionRecord>> {
-        ledger::transaction(&self.pool, program, key).await
+        let exp = self.exp(program).await?;
+        ledger::transaction(&self.pool, program, key, exp).await
     }
 
-    async fn commissions(
+    async fn waiting_transactions(
         &self,
         program: &str,
-        partner: Option<&str>,
-        transaction: Option<&str>,
-    ) -> Result<Vec<CommissionRecord>> {
-        ledger::commissions(&self.pool, program, partner, transaction).await
+        unattributed: bool,
+        unmatched: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>> {
+        let exp = self.exp(program).await?;
+        ledger::waiting(&self.pool, program, unattributed, unmatched, after, limit, exp).await
+    }
+
+    async fn refunds(&self, program: &str, transaction: &str) -> Result<Vec<RefundRecord>> {
+        let exp = self.exp(program).await?;
+        ledger::refunds(&self.pool, program, transaction, exp).await
+    }
+
+    async fn lines(&self, program: &str, filter: &LineFilter) -> Result<Vec<LedgerLine>> {
+        let exp = self.exp(program).await?;
+        ledger::lines(&self.pool, program, filter, exp).await
     }
 
     async fn customer(&self, program: &str, key: &str) -> Result<Option<Customer>> {
@@ -598,13 +736,130 @@ impl Store for SqliteStore {
         customer: &str,
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>> {
-        ledger::last_amount(&self.pool, program, customer, subscription).await
+        let exp = self.exp(program).await?;
+        ledger::last_amount(&self.pool, program, customer, subscription, exp).await
+    }
+
+    async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>> {
+        let exp = self.exp(program).await?;
+        ledger::payable(&self.pool, program, rule, false, exp).await
+    }
+
+    async fn create_payout(&self, program: &str, rule: PayoutRule) -> Result<Option<Payout>> {
+        // BEGIN IMMEDIATE: a second payout waits for this one to commit and
+        // then finds the lines taken.
+        let mut tx = self.write_tx().await?;
+        let exp = self.exp_in(&mut tx, program).await?;
+        let currency = self.currency_in(&mut tx, program).await?;
+        let payable = ledger::payable(&mut *tx, program, rule, true, exp).await?;
+        if payable.is_empty() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM payouts WHERE program = $1",
+        )
+        .bind(program)
+        .fetch_one(&mut *tx)
+        .await?;
+        let now = Utc::now();
+        let cutoff = ledger::cutoff(rule);
+        for chunk in payable.chunks(BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE ledger SET payout = ");
+            q.push_bind(id);
+            q.push(" WHERE program = ").push_bind(program.to_owned());
+            q.push(" AND payout IS NULL AND (clawback = 1 OR due_at <= ")
+                .push_bind(cutoff.clone());
+            q.push(") AND partner IN (");
+            let mut list = q.separated(", ");
+            for p in chunk {
+                list.push_bind(p.partner.clone());
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+        let partners = ledger::payout_partners(&mut *tx, program, u64::try_from(id).unwrap_or(0), exp).await?;
+        let total: i64 = partners.iter().map(|p| p.amount.minor()).sum();
+        let lines: u64 = partners.iter().map(|p| p.lines).sum();
+        sqlx::query(
+            "INSERT INTO payouts (program, id, created_at, as_of, partners, lines, total) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(program)
+        .bind(id)
+        .bind(timestamp(now))
+        .bind(timestamp(rule.as_of))
+        .bind(i64::try_from(partners.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(lines).unwrap_or(i64::MAX))
+        .bind(total)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Payout {
+            id: u64::try_from(id).unwrap_or(0),
+            program: program.to_owned(),
+            created_at: parse_time(&timestamp(now))?,
+            as_of: parse_time(&timestamp(rule.as_of))?,
+            partners: u64::try_from(partners.len()).unwrap_or(0),
+            lines,
+            total: crate::spec::Money::new(total, exp),
+            currency,
+        }))
+    }
+
+    async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {
+        let exp = self.exp(program).await?;
+        let currency = self.currency(program).await?;
+        let rows = sqlx::query(
+            "SELECT program, id, created_at, as_of, partners, lines, total FROM payouts WHERE program = $1 ORDER BY id",
+        )
+        .bind(program)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| ledger::payout_from_row(r, exp, &currency))
+            .collect()
+    }
+
+    async fn payout(&self, program: &str, id: u64) -> Result<Option<(Payout, Vec<PayoutPartner>)>> {
+        let exp = self.exp(program).await?;
+        let currency = self.currency(program).await?;
+        let row = sqlx::query(
+            "SELECT program, id, created_at, as_of, partners, lines, total FROM payouts WHERE program = $1 AND id = $2",
+        )
+        .bind(program)
+        .bind(to_i64(id))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let payout = ledger::payout_from_row(&row, exp, &currency)?;
+        let partners = ledger::payout_partners(&self.pool, program, id, exp).await?;
+        Ok(Some((payout, partners)))
+    }
+
+    async fn product_report(
+        &self,
+        program: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        by_partner: bool,
+    ) -> Result<Vec<ProductRow>> {
+        ledger::product_report(&self.pool, program, since, until, by_partner).await
+    }
+
+    async fn minor_units(&self, program: &str) -> Result<Option<u8>> {
+        let units: Option<i64> =
+            sqlx::query_scalar("SELECT minor_units FROM programs WHERE key = $1")
+                .bind(program)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(units.and_then(|u| u8::try_from(u).ok()))
     }
 
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
         Ok(Box::new(runtime::SqliteRuntimeTx {
             tx: self.write_tx().await?,
             program: program.to_owned(),
+            exp: None,
         }))
     }
 

@@ -1,56 +1,36 @@
 //! Partner reads: pages of partners, tag and product holders, fire bookkeeping.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 
 use super::{parse_time, parse_time_opt};
-use crate::engine::Result;
-use crate::engine::partner::{Partner, Stats};
-
-use crate::engine::runtime::state::{Cause, Fires, PartnerState, Subject, TagChange};
+use crate::error::Result;
 use crate::spec::Money;
+use crate::store::record::{
+    Cause, Fires, Mark, Partner, PartnerState, Stats, Subject, TagChange,
+};
 
-pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
+pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, sales, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
 
-/// The columns the runtime reads: a partner and when automations fired for them.
-pub(super) const STATE_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, tags, fires";
+/// The columns the runtime reads: a partner, when automations fired for
+/// them, and where their history stands.
+pub(super) const STATE_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, sales, revenue, first_signup_at, first_sale_at, first_commission_at, tags, fires, mark, last_fire_at, next_due_at";
 
-/// What the sweep reads of every partner to decide what is due: dates, counts
-/// and fire times, not names or tags.
-pub(super) const DUE_COLUMNS: &str = "key, joined_at, last_activity_at, last_referral_at, signups, customers, revenue, first_signup_at, first_sale_at, first_commission_at, fires";
-
-pub(super) fn due_state_from_row(row: &SqliteRow) -> Result<PartnerState> {
-    let count =
-        |col: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0)) };
+pub(super) fn state_from_row(row: &SqliteRow, exp: u8) -> Result<PartnerState> {
+    let next_due: Option<String> = row.try_get("next_due_at")?;
     Ok(PartnerState {
-        partner: Partner {
-            key: row.try_get("key")?,
-            name: None,
-            email: None,
-            group: None,
-            joined_at: parse_time(&row.try_get::<String, _>("joined_at")?)?,
-            tags: BTreeSet::new(),
-            stats: Stats {
-                signups: count("signups")?,
-                customers: count("customers")?,
-                revenue: Money(row.try_get("revenue")?),
-                last_activity_at: parse_time(&row.try_get::<String, _>("last_activity_at")?)?,
-                last_referral_at: parse_time(&row.try_get::<String, _>("last_referral_at")?)?,
-            },
-            first_signup_at: parse_time_opt(row.try_get("first_signup_at")?)?,
-            first_sale_at: parse_time_opt(row.try_get("first_sale_at")?)?,
-            first_commission_at: parse_time_opt(row.try_get("first_commission_at")?)?,
+        partner: partner_from_row(row, exp)?,
+        fires: Fires::from_text(row.try_get::<String, _>("fires")?),
+        mark: row.try_get::<Option<String>, _>("mark")?.map(Mark::from_text),
+        last_fire_at: parse_time_opt(row.try_get("last_fire_at")?)?,
+        // '' asks the next sweep to work it out: due now.
+        next_due_at: match next_due.as_deref() {
+            None => None,
+            Some("") => Some(chrono::DateTime::UNIX_EPOCH),
+            Some(t) => Some(parse_time(t)?),
         },
-        fires: Fires::from_text(row.try_get::<String, _>("fires")?),
-    })
-}
-
-pub(super) fn state_from_row(row: &SqliteRow) -> Result<PartnerState> {
-    Ok(PartnerState {
-        partner: partner_from_row(row)?,
-        fires: Fires::from_text(row.try_get::<String, _>("fires")?),
     })
 }
 
@@ -65,7 +45,7 @@ pub(super) fn tags_text<'a>(tags: impl IntoIterator<Item = &'a String>) -> Strin
     text
 }
 
-pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
+pub(super) fn partner_from_row(row: &SqliteRow, exp: u8) -> Result<Partner> {
     let count =
         |col: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0)) };
     Ok(Partner {
@@ -82,7 +62,8 @@ pub(super) fn partner_from_row(row: &SqliteRow) -> Result<Partner> {
         stats: Stats {
             signups: count("signups")?,
             customers: count("customers")?,
-            revenue: Money(row.try_get("revenue")?),
+            sales: count("sales")?,
+            revenue: Money::new(row.try_get("revenue")?, exp),
             last_activity_at: parse_time(&row.try_get::<String, _>("last_activity_at")?)?,
             last_referral_at: parse_time(&row.try_get::<String, _>("last_referral_at")?)?,
         },
@@ -97,6 +78,7 @@ pub(super) async fn page<'e>(
     program: &str,
     after: Option<&str>,
     limit: usize,
+    exp: u8,
 ) -> Result<Vec<PartnerState>> {
     let sql = format!(
         "SELECT {STATE_COLUMNS} FROM partners WHERE program = $1 AND key > $2 ORDER BY key LIMIT $3"
@@ -107,7 +89,7 @@ pub(super) async fn page<'e>(
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(executor)
         .await?;
-    rows.iter().map(state_from_row).collect()
+    rows.iter().map(|r| state_from_row(r, exp)).collect()
 }
 
 /// How a holder count is queried: `SELECT <value>, <count> FROM ... WHERE program = `,
@@ -163,6 +145,7 @@ pub(super) async fn with_tag<'e>(
     tag: &str,
     after: Option<&str>,
     limit: usize,
+    exp: u8,
 ) -> Result<Vec<Partner>> {
     let columns = PARTNER_COLUMNS
         .split(", ")
@@ -182,7 +165,7 @@ pub(super) async fn with_tag<'e>(
         .await?;
     let partners = rows
         .iter()
-        .map(partner_from_row)
+        .map(|r| partner_from_row(r, exp))
         .collect::<Result<Vec<_>>>()?;
     Ok(partners)
 }
@@ -191,6 +174,7 @@ pub(super) async fn one<'e>(
     executor: impl SqliteExecutor<'e> + Copy,
     program: &str,
     key: &str,
+    exp: u8,
 ) -> Result<Option<Partner>> {
     let sql = format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE program = $1 AND key = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -199,7 +183,7 @@ pub(super) async fn one<'e>(
         .fetch_optional(executor)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(Some(partner_from_row(&row)?))
+    Ok(Some(partner_from_row(&row, exp)?))
 }
 
 pub(super) async fn history<'e>(
@@ -225,11 +209,7 @@ pub(super) async fn history<'e>(
                 subject: key.to_owned(),
                 tag: r.try_get("tag")?,
                 added: r.try_get::<String, _>("change")? == "added",
-                cause_kind: match cause.as_str() {
-                    "automation" => Cause::Automation,
-                    "config" => Cause::Config,
-                    _ => Cause::Person,
-                },
+                cause_kind: Cause::parse(&cause),
                 cause: r.try_get("cause")?,
                 event_id: r.try_get("event_id")?,
                 at: parse_time(&r.try_get::<String, _>("at")?)?,

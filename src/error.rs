@@ -1,3 +1,6 @@
+//! The errors an engine call can answer, shared by every layer: the store
+//! returns them, the engine adds its own, the server maps each to a status.
+
 use thiserror::Error;
 
 /// Everything an engine call can answer besides success, the same whether the
