@@ -115,6 +115,14 @@ fn txn(
     json!({ "id": id(), "type": "transaction.created", "at": at, "transaction": t }).to_string()
 }
 
+fn refund(at: &str, key: &str, transaction: &str, amount: &str) -> String {
+    json!({
+        "id": id(), "type": "transaction.refunded", "at": at,
+        "refund": { "key": key, "transaction": transaction, "amount": amount }
+    })
+    .to_string()
+}
+
 /// Sends events as NDJSON; every one must be accepted.
 async fn send(engine: &Engine, program: &str, events: &[String]) -> IngestReport {
     let report = engine
@@ -1171,7 +1179,7 @@ async fn transaction_amount_gt_gte_lt_lte() {
         ("a-10.01", "10.01", &["lt-100", "lte-100", "range"][..]),
         ("a-20.50", "20.50", &["lt-100", "lte-100", "range"][..]),
         ("a-20.51", "20.51", &["lt-100", "lte-100"][..]),
-        ("a-refund", "-150.00", &["lt-100", "lte-100"][..]),
+        ("a-zero", "0", &["lt-100", "lte-100"][..]),
     ];
     let mut events = vec![
         joined("2026-02-01T08:00:00Z", "pia", None),
@@ -1332,17 +1340,12 @@ commission_triggers:
     // amount, 10%, 12.5%
     let cases = [
         ("0.05", "0.01", "0.01"),
-        ("-0.05", "-0.01", "-0.01"),
         ("0.99", "0.10", "0.12"),
-        ("-0.99", "-0.10", "-0.12"),
         ("0.04", "0.00", "0.01"),
-        ("-0.04", "0.00", "-0.01"),
         ("0.15", "0.02", "0.02"),
         ("0.25", "0.03", "0.03"),
-        ("-0.25", "-0.03", "-0.03"),
         ("49.00", "4.90", "6.13"),
         ("99.00", "9.90", "12.38"),
-        ("-99.00", "-9.90", "-12.38"),
         ("0.00", "0.00", "0.00"),
     ];
     let mut events = vec![
@@ -1362,7 +1365,7 @@ commission_triggers:
     send(&engine, "money", &events).await;
     for (amount, ten, twelve) in &cases {
         let mut expected = vec![("p10", *ten), ("p12-5", *twelve)];
-        if !amount.starts_with('-') && *amount != "0.00" {
+        if *amount != "0.00" {
             expected.push(("flat", "2.50"));
         }
         assert_eq!(
@@ -1384,8 +1387,10 @@ commission_triggers:
     assert_eq!(p.amount.unwrap().to_string(), "0.12");
 }
 
-/// A refund is no sale: it takes back what the sale paid (flat amounts too),
-/// fires no `sale` or `first_sale` automation and makes no customer.
+/// A refund is no sale: it takes back in proportion what the sale paid
+/// (flat amounts too), and removes no tag; a negative `transaction.created`
+/// is refused, naming `transaction.refunded`; a zero transaction still earns
+/// a flat amount.
 #[tokio::test]
 async fn a_refund_takes_commissions_back_and_is_no_sale() {
     let (engine, _dir) = engine().await;
@@ -1401,62 +1406,73 @@ commission_triggers:
   - { key: bonus, commission: { flat: 25 } }
 "#;
     apply(&engine, &config).await;
+    let report = engine
+        .ingest(
+            "refund",
+            &txn("2026-02-02T09:00:00Z", "neg", "cust", "-99.00", None, None),
+            BatchFormat::Ndjson,
+        )
+        .await
+        .unwrap();
+    let reason = report.rejected[0].reason.as_deref().unwrap();
+    assert!(reason.contains("transaction.refunded"), "{reason}");
     send(
         &engine,
         "refund",
         &[
             joined("2026-02-01T08:00:00Z", "pia", None),
             signed_up("2026-02-01T09:00:00Z", "cust", "pia"),
-            txn("2026-02-02T10:00:00Z", "r1", "cust", "-99.00", None, None),
             txn("2026-02-02T11:00:00Z", "z1", "cust", "0", None, None),
         ],
     )
     .await;
     assert_eq!(
-        paid(&engine, "refund", "r1").await,
-        map(&[("p20", "-19.80"), ("bonus", "-25.00")])
-    );
-    assert_eq!(
         paid(&engine, "refund", "z1").await,
         map(&[("p20", "0.00"), ("bonus", "25.00")])
     );
-    // The zero transaction's flat bonus is a first commission; neither
-    // transaction is a sale.
+    // The zero transaction's flat bonus is a first commission; it is no sale.
     let pia = engine.partner("refund", "pia").await.unwrap().partner;
     assert_eq!(
         pia.tags.iter().map(String::as_str).collect::<Vec<_>>(),
         ["earning"]
     );
-    assert_eq!(
-        (pia.stats.customers, pia.stats.revenue.to_string()),
-        (0, "-99.00".to_owned())
-    );
-    let cust = engine.customer("refund", "cust").await.unwrap();
-    assert!(cust.tags.is_empty(), "{:?}", cust.tags);
-
+    assert_eq!(pia.stats.customers, 0);
     send(
         &engine,
         "refund",
-        &[txn(
-            "2026-02-03T10:00:00Z",
-            "s1",
-            "cust",
-            "99.00",
-            None,
-            None,
-        )],
+        &[txn("2026-02-03T10:00:00Z", "s1", "cust", "99.00", None, None)],
     )
     .await;
     assert_eq!(
         paid(&engine, "refund", "s1").await,
         map(&[("p20", "19.80"), ("bonus", "25.00")])
     );
+    send(
+        &engine,
+        "refund",
+        &[refund("2026-02-04T10:00:00Z", "rf1", "s1", "99.00")],
+    )
+    .await;
+    let net = |lines: Vec<CommissionRecord>| -> BTreeMap<String, i64> {
+        let mut m = BTreeMap::new();
+        for l in lines.into_iter().filter(|l| l.transaction == "s1") {
+            *m.entry(l.trigger).or_default() += l.amount.minor();
+        }
+        m
+    };
+    assert_eq!(
+        net(ledger(&engine, "refund").await),
+        BTreeMap::from([("bonus".to_owned(), 0), ("p20".to_owned(), 0)])
+    );
+    // Refunds never remove a tag; revenue goes back down; the customer
+    // still bought.
     let pia = engine.partner("refund", "pia").await.unwrap().partner;
     assert_eq!(
         pia.tags.iter().map(String::as_str).collect::<Vec<_>>(),
         ["earning", "seller"]
     );
     assert_eq!(pia.stats.customers, 1);
+    assert_eq!(pia.stats.revenue.to_string(), "0.00");
 }
 
 /// Events at the same instant read the same in any order: the signup and the
@@ -1747,12 +1763,13 @@ commission_triggers:
             ),
             txn(
                 "2026-05-31T09:00:00Z",
-                "d-refund",
+                "d-may31",
                 "cust",
-                "-100.01",
+                "100.01",
                 None,
                 None,
             ),
+            refund("2026-06-01T09:00:00Z", "r-may31", "d-may31", "100.01"),
         ],
     )
     .await;
@@ -1787,19 +1804,18 @@ commission_triggers:
         drip_of(&engine, "drip", "d-jan31", "drip-one").await,
         vec![s("10.00", "2026-01-31T15:00:00Z", 1, 1)]
     );
-    // A refund drips negative amounts, the odd cent first; May 31 → June 30.
+    // May 31 → June 30; a full refund takes back each installment on its
+    // own due date (none was paid), so each nets exactly zero.
     assert_eq!(
-        drip_of(&engine, "drip", "d-refund", "drip-pct").await,
+        drip_of(&engine, "drip", "d-may31", "drip-pct").await,
         vec![
+            s("3.34", "2026-05-31T09:00:00Z", 1, 3),
+            s("3.33", "2026-06-30T09:00:00Z", 2, 3),
+            s("3.33", "2026-07-31T09:00:00Z", 3, 3),
             s("-3.34", "2026-05-31T09:00:00Z", 1, 3),
             s("-3.33", "2026-06-30T09:00:00Z", 2, 3),
             s("-3.33", "2026-07-31T09:00:00Z", 3, 3),
         ]
-    );
-    assert!(
-        drip_of(&engine, "drip", "d-refund", "drip-flat")
-            .await
-            .is_empty()
     );
     assert!(
         ledger(&engine, "drip")
@@ -1807,13 +1823,9 @@ commission_triggers:
             .iter()
             .all(|c| c.revision == revision)
     );
-    // The ledger is ordered by due date.
-    let dues: Vec<DateTime<Utc>> = ledger(&engine, "drip")
-        .await
-        .iter()
-        .map(|c| c.due_at)
-        .collect();
-    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "{dues:?}");
+    // The ledger is in the order lines were written.
+    let ids: Vec<u64> = ledger(&engine, "drip").await.iter().map(|c| c.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
 }
 
 #[tokio::test]
@@ -2437,12 +2449,12 @@ async fn partner_view_over_http_with_partner_tokens() {
                 Some("s-hooli-chat"),
                 None,
             ),
-            // carol: a refund and a zero commission are not "above zero".
+            // carol: a zero commission is not "above zero".
             txn(
                 "2026-06-04T08:00:00Z",
                 "t4",
                 "umbrella",
-                "-31.00",
+                "0",
                 Some("s-umb-chat"),
                 None,
             ),
@@ -2467,7 +2479,7 @@ async fn partner_view_over_http_with_partner_tokens() {
     );
     assert_eq!(
         paid(&engine, "gigakick", "t4").await,
-        map(&[("live-chat-10", "-3.10")])
+        map(&[("live-chat-10", "0.00")])
     );
     assert_eq!(
         paid(&engine, "gigakick", "t5").await,
@@ -2484,7 +2496,7 @@ async fn partner_view_over_http_with_partner_tokens() {
     assert_eq!(
         tags("carol-creator").await,
         set(&[]),
-        "a negative or zero commission does not fire first_commission"
+        "a zero commission does not fire first_commission"
     );
     send(
         &engine,

@@ -870,7 +870,9 @@ async fn bad_ndjson_lines_are_rejected_with_line_and_reason_and_the_rest_count()
     ]
     .join("\n");
     let report = rig.ingest(&body).await;
-    assert_eq!(report.accepted, 4, "{report:#?}");
+    // An event of a partner who has not joined waits for the join.
+    assert_eq!(report.accepted, 5, "{report:#?}");
+    assert_eq!(report.waiting.partner, 1, "{report:#?}");
     assert!(report.duplicates.is_empty());
     assert_rejected(
         &report,
@@ -878,10 +880,9 @@ async fn bad_ndjson_lines_are_rejected_with_line_and_reason_and_the_rest_count()
             (2, None, ""),
             (3, Some("x3"), "unknown variant `partner.jumped`"),
             (4, Some("x4"), "unknown field `extra`"),
-            (5, Some("x5"), "more than two decimals"),
+            (5, Some("x5"), "more decimals than USD has (2)"),
             (6, Some("x6"), "`partner.key` must not be empty"),
             (7, Some(""), "`id` must not be empty"),
-            (8, Some("x8"), "partner `ghost` has not joined"),
             (9, Some("x9"), "in the future"),
             (13, Some("x13"), "missing field `at`"),
         ],
@@ -904,7 +905,7 @@ async fn bad_ndjson_lines_are_rejected_with_line_and_reason_and_the_rest_count()
     assert_eq!(keys(&rig.all().await), ["ann"]);
 
     // A rejected event's id is not spent: fixed and resent, it counts.
-    let report = rig.ingest(&signup("x8", day(4), "c2", "ann")).await;
+    let report = rig.ingest(&signup("x5", day(4), "c2", "ann")).await;
     assert_eq!(report.accepted, 1, "{report:?}");
     assert_eq!(rig.stats("ann").await.signups, 2);
 }
@@ -919,16 +920,15 @@ async fn bad_elements_of_a_json_array_are_rejected_with_the_line_they_start_on()
         signup("s1", day(1), "c1", "ann"), // line 6
         sale("x4", day(2), "c1", "9.999"), // line 7
         sale("t1", day(2), "c1", "100"),   // line 8
-        active("x6", day(2), "ghost"),     // line 9
+        active("x6", day(2), "ghost"),     // line 9: waits for ghost to join
     );
     let report = rig.ingest(&body).await;
-    assert_eq!(report.accepted, 3, "{report:#?}");
+    assert_eq!(report.accepted, 4, "{report:#?}");
     assert_rejected(
         &report,
         &[
             (3, Some("x2"), "unknown field `extra`"),
-            (7, Some("x4"), "more than two decimals"),
-            (9, Some("x6"), "partner `ghost` has not joined"),
+            (7, Some("x4"), "more decimals than USD has (2)"),
         ],
     );
     let p = rig.partner("ann").await.partner;
@@ -968,8 +968,9 @@ automations:
     .await;
     rig.send(&[join("j1", day(0), "ann"), join("j2", day(3), "bob")])
         .await;
+    // The sweep reads only partners with a check due.
     let report = rig.sweep(day(29)).await;
-    assert_eq!((report.partners, report.fired), (2, 0));
+    assert_eq!((report.partners, report.fired), (0, 0));
     // Down from day 29 to day 35: the day-30 checks run late, once.
     let report = rig.sweep(day(35)).await;
     assert_eq!((report.fired, report.tag_changes), (4, 4));
@@ -982,7 +983,7 @@ automations:
     );
 
     let again = rig.sweep(day(35)).await;
-    assert_eq!((again.partners, again.fired, again.tag_changes), (2, 0, 0));
+    assert_eq!((again.partners, again.fired, again.tag_changes), (0, 0, 0));
     assert_eq!(
         (rig.partner("ann").await, rig.partner("bob").await),
         before,
@@ -1612,8 +1613,15 @@ async fn the_same_events_over_http_with_scopes() {
         )
         .await
         .unwrap();
-    assert_eq!(report.accepted, 1);
-    assert_rejected(&report, &[(2, Some("a2"), "has not joined")]);
+    assert_eq!((report.accepted, report.waiting.partner), (2, 1));
+    let report = sender
+        .send_events(
+            PROGRAM,
+            r#"{"id":"a3","type":"partner.active","at":"2026-01-06T00:00:00Z","partner":{"key":"ann"},"extra":1}"#.to_owned(),
+        )
+        .await
+        .unwrap();
+    assert_rejected(&report, &[(1, Some("a3"), "unknown field `extra`")]);
 
     let data = HttpWriter::new(&server.url, Some(server.token(&["data:read"]).await)).unwrap();
     let over_http = data.partners(PROGRAM, None, None, 100).await.unwrap();
@@ -1770,14 +1778,20 @@ async fn events_send_through_the_cli_against_the_embedded_engine() {
         format!(
             "[\n  {},\n\n  {}\n]\n",
             active("cli-4", day(201), "alice-agency"),
-            active("cli-5", day(201), "nobody")
+            active("cli-5", day(201), "").replace("\"\"", "\"x y\"")
         ),
     )
     .unwrap();
     let (code, _, err) = run(partnerops(&db).args(["events", "send"]).arg(&bad));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("line 4"), "{err}");
-    assert!(err.contains("has not joined"), "{err}");
+    assert!(err.contains("invalid key `x y`"), "{err}");
+    // An event of a partner who has not joined is kept, and waits.
+    let waits = dir.path().join("waits.ndjson");
+    std::fs::write(&waits, active("cli-6", day(201), "nobody")).unwrap();
+    let (code, _, err) = run(partnerops(&db).args(["events", "send"]).arg(&waits));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("1 waits for its partner to join"), "{err}");
 }
 
 // ===========================================================================
@@ -1894,7 +1908,7 @@ fn the_sweep_through_the_cli() {
     assert_eq!(
         out.trim(),
         format!(
-            "{PROGRAM}: checked 1 partners as of {}: 0 fired, 0 tag changes",
+            "{PROGRAM}: swept as of {}: 0 partners with a check due, 0 fired, 0 tag changes",
             ts(day(11))
         )
     );

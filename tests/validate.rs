@@ -119,7 +119,7 @@ fn the_schema_rejects_typos_and_out_of_range_values() {
         "automations: [ { key: a, when: partner_join, then: [ { add_tag: x } ] } ]",
         "automations: [ { key: a, when: { inactive: { days: -3 } }, then: [ { add_tag: x } ] } ]",
         "commission_triggers: [ { key: t, commission: { percent: 120 } } ]",
-        "commission_triggers: [ { key: t, commission: { flat: \"1.999\" } } ]",
+        "commission_triggers: [ { key: t, commission: { flat: \"1.99999\" } } ]",
         "commission_triggers: [ { key: t, commission: { flat: 1 }, rules: [ { product.sku: { any_of: [x] } } ] } ]",
         "commission_triggers: [ { key: t, commission: { percent: \"101\" } } ]",
         "commission_triggers: [ { key: t, commission: { percent: \"100.01\" } } ]",

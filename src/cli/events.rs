@@ -1,11 +1,11 @@
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::value::RawValue;
 
+use super::event_file::{ArrayElements, Lines, Piece};
 use super::history::ListFormat;
 use super::{GlobalArgs, exit, output};
 use crate::engine::event::{BatchFormat, EventNote, IngestReport};
@@ -39,44 +39,32 @@ pub enum EventsCommand {
 
 /// How a file is written: by its extension (`.ndjson`, `.jsonl`: a line each;
 /// `.json`: an array), else an array when it starts with `[`.
-fn format_of(file: &Path, text: &str) -> BatchFormat {
+fn format_of(file: &Path, start: &[u8]) -> BatchFormat {
+    let start = start.strip_prefix("\u{feff}".as_bytes()).unwrap_or(start);
     match file.extension().and_then(|e| e.to_str()) {
         Some("ndjson" | "jsonl") => BatchFormat::Ndjson,
         Some("json") => BatchFormat::Array,
-        _ if text.trim_start().starts_with('[') => BatchFormat::Array,
+        _ if start.trim_ascii_start().starts_with(b"[") => BatchFormat::Array,
         _ => BatchFormat::Ndjson,
     }
 }
 
-/// The events of a file, one per element, each on one line, with the line it
-/// starts on in the file.
-fn split(text: &str, format: BatchFormat) -> anyhow::Result<Vec<(usize, String)>> {
-    if format == BatchFormat::Array {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(text).context("the file is not a JSON array of events")?;
-        // A newline can only be whitespace between JSON tokens, never inside a
-        // string, so an element fits on one line by swapping them for spaces.
-        // Lines counted on from the previous element: one pass over the file.
-        let (mut line, mut counted) = (1, 0);
-        return Ok(items
-            .into_iter()
-            .map(|raw| {
-                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                line += text.as_bytes()[counted..offset]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count();
-                counted = offset;
-                (line, raw.get().replace(['\n', '\r'], " "))
-            })
-            .collect());
-    }
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l.to_owned()))
-        .collect())
+/// The events of a file or stdin, a piece at a time.
+fn pieces(file: &Path) -> anyhow::Result<Box<dyn Iterator<Item = std::io::Result<Piece>>>> {
+    let mut input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(BufReader::with_capacity(1 << 16, std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    let start = input
+        .fill_buf()
+        .with_context(|| format!("reading {}", file.display()))?
+        .to_vec();
+    Ok(match format_of(file, &start) {
+        BatchFormat::Array => Box::new(ArrayElements::new(input)),
+        _ => Box::new(Lines::new(input)),
+    })
 }
 
 const SHOWN_DUPLICATES: usize = 20;
@@ -100,15 +88,6 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
         format,
         batch_size,
     } = &args.command;
-    let text = if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading stdin")?;
-        s
-    } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
-    };
     if *batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
@@ -118,63 +97,134 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             crate::engine::event::MAX_BATCH
         );
     }
-    // Editors on Windows start a UTF-8 file with a byte order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let events = split(text, format_of(file, text))?;
-    if events.is_empty() {
+    let mut pieces = pieces(file)?.peekable();
+    if pieces.peek().is_none() {
         bail!("{} holds no events", file.display());
     }
     let writer = global.target().writer().await?;
     let program = super::program(writer.as_ref(), global).await?;
+    let json = *format == ListFormat::Json;
     let mut report = IngestReport::default();
-    for chunk in events.chunks((*batch_size).max(1)) {
-        let body = chunk
-            .iter()
-            .map(|(_, e)| e.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut part = writer.send_events(&program, body).await.with_context(|| {
-            format!(
-                "sending events from line {} on ({} accepted before; send the file again: \
-                 what was accepted counts as duplicates)",
-                chunk[0].0, report.accepted
-            )
-        })?;
-        // The engine numbers lines within the request; map them back to the file.
-        for n in part.rejected.iter_mut().chain(part.duplicates.iter_mut()) {
-            n.line = chunk
-                .get(n.line.saturating_sub(1))
-                .map_or(n.line, |(l, _)| *l);
+    // Without --format json only the first duplicates are named: a resent
+    // file of millions would otherwise be held to the end.
+    let mut duplicates = 0usize;
+    let mut events = 0usize;
+    let mut chunk: Vec<Piece> = Vec::with_capacity(*batch_size);
+    loop {
+        let piece = pieces.next().transpose().with_context(|| format!("reading {}", file.display()))?;
+        let end = piece.is_none();
+        if let Some(p) = piece {
+            chunk.push(p);
+            events += 1;
         }
-        report.merge(part);
+        if chunk.len() < *batch_size && !end {
+            continue;
+        }
+        if !chunk.is_empty() {
+            let mut part = send(writer.as_ref(), &program, &chunk, report.accepted).await?;
+            duplicates += part.duplicates.len();
+            if !json {
+                let room = SHOWN_DUPLICATES.saturating_sub(report.duplicates.len());
+                part.duplicates.truncate(room);
+            }
+            report.merge(part);
+            chunk.clear();
+        }
+        if end {
+            break;
+        }
     }
-    if *format == ListFormat::Json {
+    if json {
         output::println(&serde_json::to_string_pretty(&report)?)?;
     } else {
         // A resent file is all duplicates: name a few, count the rest.
-        print_notes(
-            "duplicate, no effect",
-            &report.duplicates[..report.duplicates.len().min(SHOWN_DUPLICATES)],
-        );
-        if report.duplicates.len() > SHOWN_DUPLICATES {
+        print_notes("duplicate, no effect", &report.duplicates);
+        if duplicates > report.duplicates.len() {
             say!(
                 "... and {} more duplicates (--format json lists them all)",
-                report.duplicates.len() - SHOWN_DUPLICATES
+                duplicates - report.duplicates.len()
             );
         }
         print_notes("rejected", &report.rejected);
     }
     say!(
-        "{}: {} events to program {program}: {} accepted, {} duplicates, {} rejected.",
+        "{}: {} to program {program}: {} accepted, {}, {} rejected.",
         file.display(),
-        events.len(),
+        super::plural(events, "event", "events"),
         report.accepted,
-        report.duplicates.len(),
+        super::plural(duplicates, "duplicate", "duplicates"),
         report.rejected.len()
     );
+    let w = report.waiting;
+    let mut waits = Vec::new();
+    if w.signup > 0 {
+        waits.push(format!(
+            "{} for a referral signup",
+            super::plural(w.signup, "transaction waits", "transactions wait")
+        ));
+    }
+    if w.product > 0 {
+        waits.push(format!(
+            "{} for a product record",
+            super::plural(w.product, "transaction waits", "transactions wait")
+        ));
+    }
+    if w.partner > 0 {
+        waits.push(format!(
+            "{} for its partner to join",
+            super::plural(w.partner, "waits", "wait")
+        ));
+    }
+    if w.transaction > 0 {
+        waits.push(format!(
+            "{} for its transaction",
+            super::plural(w.transaction, "refund waits", "refunds wait")
+        ));
+    }
+    if !waits.is_empty() {
+        say!(
+            "waiting: {} (`partnerops transactions` lists transactions that wait).",
+            waits.join("; ")
+        );
+    }
+    if report.replayed > 0 {
+        say!(
+            "{} came late: {} replayed and corrected.",
+            if report.replayed == 1 { "an event" } else { "events" },
+            super::plural(report.replayed, "partner's history", "partners' histories")
+        );
+    }
     Ok(ExitCode::from(if report.rejected.is_empty() {
         exit::OK
     } else {
         exit::ERROR
     }))
+}
+
+/// Sends one batch and maps the engine's line numbers (within the request)
+/// back to the file's.
+async fn send(
+    writer: &dyn crate::client::Writer,
+    program: &str,
+    chunk: &[Piece],
+    accepted_before: usize,
+) -> anyhow::Result<IngestReport> {
+    let body = chunk
+        .iter()
+        .map(|(_, e)| e.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut part = writer.send_events(program, body).await.with_context(|| {
+        format!(
+            "sending events from line {} on ({accepted_before} accepted before; send the file again: \
+             what was accepted counts as duplicates)",
+            chunk[0].0
+        )
+    })?;
+    for n in part.rejected.iter_mut().chain(part.duplicates.iter_mut()) {
+        n.line = chunk
+            .get(n.line.saturating_sub(1))
+            .map_or(n.line, |(l, _)| *l);
+    }
+    Ok(part)
 }

@@ -24,13 +24,14 @@ pub async fn run(global: &GlobalArgs, args: &SweepArgs) -> anyhow::Result<ExitCo
         output::println(&serde_json::to_string_pretty(&reports)?)?;
     } else {
         for r in &reports {
+            let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
             output::println(&format!(
-                "{}: checked {} partners as of {}: {} fired, {} tag changes",
+                "{}: swept as of {}: {} with a check due, {} fired, {}",
                 r.program,
-                r.partners,
                 r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                super::plural(n(r.partners), "partner", "partners"),
                 r.fired,
-                r.tag_changes
+                super::plural(n(r.tag_changes), "tag change", "tag changes")
             ))?;
         }
     }

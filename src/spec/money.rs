@@ -57,8 +57,9 @@ fn pow10(exp: u8) -> i128 {
     10i128.pow(u32::from(exp))
 }
 
-/// Parses `[-+]digits[.digits]` exactly, as (value, decimals) with trailing
-/// zeros dropped ("19.900" is 19.9, one decimal); at most `max` decimals.
+/// Parses `[-+]digits[.digits]` exactly, as (value, decimals) with the
+/// decimals written ("19.90" has two, so it prints back as written); trailing
+/// zeros beyond `max` decimals carry no precision and are dropped.
 pub fn parse_decimal(text: &str, max: u8) -> Result<(i64, u8), DecimalError> {
     let t = text.trim();
     let syntax = || DecimalError::Syntax(text.to_owned());
@@ -74,8 +75,11 @@ pub fn parse_decimal(text: &str, max: u8) -> Result<(i64, u8), DecimalError> {
     if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(syntax());
     }
-    // Trailing zeros carry no precision: "19.900" is 19.9.
-    let frac = frac.trim_end_matches('0');
+    let frac = if frac.len() > usize::from(max) {
+        frac.trim_end_matches('0')
+    } else {
+        frac
+    };
     let decimals = u8::try_from(frac.len()).unwrap_or(u8::MAX);
     if decimals > max {
         return Err(DecimalError::TooPrecise(t.to_owned(), max));
@@ -648,7 +652,9 @@ mod tests {
     fn parses_decimals_exactly() {
         assert_eq!(parse_decimal("19.99", 4), Ok((1999, 2)));
         assert_eq!(parse_decimal("19.9", 4), Ok((199, 1)));
-        assert_eq!(parse_decimal("19.900", 4), Ok((199, 1)));
+        assert_eq!(parse_decimal("19.90", 4), Ok((1990, 2)));
+        assert_eq!(parse_decimal("19.900", 2), Ok((199, 1)));
+        assert_eq!(parse_decimal("1.00000", 4), Ok((1, 0)));
         assert_eq!(parse_decimal("-0.05", 4), Ok((-5, 2)));
         assert_eq!(parse_decimal("+7", 4), Ok((7, 0)));
         assert_eq!(parse_decimal(".5", 4), Ok((5, 1)));

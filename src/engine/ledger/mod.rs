@@ -23,9 +23,9 @@ use crate::spec::Money;
 use crate::store::record::{LineKind, LineNet, NewLine, TransactionRecord};
 
 /// The lines that bring `partner`'s lines on `t` to what `earnings` make
-/// them, after `t`'s refunds. `current` holds what the partner's lines on
-/// `t` add up to now, per trigger and installment (a trigger that no longer
-/// earns is brought to zero). A trigger with no line yet gets `commission`
+/// them, after `t`'s refunds. `current` holds what lines add up to now, per
+/// partner, transaction, trigger and installment; those of the partner on
+/// `t` count (a trigger that no longer earns is brought to zero). A trigger with no line yet gets `commission`
 /// lines; later differences are of `kind`.
 pub fn lines(
     partner: &str,
@@ -51,7 +51,10 @@ pub fn lines(
         }
     }
     let mut have: BTreeMap<(&str, u32), &LineNet> = BTreeMap::new();
-    for c in current.iter().filter(|c| c.partner == partner) {
+    for c in current
+        .iter()
+        .filter(|c| c.partner == partner && c.transaction == t.key)
+    {
         have.insert((&c.trigger, c.installment), c);
     }
     let exp = t.amount.exp();
@@ -69,10 +72,12 @@ pub fn lines(
         };
         let net = now_net.map_or(0, |c| c.net.minor());
         let delta = target_amount.minor() - net;
-        if delta == 0 {
+        let first = !have.keys().any(|(trigger, _)| *trigger == key.0);
+        // Every trigger that fires records its commission, zero included;
+        // after that only differences are written.
+        if delta == 0 && !(first && target.is_some()) {
             continue;
         }
-        let first = !have.keys().any(|(trigger, _)| *trigger == key.0);
         let line = |amount: i64, due_at: DateTime<Utc>, clawback: bool| NewLine {
             partner: partner.to_owned(),
             transaction: t.key.clone(),
