@@ -40,7 +40,9 @@ pub fn config(n: usize) -> Config {
             key: format!("product-{i:05}"),
             name: format!("Product {i}"),
             description: Some("A product".to_owned()),
-            price: Some(Money::from_cents(i64::try_from(i % 500).unwrap_or(0) * 100 + 99)),
+            price: Some(Money::from_cents(
+                i64::try_from(i % 500).unwrap_or(0) * 100 + 99,
+            )),
             archived: false,
             previously: Vec::new(),
         })

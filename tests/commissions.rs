@@ -1440,7 +1440,14 @@ commission_triggers:
     send(
         &engine,
         "refund",
-        &[txn("2026-02-03T10:00:00Z", "s1", "cust", "99.00", None, None)],
+        &[txn(
+            "2026-02-03T10:00:00Z",
+            "s1",
+            "cust",
+            "99.00",
+            None,
+            None,
+        )],
     )
     .await;
     assert_eq!(

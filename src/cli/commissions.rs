@@ -110,7 +110,15 @@ pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result
             &mut stdout,
             &format!(
                 "{:>6}  {:<16} {:<20} {:<20} {:<10} {:>10}  {:<10}  {:<8} {:>5}  REV\n",
-                "LINE", "PARTNER", "TRANSACTION", "TRIGGER", "KIND", "AMOUNT", "DUE", "STATUS", "PART"
+                "LINE",
+                "PARTNER",
+                "TRANSACTION",
+                "TRIGGER",
+                "KIND",
+                "AMOUNT",
+                "DUE",
+                "STATUS",
+                "PART"
             ),
         )?,
         TableFormat::Json => output::write(&mut stdout, "[")?,

@@ -89,7 +89,10 @@ impl<R: BufRead> ArrayElements<R> {
     fn bad(&self, what: &str) -> std::io::Error {
         std::io::Error::new(
             ErrorKind::InvalidData,
-            format!("line {}: the file is not a JSON array of events: {what}", self.line),
+            format!(
+                "line {}: the file is not a JSON array of events: {what}",
+                self.line
+            ),
         )
     }
 }
@@ -195,7 +198,8 @@ mod tests {
 
     #[test]
     fn splits_an_array_with_the_lines_elements_start_on() {
-        let text = "\u{feff}[\n  {\"a\": \"x,]}\\\"\",\n   \"b\": [1, 2]},\n\n  {\"c\": 1}, 7, \"s\"\n]\n";
+        let text =
+            "\u{feff}[\n  {\"a\": \"x,]}\\\"\",\n   \"b\": [1, 2]},\n\n  {\"c\": 1}, 7, \"s\"\n]\n";
         assert_eq!(
             array(text),
             vec![

@@ -111,7 +111,10 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     let mut events = 0usize;
     let mut chunk: Vec<Piece> = Vec::with_capacity(*batch_size);
     loop {
-        let piece = pieces.next().transpose().with_context(|| format!("reading {}", file.display()))?;
+        let piece = pieces
+            .next()
+            .transpose()
+            .with_context(|| format!("reading {}", file.display()))?;
         let end = piece.is_none();
         if let Some(p) = piece {
             chunk.push(p);
@@ -190,7 +193,11 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     if report.replayed > 0 {
         say!(
             "{} came late: {} replayed and corrected.",
-            if report.replayed == 1 { "an event" } else { "events" },
+            if report.replayed == 1 {
+                "an event"
+            } else {
+                "events"
+            },
             super::plural(report.replayed, "partner's history", "partners' histories")
         );
     }

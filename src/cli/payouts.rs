@@ -91,10 +91,15 @@ fn show_payout(detail: &PayoutDetail, format: PayoutFormat) -> anyhow::Result<()
                 p.program,
                 p.total,
                 p.currency,
-                super::plural(usize::try_from(p.partners).unwrap_or(0), "partner", "partners"),
+                super::plural(
+                    usize::try_from(p.partners).unwrap_or(0),
+                    "partner",
+                    "partners"
+                ),
                 super::plural(usize::try_from(p.lines).unwrap_or(0), "line", "lines"),
                 p.as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                p.created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             );
             partner_rows(&mut out, &detail.partners, &p.currency);
             output::print(&out)
@@ -117,7 +122,8 @@ pub async fn run(global: &GlobalArgs, args: &PayoutsArgs) -> anyhow::Result<Exit
             let mut out = format!(
                 "payout plan for program {} as of {} (hold {} days, minimum {} {}):\n",
                 plan.program,
-                plan.as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                plan.as_of
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 plan.hold_days,
                 plan.minimum,
                 plan.currency
@@ -143,7 +149,9 @@ pub async fn run(global: &GlobalArgs, args: &PayoutsArgs) -> anyhow::Result<Exit
         }
         Payouts::Create { as_of, yes, format } => {
             if !yes {
-                say!("payouts create changes the ledger: run it again with --yes (see `payouts plan` first)");
+                say!(
+                    "payouts create changes the ledger: run it again with --yes (see `payouts plan` first)"
+                );
                 return Ok(ExitCode::from(exit::REFUSED));
             }
             let writer = global.target().writer().await?;
@@ -174,7 +182,8 @@ pub async fn run(global: &GlobalArgs, args: &PayoutsArgs) -> anyhow::Result<Exit
                     out,
                     "{:>4}  {:<20}  {:<20}  {:>8} {:>8} {:>14} {}",
                     p.id,
-                    p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    p.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     p.as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     p.partners,
                     p.lines,
@@ -247,7 +256,11 @@ pub async fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Ex
         "{:<20} {:<20}{} {:>9} {:>7} {:>14} {:>14}",
         "PRODUCT",
         "NAME",
-        if split { format!(" {:<18}", "PARTNER") } else { String::new() },
+        if split {
+            format!(" {:<18}", "PARTNER")
+        } else {
+            String::new()
+        },
         "CUSTOMERS",
         "SALES",
         "REVENUE",

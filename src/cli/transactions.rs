@@ -89,7 +89,10 @@ pub async fn list(global: &GlobalArgs, args: &TransactionsArgs) -> anyhow::Resul
     } else {
         output::write(
             &mut stdout,
-            &format!("{} waiting\n", super::plural(count, "transaction", "transactions")),
+            &format!(
+                "{} waiting\n",
+                super::plural(count, "transaction", "transactions")
+            ),
         )?;
     }
     Ok(ExitCode::from(exit::OK))

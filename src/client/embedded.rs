@@ -11,16 +11,16 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::event::{BatchFormat, IngestReport};
 use crate::engine::explain::Explanation;
-use crate::engine::partner::Partner;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
-use crate::store::record::Payout;
+use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
 };
+use crate::store::record::Payout;
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
@@ -62,7 +62,9 @@ impl EmbeddedReader {
     /// The engine, or why there is none: nothing was ever written to the file.
     fn engine(&self) -> Result<&Engine> {
         self.engine.as_ref().ok_or_else(|| {
-            Error::NotFound("the embedded engine holds nothing yet: apply a config first".to_owned())
+            Error::NotFound(
+                "the embedded engine holds nothing yet: apply a config first".to_owned(),
+            )
         })
     }
 }

@@ -14,16 +14,16 @@ use chrono::{DateTime, Utc};
 use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
-use crate::engine::partner::Partner;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
-use crate::store::record::Payout;
+use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
 use crate::problem::Problem;
+use crate::store::record::Payout;
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
 const READ_ATTEMPTS: u32 = 4;

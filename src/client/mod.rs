@@ -22,15 +22,15 @@ use chrono::{DateTime, Utc};
 use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
-use crate::engine::partner::Partner;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
-use crate::store::record::Payout;
+use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
+use crate::store::record::Payout;
 
 #[async_trait]
 pub trait Reader: Send + Sync {

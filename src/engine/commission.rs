@@ -351,5 +351,4 @@ mod tests {
             berlin
         ));
     }
-
 }

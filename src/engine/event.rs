@@ -95,7 +95,10 @@ fn key_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 /// group?}`, or just the key.
 fn partner_info<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PartnerInfo, D::Error> {
     #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a partner key, or an object `{key, name?, email?, group?}`")]
+    #[serde(
+        untagged,
+        expecting = "a partner key, or an object `{key, name?, email?, group?}`"
+    )]
     enum Either {
         Key(String),
         Info(PartnerInfo),

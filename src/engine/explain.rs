@@ -10,7 +10,9 @@ use super::runtime::RuntimeConfig;
 use super::{Engine, Error, Result};
 use crate::spec::{Money, ProductStatus};
 use crate::store::LineFilter;
-use crate::store::record::{CustomerProduct, LedgerLine, RefundRecord, TransactionRecord, product_at};
+use crate::store::record::{
+    CustomerProduct, LedgerLine, RefundRecord, TransactionRecord, product_at,
+};
 use crate::suggest::did_you_mean;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

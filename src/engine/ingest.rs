@@ -283,8 +283,9 @@ impl Engine {
         }
         let ids: Vec<&str> = events.iter().map(|r| r.event.id()).collect();
         let seen = tx.seen_events(&ids).await?;
-        let (dups, mut events): (Vec<Received>, Vec<Received>) =
-            events.into_iter().partition(|r| seen.contains(r.event.id()));
+        let (dups, mut events): (Vec<Received>, Vec<Received>) = events
+            .into_iter()
+            .partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
         events.sort_by(|a, b| {
             a.event

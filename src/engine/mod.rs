@@ -26,9 +26,9 @@ pub use crate::error::{Error, Result};
 pub use sweep::SweepReport;
 
 use crate::spec::{Automation, Config, Resource};
+use crate::store::record::Partner;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, RuntimeTx, Store};
-use crate::store::record::Partner;
 use access::{Principal, Scope};
 use changeset::{Changeset, ChangesetRecord};
 
@@ -177,12 +177,7 @@ impl Engine {
             return Ok(cfg);
         }
         let exp = self.store.minor_units(program).await?;
-        Ok(self.cache_config(
-            program,
-            snapshot.revision,
-            snapshot.resources,
-            exp,
-        ))
+        Ok(self.cache_config(program, snapshot.revision, snapshot.resources, exp))
     }
 
     /// The config as it was at `revision`: the current one, or the changesets

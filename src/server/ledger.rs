@@ -14,11 +14,11 @@ use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, MAX_PAGE, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
+use crate::engine::view::PartnerView;
+use crate::problem::Problem;
 use crate::store::record::{LineStatus, Payout};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use crate::engine::view::PartnerView;
-use crate::problem::Problem;
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -187,7 +187,12 @@ pub async fn create_payout(
     let as_of = time("as_of", params.as_of)?.unwrap_or_else(Utc::now);
     let payout = state.engine.create_payout(&program, as_of).await?;
     if let Some(p) = &payout {
-        tracing::info!(program, payout = p.payout.id, partners = p.payout.partners, "payout");
+        tracing::info!(
+            program,
+            payout = p.payout.id,
+            partners = p.payout.partners,
+            "payout"
+        );
     }
     let status = if payout.is_some() {
         StatusCode::CREATED
@@ -256,10 +261,9 @@ pub async fn product_report(
         None => false,
         Some("partner") => true,
         Some(other) => {
-            return Err(Error::BadRequest(format!(
-                "`by` can only be `partner`, found `{other}`"
-            ))
-            .into());
+            return Err(
+                Error::BadRequest(format!("`by` can only be `partner`, found `{other}`")).into(),
+            );
         }
     };
     Ok(Json(

@@ -16,14 +16,14 @@ use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
-use crate::engine::partner::Partner;
 use crate::engine::ledger::listing::{LedgerPage, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
-use crate::store::record::Payout;
+use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
+use crate::store::record::Payout;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
 /// in from schemars by [`document`].

@@ -9,9 +9,8 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{
-    Money,
-    Automation, Commission, CommissionTrigger, Compare, Metric, Product, Program, Resource, Rule,
-    Trigger,
+    Automation, Commission, CommissionTrigger, Compare, Metric, Money, Product, Program, Resource,
+    Rule, Trigger,
 };
 use crate::suggest::{did_you_mean, did_you_mean_within};
 

@@ -189,7 +189,11 @@ impl Resource {
                     && m.metric == Metric::Revenue
                 {
                     out.push((
-                        vec![Seg::Key("when"), Seg::Key("milestone"), Seg::Key("at_least")],
+                        vec![
+                            Seg::Key("when"),
+                            Seg::Key("milestone"),
+                            Seg::Key("at_least"),
+                        ],
                         m.at_least.amount_mut(),
                     ));
                 }

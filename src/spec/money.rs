@@ -432,7 +432,9 @@ impl Serialize for Total {
 impl<'de> Deserialize<'de> for Total {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        let (sign, body) = text.strip_prefix('-').map_or((1, text.as_str()), |b| (-1, b));
+        let (sign, body) = text
+            .strip_prefix('-')
+            .map_or((1, text.as_str()), |b| (-1, b));
         let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
         let exp = u8::try_from(frac.len()).map_err(de::Error::custom)?;
         let digits: i128 = format!("{whole}{frac}")
@@ -673,7 +675,10 @@ mod tests {
             Err(DecimalError::Syntax(_))
         ));
         assert!(matches!(parse_decimal("", 4), Err(DecimalError::Syntax(_))));
-        assert!(matches!(parse_decimal(".", 4), Err(DecimalError::Syntax(_))));
+        assert!(matches!(
+            parse_decimal(".", 4),
+            Err(DecimalError::Syntax(_))
+        ));
         assert!(matches!(
             parse_decimal("99999999999999999999", 4),
             Err(DecimalError::Overflow(_))
@@ -691,7 +696,10 @@ mod tests {
         let m = Money::new(10055, 2);
         assert_eq!(m.in_minor_units(jpy), None, "100.55 yen does not exist");
         assert_eq!(m.in_minor_units(kwd), Some(Money::new(100_550, 3)));
-        assert_eq!(Money::new(100, 0).in_minor_units(usd).unwrap().minor(), 10_000);
+        assert_eq!(
+            Money::new(100, 0).in_minor_units(usd).unwrap().minor(),
+            10_000
+        );
         assert_eq!(Money::new(1200, 2).in_minor_units(0).unwrap().minor(), 12);
         assert_eq!(Money::new(i64::MAX, 0).in_minor_units(2), None);
     }

@@ -315,8 +315,11 @@ pub trait RuntimeTx: Send {
     async fn history(&mut self, partner: &str) -> Result<History>;
     /// Up to `limit` partners whose next daily check is due by `up_to`
     /// (or must be worked out again), soonest first.
-    async fn due_partners(&mut self, up_to: DateTime<Utc>, limit: usize)
-    -> Result<Vec<PartnerState>>;
+    async fn due_partners(
+        &mut self,
+        up_to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PartnerState>>;
     /// Up to `limit` partners after `after`, in key order.
     async fn partners_after(
         &mut self,

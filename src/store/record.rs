@@ -360,7 +360,9 @@ pub fn product_at(records: &[CustomerProduct], at: DateTime<Utc>) -> Option<&Cus
         })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
     Partner,
@@ -463,7 +465,10 @@ impl TransactionRecord {
 
     /// What is left to refund.
     pub fn refundable(&self) -> Money {
-        Money::new(self.amount.minor() - self.refunded.minor(), self.amount.exp())
+        Money::new(
+            self.amount.minor() - self.refunded.minor(),
+            self.amount.exp(),
+        )
     }
 }
 

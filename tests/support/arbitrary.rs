@@ -82,10 +82,7 @@ fn program() -> impl Strategy<Value = Program> {
             name,
             currency: currency.to_owned(),
             timezone: tz.to_owned(),
-            payouts: Payouts {
-                hold_days,
-                minimum,
-            },
+            payouts: Payouts { hold_days, minimum },
         })
 }
 

@@ -3,5 +3,6 @@
 
 pub mod arbitrary;
 pub mod cli;
+pub mod program;
 pub mod raw;
 pub mod server;

@@ -5,8 +5,22 @@ use super::payouts::PayoutDetail;
 use crate::store::record::LedgerLine;
 
 pub const LINES_HEADER: [&str; 16] = [
-    "id", "partner", "transaction", "trigger", "kind", "amount", "currency", "status", "due_at",
-    "due_on", "installment", "installments", "product", "revision", "payout", "created_at",
+    "id",
+    "partner",
+    "transaction",
+    "trigger",
+    "kind",
+    "amount",
+    "currency",
+    "status",
+    "due_at",
+    "due_on",
+    "installment",
+    "installments",
+    "product",
+    "revision",
+    "payout",
+    "created_at",
 ];
 
 fn finish(w: csv::Writer<Vec<u8>>) -> String {

@@ -75,7 +75,10 @@ impl Engine {
                         since: q.since,
                         until: q.until,
                         payout: None,
-                        unpaid: matches!(q.status, Some(LineStatus::Pending | LineStatus::Approved)),
+                        unpaid: matches!(
+                            q.status,
+                            Some(LineStatus::Pending | LineStatus::Approved)
+                        ),
                         after,
                         limit: Some(limit),
                     },
@@ -85,7 +88,10 @@ impl Engine {
             after = read.last().map(|l| l.id).or(after);
             for mut l in read {
                 l.status = l.status_at(now, hold);
-                l.due_on = Some(crate::engine::commission::local_date(l.due_at, cfg.timezone));
+                l.due_on = Some(crate::engine::commission::local_date(
+                    l.due_at,
+                    cfg.timezone,
+                ));
                 if q.status.is_none_or(|s| s == l.status) {
                     lines.push(l);
                 }
@@ -101,7 +107,11 @@ impl Engine {
 
     /// Every line, of one partner or all, in id order: [`Engine::ledger`]
     /// page after page.
-    pub async fn commissions(&self, program: &str, partner: Option<&str>) -> Result<Vec<LedgerLine>> {
+    pub async fn commissions(
+        &self,
+        program: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<LedgerLine>> {
         let mut query = LedgerQuery {
             partner: partner.map(str::to_owned),
             limit: MAX_PAGE,

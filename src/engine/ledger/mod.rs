@@ -90,7 +90,11 @@ pub fn lines(
             installment: key.1,
             installments,
             clawback,
-            cause: if first { None } else { cause.map(str::to_owned) },
+            cause: if first {
+                None
+            } else {
+                cause.map(str::to_owned)
+            },
             created_at: now,
         };
         // Taking back more than is still unpaid reaches into paid money:
@@ -195,14 +199,33 @@ mod tests {
     fn amounts(lines: &[NewLine]) -> Vec<(String, u32, i64, LineKind, bool)> {
         lines
             .iter()
-            .map(|l| (l.trigger.clone(), l.installment, l.amount.minor(), l.kind, l.clawback))
+            .map(|l| {
+                (
+                    l.trigger.clone(),
+                    l.installment,
+                    l.amount.minor(),
+                    l.kind,
+                    l.clawback,
+                )
+            })
             .collect()
     }
 
     #[test]
     fn a_new_sale_gets_commission_lines() {
         let now = DateTime::UNIX_EPOCH;
-        let out = lines("p", &t(9900, 0), &[earning("inbox-20", &[1980]), earning("kb", &[334, 333, 333])], &[], LineKind::Adjustment, None, now);
+        let out = lines(
+            "p",
+            &t(9900, 0),
+            &[
+                earning("inbox-20", &[1980]),
+                earning("kb", &[334, 333, 333]),
+            ],
+            &[],
+            LineKind::Adjustment,
+            None,
+            now,
+        );
         assert_eq!(
             amounts(&out),
             [
@@ -212,7 +235,10 @@ mod tests {
                 ("kb".into(), 3, 333, LineKind::Commission, false),
             ]
         );
-        assert_eq!(out[2].due_at, DateTime::UNIX_EPOCH + chrono::Duration::days(30));
+        assert_eq!(
+            out[2].due_at,
+            DateTime::UNIX_EPOCH + chrono::Duration::days(30)
+        );
         assert_eq!(out[0].product.as_deref(), Some("inbox"));
         assert_eq!(out[0].cause, None);
     }
@@ -220,9 +246,20 @@ mod tests {
     #[test]
     fn a_refund_reverses_in_proportion_and_claws_back_what_was_paid() {
         let now = DateTime::UNIX_EPOCH + chrono::Duration::days(90);
-        let current = [net("inbox-20", 1, 1, 1980, 0), net("bonus", 1, 1, 2500, 2500)];
+        let current = [
+            net("inbox-20", 1, 1, 1980, 0),
+            net("bonus", 1, 1, 2500, 2500),
+        ];
         let e = [earning("inbox-20", &[1980]), earning("bonus", &[2500])];
-        let out = lines("p", &t(9900, 5), &e, &current, LineKind::Reversal, Some("r1"), now);
+        let out = lines(
+            "p",
+            &t(9900, 5),
+            &e,
+            &current,
+            LineKind::Reversal,
+            Some("r1"),
+            now,
+        );
         assert_eq!(
             amounts(&out),
             [
@@ -231,10 +268,22 @@ mod tests {
             ]
         );
         assert_eq!(out[0].due_at, now, "a clawback is due when taken");
-        assert_eq!(out[1].due_at, DateTime::UNIX_EPOCH, "the unpaid line's own date");
+        assert_eq!(
+            out[1].due_at,
+            DateTime::UNIX_EPOCH,
+            "the unpaid line's own date"
+        );
         assert_eq!(out[0].cause.as_deref(), Some("r1"));
         // Full refund: exactly back to zero.
-        let out = lines("p", &t(9900, 9900), &e, &current, LineKind::Reversal, None, now);
+        let out = lines(
+            "p",
+            &t(9900, 9900),
+            &e,
+            &current,
+            LineKind::Reversal,
+            None,
+            now,
+        );
         assert_eq!(
             amounts(&out),
             [
@@ -249,7 +298,15 @@ mod tests {
         let now = DateTime::UNIX_EPOCH;
         // 10.00 net, 6.00 of it paid; the target drops to 0.
         let current = [net("k", 1, 1, 1000, 600)];
-        let out = lines("p", &t(100, 100), &[earning("k", &[1000])], &current, LineKind::Reversal, None, now);
+        let out = lines(
+            "p",
+            &t(100, 100),
+            &[earning("k", &[1000])],
+            &current,
+            LineKind::Reversal,
+            None,
+            now,
+        );
         assert_eq!(
             amounts(&out),
             [
@@ -263,7 +320,15 @@ mod tests {
     fn a_trigger_that_no_longer_earns_is_brought_to_zero_and_nothing_moves_twice() {
         let now = DateTime::UNIX_EPOCH;
         let current = [net("old", 1, 1, 500, 0), net("same", 1, 1, 700, 0)];
-        let out = lines("p", &t(1000, 0), &[earning("same", &[700]), earning("new", &[300])], &current, LineKind::Adjustment, Some("late"), now);
+        let out = lines(
+            "p",
+            &t(1000, 0),
+            &[earning("same", &[700]), earning("new", &[300])],
+            &current,
+            LineKind::Adjustment,
+            Some("late"),
+            now,
+        );
         assert_eq!(
             amounts(&out),
             [
@@ -274,9 +339,23 @@ mod tests {
         // Another partner's lines are none of this partner's business.
         let mut other = net("x", 1, 1, 900, 0);
         other.partner = "q".into();
-        assert!(lines("p", &t(1000, 0), &[], &[other], LineKind::Adjustment, None, now).is_empty());
+        assert!(
+            lines(
+                "p",
+                &t(1000, 0),
+                &[],
+                &[other],
+                LineKind::Adjustment,
+                None,
+                now
+            )
+            .is_empty()
+        );
         let mut nets = current.to_vec();
         add_to_nets(&mut nets, &out);
-        assert_eq!(nets.iter().map(|n| n.net.minor()).collect::<Vec<_>>(), [0, 700, 300]);
+        assert_eq!(
+            nets.iter().map(|n| n.net.minor()).collect::<Vec<_>>(),
+            [0, 700, 300]
+        );
     }
 }

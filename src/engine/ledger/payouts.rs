@@ -31,7 +31,6 @@ pub struct PayoutPlan {
 /// One payout with what it paid each partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PayoutDetail {
-    #[serde(flatten)]
     pub payout: Payout,
     pub partners: Vec<PayoutPartner>,
 }
@@ -39,7 +38,11 @@ pub struct PayoutDetail {
 impl Engine {
     /// The rule a payout follows as of `as_of`: the program's hold and
     /// minimum.
-    async fn payout_rule(&self, program: &str, as_of: DateTime<Utc>) -> Result<(PayoutRule, String)> {
+    async fn payout_rule(
+        &self,
+        program: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<(PayoutRule, String)> {
         if as_of > Utc::now() + crate::engine::event::MAX_FUTURE {
             return Err(Error::BadRequest(format!(
                 "cannot pay as of {}: that is in the future",
@@ -53,7 +56,10 @@ impl Engine {
             )));
         }
         let payouts = cfg.config.program.payouts;
-        let minimum = payouts.minimum.in_minor_units(cfg.exp).unwrap_or(payouts.minimum);
+        let minimum = payouts
+            .minimum
+            .in_minor_units(cfg.exp)
+            .unwrap_or(payouts.minimum);
         Ok((
             PayoutRule {
                 as_of,
@@ -108,9 +114,10 @@ impl Engine {
     }
 
     pub async fn payout(&self, program: &str, id: u64) -> Result<PayoutDetail> {
-        let (payout, partners) = self.store.payout(program, id).await?.ok_or_else(|| {
-            Error::NotFound(format!("program `{program}` has no payout {id}"))
-        })?;
+        let (payout, partners) =
+            self.store.payout(program, id).await?.ok_or_else(|| {
+                Error::NotFound(format!("program `{program}` has no payout {id}"))
+            })?;
         Ok(PayoutDetail { payout, partners })
     }
 }

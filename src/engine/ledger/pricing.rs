@@ -23,7 +23,12 @@ pub fn commission_amount(commission: Commission, amount: Money) -> Money {
 /// Splits `total` into `n` monthly installments, the odd minor units on the
 /// first, due at `at` plus k months in `tz` (Jan 31 + 1 month is the last day
 /// of February).
-pub fn installments(total: Money, n: u32, at: DateTime<Utc>, tz: Tz) -> Vec<(Money, DateTime<Utc>)> {
+pub fn installments(
+    total: Money,
+    n: u32,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<(Money, DateTime<Utc>)> {
     let n = n.max(1);
     let base = total.minor() / i64::from(n);
     let odd = total.minor() - base * i64::from(n);
@@ -65,10 +70,7 @@ pub fn net_after_refunds(gross: Money, sale: Money, refunded: Money) -> Money {
         return gross;
     }
     let left = i128::from(sale.minor() - refunded.minor().min(sale.minor()));
-    let net = round_half_away(
-        i128::from(gross.minor()) * left,
-        i128::from(sale.minor()),
-    );
+    let net = round_half_away(i128::from(gross.minor()) * left, i128::from(sale.minor()));
     Money::new(i64::try_from(net).unwrap_or(0), gross.exp())
 }
 
@@ -176,7 +178,10 @@ mod tests {
             .map(|(m, _)| m.minor())
             .sum();
         assert_eq!(total, -1001);
-        assert_eq!(installments(m(5), 0, utc(2026, 5, 1, 0, 0), chrono_tz::UTC).len(), 1);
+        assert_eq!(
+            installments(m(5), 0, utc(2026, 5, 1, 0, 0), chrono_tz::UTC).len(),
+            1
+        );
         assert_eq!(
             installments(m(7), 2, utc(2026, 5, 1, 0, 0), chrono_tz::UTC)
                 .iter()
@@ -214,10 +219,22 @@ mod tests {
         assert_eq!(net_after_refunds(m(2500), m(0), m(0)), m(2500));
         assert_eq!(net_after_refunds(m(2500), m(-1), m(1)), m(2500));
         // Yen keep their decimals.
-        assert_eq!(net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(55, 0)).exp(), 0);
-        assert_eq!(net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(55, 0)).minor(), 5);
-        assert_eq!(net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(54, 0)).minor(), 5);
-        assert_eq!(net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(56, 0)).minor(), 4);
+        assert_eq!(
+            net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(55, 0)).exp(),
+            0
+        );
+        assert_eq!(
+            net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(55, 0)).minor(),
+            5
+        );
+        assert_eq!(
+            net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(54, 0)).minor(),
+            5
+        );
+        assert_eq!(
+            net_after_refunds(Money::new(10, 0), Money::new(100, 0), Money::new(56, 0)).minor(),
+            4
+        );
     }
 
     #[test]

@@ -169,10 +169,8 @@ impl Batch<'_> {
                     // Their history came first: build them from all of it.
                     mark_replay(ws, &info.key, &entry.mark);
                 } else {
-                    ws.partners.insert(
-                        info.key.clone(),
-                        Fold::create(info, at, self.cfg().exp),
-                    );
+                    ws.partners
+                        .insert(info.key.clone(), Fold::create(info, at, self.cfg().exp));
                     self.partner_item(ws, &info.key, entry);
                 }
             }

@@ -30,12 +30,17 @@ pub enum Item {
     Updated(PartnerInfo),
     Active,
     /// A referral signup through the partner.
-    Signup { customer: String },
+    Signup {
+        customer: String,
+    },
     /// A transaction attributed to the partner, with its product as it stood
     /// at its time.
     Sale(Box<TransactionRecord>),
     /// Money given back on one of the partner's transactions.
-    Refund { transaction: String, amount: Money },
+    Refund {
+        transaction: String,
+        amount: Money,
+    },
 }
 
 /// An item in its place in the order events take effect.
@@ -141,7 +146,13 @@ impl Fold<'_> {
 
     /// Applies one item to the partner: first the daily checks that came due
     /// before it, then the item and the automations it fires.
-    pub fn apply(&self, state: &mut PartnerState, entry: &Entry, book: &mut dyn Book, fx: &mut Effects) {
+    pub fn apply(
+        &self,
+        state: &mut PartnerState,
+        entry: &Entry,
+        book: &mut dyn Book,
+        fx: &mut Effects,
+    ) {
         let at = entry.at();
         self.settle(state, at, fx);
         let occasion = Occasion {
@@ -260,9 +271,7 @@ impl Fold<'_> {
 
     /// The config a transaction is priced under: the one it came in under.
     fn priced(&self, revision: u64) -> &RuntimeConfig {
-        self.pricing
-            .get(&revision)
-            .map_or(self.cfg, |c| c.as_ref())
+        self.pricing.get(&revision).map_or(self.cfg, |c| c.as_ref())
     }
 
     /// What each trigger of the transaction's revision earns on it, with the
@@ -365,7 +374,12 @@ impl Fold<'_> {
     /// threshold when its automation was added is not "reaching" it
     /// (`backfill: true` is for them). The fire record guards a revenue
     /// threshold crossed again after a refund.
-    fn milestones(&self, state: &PartnerState, before: &Partner, metrics: &[Metric]) -> Vec<&Automation> {
+    fn milestones(
+        &self,
+        state: &PartnerState,
+        before: &Partner,
+        metrics: &[Metric],
+    ) -> Vec<&Automation> {
         self.cfg
             .automations()
             .iter()

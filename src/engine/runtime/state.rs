@@ -2,7 +2,6 @@
 //! the store's records, below the engine.
 
 pub use crate::store::record::{
-    Cause, Customer, CustomerProduct, Fires, LedgerLine, LineKind, LineStatus, Mark,
-    PartnerState, RefundRecord, Seen, StatusHistory, StoredEvent, Subject, TagChange,
-    TransactionRecord,
+    Cause, Customer, CustomerProduct, Fires, LedgerLine, LineKind, LineStatus, Mark, PartnerState,
+    RefundRecord, Seen, StatusHistory, StoredEvent, Subject, TagChange, TransactionRecord,
 };

@@ -147,9 +147,8 @@ pub(super) fn customer_product_from_row(r: &SqliteRow) -> Result<CustomerProduct
         partner: r.try_get("partner")?,
         created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
         updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
-        statuses: StatusHistory::from_text(&statuses).ok_or_else(|| {
-            Error::Internal(format!("bad status history `{statuses}` in store"))
-        })?,
+        statuses: StatusHistory::from_text(&statuses)
+            .ok_or_else(|| Error::Internal(format!("bad status history `{statuses}` in store")))?,
     })
 }
 
@@ -186,7 +185,9 @@ pub(super) async fn lines<'e>(
     f: &LineFilter,
     exp: u8,
 ) -> Result<Vec<LedgerLine>> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {LINE_COLUMNS} FROM ledger WHERE program = "));
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {LINE_COLUMNS} FROM ledger WHERE program = "
+    ));
     q.push_bind(program.to_owned());
     if let Some(p) = &f.partner {
         q.push(" AND partner = ").push_bind(p.clone());
@@ -201,17 +202,20 @@ pub(super) async fn lines<'e>(
         q.push(" AND due_at < ").push_bind(timestamp(u));
     }
     if let Some(p) = f.payout {
-        q.push(" AND payout = ").push_bind(i64::try_from(p).unwrap_or(i64::MAX));
+        q.push(" AND payout = ")
+            .push_bind(i64::try_from(p).unwrap_or(i64::MAX));
     }
     if f.unpaid {
         q.push(" AND payout IS NULL");
     }
     if let Some(a) = f.after {
-        q.push(" AND id > ").push_bind(i64::try_from(a).unwrap_or(i64::MAX));
+        q.push(" AND id > ")
+            .push_bind(i64::try_from(a).unwrap_or(i64::MAX));
     }
     q.push(" ORDER BY id");
     if let Some(l) = f.limit {
-        q.push(" LIMIT ").push_bind(i64::try_from(l).unwrap_or(i64::MAX));
+        q.push(" LIMIT ")
+            .push_bind(i64::try_from(l).unwrap_or(i64::MAX));
     }
     let rows = q.build().fetch_all(executor).await?;
     rows.iter().map(|r| line_from_row(r, exp)).collect()
@@ -242,7 +246,9 @@ pub(super) fn customer_from_row(r: &SqliteRow) -> Result<Customer> {
     Ok(Customer {
         key: r.try_get("key")?,
         partner: r.try_get("partner")?,
-        referral: r.try_get::<Option<String>, _>("referral")?.map(Mark::from_text),
+        referral: r
+            .try_get::<Option<String>, _>("referral")?
+            .map(Mark::from_text),
         signed_up_at: parse_time_opt(r.try_get("signed_up_at")?)?,
         first_purchase_at: parse_time_opt(r.try_get("first_purchase_at")?)?,
         tags: Default::default(),

@@ -697,7 +697,16 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<TransactionRecord>> {
         let exp = self.exp(program).await?;
-        ledger::waiting(&self.pool, program, unattributed, unmatched, after, limit, exp).await
+        ledger::waiting(
+            &self.pool,
+            program,
+            unattributed,
+            unmatched,
+            after,
+            limit,
+            exp,
+        )
+        .await
     }
 
     async fn refunds(&self, program: &str, transaction: &str) -> Result<Vec<RefundRecord>> {
@@ -756,12 +765,11 @@ impl Store for SqliteStore {
             tx.rollback().await?;
             return Ok(None);
         }
-        let id: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(id), 0) + 1 FROM payouts WHERE program = $1",
-        )
-        .bind(program)
-        .fetch_one(&mut *tx)
-        .await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM payouts WHERE program = $1")
+                .bind(program)
+                .fetch_one(&mut *tx)
+                .await?;
         let now = Utc::now();
         let cutoff = ledger::cutoff(rule);
         for chunk in payable.chunks(BATCH) {
@@ -778,7 +786,8 @@ impl Store for SqliteStore {
             q.push(")");
             q.build().execute(&mut *tx).await?;
         }
-        let partners = ledger::payout_partners(&mut *tx, program, u64::try_from(id).unwrap_or(0), exp).await?;
+        let partners =
+            ledger::payout_partners(&mut *tx, program, u64::try_from(id).unwrap_or(0), exp).await?;
         let total: i64 = partners.iter().map(|p| p.amount.minor()).sum();
         let lines: u64 = partners.iter().map(|p| p.lines).sum();
         sqlx::query(

@@ -8,9 +8,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use super::{parse_time, parse_time_opt};
 use crate::error::Result;
 use crate::spec::Money;
-use crate::store::record::{
-    Cause, Fires, Mark, Partner, PartnerState, Stats, Subject, TagChange,
-};
+use crate::store::record::{Cause, Fires, Mark, Partner, PartnerState, Stats, Subject, TagChange};
 
 pub(super) const PARTNER_COLUMNS: &str = "key, name, email, grp, joined_at, last_activity_at, last_referral_at, signups, customers, sales, revenue, first_signup_at, first_sale_at, first_commission_at, tags";
 
@@ -23,7 +21,9 @@ pub(super) fn state_from_row(row: &SqliteRow, exp: u8) -> Result<PartnerState> {
     Ok(PartnerState {
         partner: partner_from_row(row, exp)?,
         fires: Fires::from_text(row.try_get::<String, _>("fires")?),
-        mark: row.try_get::<Option<String>, _>("mark")?.map(Mark::from_text),
+        mark: row
+            .try_get::<Option<String>, _>("mark")?
+            .map(Mark::from_text),
         last_fire_at: parse_time_opt(row.try_get("last_fire_at")?)?,
         // '' asks the next sweep to work it out: due now.
         next_due_at: match next_due.as_deref() {

@@ -94,7 +94,11 @@ impl SqliteRuntimeTx {
         Ok(customers.into_values().collect())
     }
 
-    async fn transactions_where(&mut self, column: &str, keys: &[&str]) -> Result<Vec<TransactionRecord>> {
+    async fn transactions_where(
+        &mut self,
+        column: &str,
+        keys: &[&str],
+    ) -> Result<Vec<TransactionRecord>> {
         let program = self.program.clone();
         let exp = self.exp().await?;
         let rows = rows_in(
@@ -251,7 +255,14 @@ impl RuntimeTx for SqliteRuntimeTx {
 
     async fn known_refunds(&mut self, keys: &[&str]) -> Result<HashSet<String>> {
         let program = self.program.clone();
-        let rows = rows_in(&mut self.tx, "SELECT key FROM refunds", &program, "key", keys).await?;
+        let rows = rows_in(
+            &mut self.tx,
+            "SELECT key FROM refunds",
+            &program,
+            "key",
+            keys,
+        )
+        .await?;
         rows.iter().map(|r| Ok(r.try_get("key")?)).collect()
     }
 
