@@ -7,7 +7,9 @@ use clap::{Args, Subcommand};
 use serde_json::value::RawValue;
 
 use super::history::ListFormat;
+use super::progress::{Progress, Unit};
 use super::{GlobalArgs, exit, output};
+use crate::plural::count;
 use crate::engine::event::{BatchFormat, EventNote, IngestReport};
 
 #[derive(Debug, Args)]
@@ -127,6 +129,11 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     let writer = global.target().writer().await?;
     let program = super::program(writer.as_ref(), global).await?;
     let mut report = IngestReport::default();
+    let progress = Progress::bar(
+        "sending",
+        u64::try_from(events.len()).unwrap_or(u64::MAX),
+        Unit::Items("events"),
+    );
     for chunk in events.chunks((*batch_size).max(1)) {
         let body = chunk
             .iter()
@@ -147,7 +154,9 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
                 .map_or(n.line, |(l, _)| *l);
         }
         report.merge(part);
+        progress.inc(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
     }
+    progress.finish();
     if *format == ListFormat::Json {
         output::println(&serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -158,18 +167,18 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
         );
         if report.duplicates.len() > SHOWN_DUPLICATES {
             say!(
-                "... and {} more duplicates (--format json lists them all)",
-                report.duplicates.len() - SHOWN_DUPLICATES
+                "... and {} (--format json lists them all)",
+                count(report.duplicates.len() - SHOWN_DUPLICATES, "more duplicate")
             );
         }
         print_notes("rejected", &report.rejected);
     }
     say!(
-        "{}: {} events to program {program}: {} accepted, {} duplicates, {} rejected.",
+        "{}: {} to program {program}: {} accepted, {}, {} rejected.",
         file.display(),
-        events.len(),
+        count(events.len(), "event"),
         report.accepted,
-        report.duplicates.len(),
+        count(report.duplicates.len(), "duplicate"),
         report.rejected.len()
     );
     Ok(ExitCode::from(if report.rejected.is_empty() {
