@@ -18,8 +18,8 @@ pub struct CommissionsArgs {
 /// `explain KEY` or, as before, `explain transaction KEY`.
 #[derive(Debug, Args)]
 #[command(
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    override_usage = "partnerops explain [OPTIONS] <KEY>\n       partnerops explain transaction [OPTIONS] <KEY>"
 )]
 pub struct ExplainArgs {
     #[command(subcommand)]
