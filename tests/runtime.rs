@@ -1894,7 +1894,7 @@ fn the_sweep_through_the_cli() {
     assert_eq!(
         out.trim(),
         format!(
-            "{PROGRAM}: checked 1 partners as of {}: 0 fired, 0 tag changes",
+            "{PROGRAM}: checked 1 partner as of {}: 0 fired, 0 tag changes",
             ts(day(11))
         )
     );

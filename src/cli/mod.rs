@@ -153,6 +153,12 @@ const ENGINE_COMMANDS: &[&str] = &[
     "token",
 ];
 
+/// Whether the command of that name reaches an engine (and so takes
+/// `--engine`, `--db`, `--program` and `--token`).
+pub fn reaches_engine(command: &str) -> bool {
+    ENGINE_COMMANDS.contains(&command)
+}
+
 /// `serve` runs an engine on a file: `--db` only.
 const DB_COMMANDS: &[&str] = &["serve"];
 
