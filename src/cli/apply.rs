@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{GlobalArgs, color, exit, output, plan as plan_cmd, planfile, progress, provenance, validate};
+use super::{
+    GlobalArgs, color, exit, output, plan as plan_cmd, planfile, progress, provenance, validate,
+};
 use crate::engine::Error;
 use crate::plan::render;
 

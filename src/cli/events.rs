@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use super::history::ListFormat;
 use super::progress::{Progress, Unit};
 use super::{GlobalArgs, exit, output};
-use crate::plural::count;
 use crate::engine::event::{BatchFormat, EventNote, IngestReport};
+use crate::plural::count;
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {

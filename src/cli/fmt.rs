@@ -37,8 +37,7 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
     let mut changed = Vec::new();
     for file in &files {
         let name = file.display().to_string();
-        let source =
-            std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+        let source = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
         let formatted = match config::format(&name, &source) {
             Ok(formatted) => formatted,
             Err(d) => {
@@ -78,7 +77,11 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
         changed.len(),
         count(files.len(), "file"),
         if problems > 0 {
-            format!(", {} left as {} (see above)", count(problems, "file"), if problems == 1 { "it was" } else { "they were" })
+            format!(
+                ", {} left as {} (see above)",
+                count(problems, "file"),
+                if problems == 1 { "it was" } else { "they were" }
+            )
         } else {
             String::new()
         }

@@ -107,7 +107,13 @@ fn ignore_engine_files(dir: &Path) -> anyhow::Result<bool> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let ignored = current.lines().map(str::trim).any(|l| {
-        [".partnerops", ".partnerops/", "/.partnerops", "/.partnerops/"].contains(&l)
+        [
+            ".partnerops",
+            ".partnerops/",
+            "/.partnerops",
+            "/.partnerops/",
+        ]
+        .contains(&l)
     });
     if ignored {
         return Ok(false);
@@ -187,7 +193,11 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     say!(
         "Created program `{key}` in {}: {}, and {SCHEMA_FILE} for editors (yaml-language-server).",
         dir.display(),
-        written.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+        written
+            .iter()
+            .map(|(f, _)| *f)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let gitignore = ignore_in.join(".gitignore");
     if wrote_ignore {

@@ -53,7 +53,13 @@ use crate::client::Target;
 )]
 pub struct Cli {
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     pub color: color::When,
     /// Where the engine is, for the commands that reach one: resolved from the
     /// command line and the environment by [`parse_from`], never by clap alone.
@@ -218,15 +224,11 @@ pub fn command() -> clap::Command {
     }
     for name in ENGINE_COMMANDS {
         cmd = cmd.mut_subcommand(*name, |sub| {
-            sub.args(
-                engine_args().map(|a| a.global(true).help_heading(ENGINE_OPTIONS)),
-            )
+            sub.args(engine_args().map(|a| a.global(true).help_heading(ENGINE_OPTIONS)))
         });
     }
     for name in DB_COMMANDS {
-        cmd = cmd.mut_subcommand(*name, |sub| {
-            sub.arg(db_arg().help_heading(ENGINE_OPTIONS))
-        });
+        cmd = cmd.mut_subcommand(*name, |sub| sub.arg(db_arg().help_heading(ENGINE_OPTIONS)));
     }
     cmd
 }
@@ -256,9 +258,8 @@ fn resolve_engine(command: &Command, root: &ArgMatches) -> Result<GlobalArgs, cl
         leaf = m;
     }
     let before = |id: &str| root.get_one::<String>(&format!("{BEFORE}{id}")).cloned();
-    let takes = |id: &str| {
-        ENGINE_COMMANDS.contains(&name) || (DB_COMMANDS.contains(&name) && id == "db")
-    };
+    let takes =
+        |id: &str| ENGINE_COMMANDS.contains(&name) || (DB_COMMANDS.contains(&name) && id == "db");
     let mut global = GlobalArgs::default();
     let mut given_db = false;
     let mut engine_from_env = false;

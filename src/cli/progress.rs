@@ -53,8 +53,8 @@ impl Progress {
     }
 
     fn spinner_to(message: &str, target: ProgressDrawTarget) -> Progress {
-        let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .expect("a valid template");
+        let style =
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template");
         let bar = ProgressBar::with_draw_target(None, target)
             .with_style(style)
             .with_message(message.to_owned());

@@ -94,7 +94,11 @@ fn github_error(d: &Diagnostic) -> String {
         Some(help) => format!("{}\nhelp: {help}", d.message),
         None => d.message.clone(),
     };
-    format!("::error {}::{}\n", properties.join(","), escape_data(&message))
+    format!(
+        "::error {}::{}\n",
+        properties.join(","),
+        escape_data(&message)
+    )
 }
 
 /// Escapes a workflow command's message, as the runner unescapes it.

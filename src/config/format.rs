@@ -13,8 +13,9 @@ use super::diagnostic::Diagnostic;
 use super::node::{self, Node, Value};
 
 /// The canonical layout: two-space indents, lines up to 100 characters, `\n`
-/// line ends, double quotes only where a string needs quoting, flow
-/// collections written `[a, b]` and `{ key: value }`, no trailing commas.
+/// line ends, double quotes where a string is quoted, flow collections
+/// written `[ a, b ]` and `{ key: value }` (as DESIGN.md and the examples
+/// write them), no trailing commas.
 fn options() -> FormatOptions {
     FormatOptions {
         layout: LayoutOptions {
@@ -24,6 +25,7 @@ fn options() -> FormatOptions {
         },
         language: LanguageOptions {
             trailing_comma: false,
+            bracket_spacing: true,
             ..LanguageOptions::default()
         },
     }
@@ -31,8 +33,8 @@ fn options() -> FormatOptions {
 
 /// `source` (the text of `file`) in the canonical layout.
 pub fn format(file: &str, source: &str) -> Result<String, Diagnostic> {
-    let before = node::parse(source)
-        .map_err(|e| Diagnostic::at(file, source, e.span, e.message.clone()))?;
+    let before =
+        node::parse(source).map_err(|e| Diagnostic::at(file, source, e.span, e.message.clone()))?;
     let formatted = pretty_yaml::format_text(source, &options()).map_err(|e| {
         Diagnostic::whole(
             file,
@@ -99,7 +101,8 @@ mod tests {
 
     #[test]
     fn lays_out_and_keeps_comments() {
-        let source = "# the modeline\ntags:\n    -   key: gold   # a tier\n        description:   'Gold'\n";
+        let source =
+            "# the modeline\ntags:\n    -   key: gold   # a tier\n        description:   'Gold'\n";
         let out = format("t.yaml", source).unwrap();
         assert_eq!(
             out,

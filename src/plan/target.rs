@@ -32,7 +32,10 @@ impl FromStr for Address {
                 .join(", ")
         };
         let Some((kind, key)) = s.split_once('/') else {
-            return Err(format!("`{s}` is not KIND/KEY (KIND is one of {})", kinds()));
+            return Err(format!(
+                "`{s}` is not KIND/KEY (KIND is one of {})",
+                kinds()
+            ));
         };
         let kind = Kind::parse(&kind.replace('-', "_"))
             .ok_or_else(|| format!("`{kind}` is not a kind: one of {}", kinds()))?;
@@ -69,11 +72,9 @@ fn references(resource: &Resource) -> Vec<Reference<'_>> {
         Resource::CommissionTrigger(t) => {
             for rule in &t.rules {
                 match rule {
-                    Rule::ProductKey(op) => refs.extend(
-                        op.values()
-                            .iter()
-                            .map(|v| Reference::Key(Kind::Product, v)),
-                    ),
+                    Rule::ProductKey(op) => {
+                        refs.extend(op.values().iter().map(|v| Reference::Key(Kind::Product, v)))
+                    }
                     Rule::ProductName(op) => {
                         refs.extend(op.values().iter().map(|v| Reference::ProductName(v)));
                     }
@@ -175,9 +176,9 @@ pub fn restrict(plan: &mut Plan, targets: &[Address], live: &[Resource]) {
             for r in references(after) {
                 let found = match r {
                     Reference::Key(kind, key) => by_address.get(&(kind, key)).copied(),
-                    Reference::ProductName(name) => changes.iter().position(|c| {
-                        product_name(c.after.as_ref()) == Some(name)
-                    }),
+                    Reference::ProductName(name) => changes
+                        .iter()
+                        .position(|c| product_name(c.after.as_ref()) == Some(name)),
                 };
                 todo.extend(found);
             }
