@@ -89,7 +89,10 @@ fn everything_installed_is_pinned_to_a_commit() {
     let workflow = yaml("examples/ci/partnerops.yml");
     let action = yaml("action.yml");
     for (name, reference) in uses(&workflow, &action) {
-        assert!(is_sha(&reference), "{name}@{reference} is not pinned to a commit");
+        assert!(
+            is_sha(&reference),
+            "{name}@{reference} is not pinned to a commit"
+        );
     }
     // partnerops itself: built from the action's own (pinned) source, with
     // the lock file, cached by that source.
@@ -111,11 +114,18 @@ fn everything_installed_is_pinned_to_a_commit() {
         .flat_map(|j| steps(j).iter().filter_map(|s| s["run"].as_str()))
         .collect();
     for script in workflow_scripts {
-        assert!(!script.contains("cargo"), "jobs install through the action: {script}");
+        assert!(
+            !script.contains("cargo"),
+            "jobs install through the action: {script}"
+        );
     }
     let cache = steps(&action["runs"])
         .iter()
-        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/cache@")))
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
         .expect("the binary is cached");
     assert_eq!(cache["with"]["key"], "${{ steps.source.outputs.key }}");
 }
@@ -157,7 +167,10 @@ fn secret_uses(workflow: &Value, secret: &str) -> Vec<(String, String)> {
         }
         for step in steps(job) {
             if mentions(&step["env"]) || mentions(&step["with"]) {
-                found.push((name.clone(), step["name"].as_str().unwrap_or("?").to_owned()));
+                found.push((
+                    name.clone(),
+                    step["name"].as_str().unwrap_or("?").to_owned(),
+                ));
             }
         }
     }
@@ -182,7 +195,10 @@ fn the_write_token_is_in_the_apply_step_alone() {
         .iter()
         .find(|s| s["name"] == "Apply the saved plan")
         .unwrap();
-    assert_eq!(step["env"]["PARTNEROPS_TOKEN"], "${{ secrets.PARTNEROPS_APPLY_TOKEN }}");
+    assert_eq!(
+        step["env"]["PARTNEROPS_TOKEN"],
+        "${{ secrets.PARTNEROPS_APPLY_TOKEN }}"
+    );
     // The plans read with the read-only token.
     for (job, _) in secret_uses(&workflow, "PARTNEROPS_PLAN_TOKEN") {
         assert!(["plan", "apply", "drift"].contains(&job.as_str()));
@@ -244,7 +260,11 @@ fn apply_runs_for_the_head_of_main_only() {
     assert!(before_apply < last.find("partnerops apply").unwrap());
     let checkout = steps
         .iter()
-        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/checkout@")))
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        })
         .unwrap();
     assert_eq!(checkout["with"]["ref"], "${{ github.sha }}");
 }

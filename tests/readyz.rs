@@ -17,10 +17,12 @@ async fn ready_when_the_store_answers_and_is_migrated_else_503() {
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", server.db.display()))
         .await
         .unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
-        .execute(&db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
     let missing = reqwest::get(&url).await.unwrap();
     assert_eq!(missing.status(), 503);
     assert_eq!(
@@ -30,7 +32,10 @@ async fn ready_when_the_store_answers_and_is_migrated_else_503() {
     let problem: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(problem["type"], "urn:partnerops:problem:not_ready");
     assert!(
-        problem["detail"].as_str().unwrap().contains("is not applied"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is not applied"),
         "{problem}"
     );
 
