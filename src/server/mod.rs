@@ -202,8 +202,8 @@ pub async fn serve(
     };
     if !drained {
         tracing::warn!(
-            "closing {} connections still open (after {} s, or on a second signal)",
-            connections.len(),
+            "closing {} still open (after {} s, or on a second signal)",
+            crate::plural::count(connections.len(), "connection"),
             DRAIN_LIMIT.as_secs()
         );
         connections.abort_all();
