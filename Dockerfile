@@ -13,9 +13,8 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
+# Cargo.toml names the benches; cargo reads their files' paths.
 COPY benches benches
-COPY examples examples
-COPY schemas schemas
 RUN cargo build --release --locked --bin partnerops
 
 # Run: a slim Debian, the binary, and curl for the health check; not root.
