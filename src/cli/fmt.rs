@@ -71,21 +71,29 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
     for name in &changed {
         say!("{verb}: {name}");
     }
-    say!(
-        "{}: {} of {} {verb}{}.",
-        args.dir.display(),
-        changed.len(),
-        count(files.len(), "file"),
-        if problems > 0 {
-            format!(
-                ", {} left as {} (see above)",
-                count(problems, "file"),
-                if problems == 1 { "it was" } else { "they were" }
-            )
-        } else {
-            String::new()
-        }
-    );
+    let left = if problems > 0 {
+        format!(
+            "; {} left as {} (see above)",
+            count(problems, "file"),
+            if problems == 1 { "it was" } else { "they were" }
+        )
+    } else {
+        String::new()
+    };
+    if changed.is_empty() {
+        say!(
+            "{}: {} already formatted{left}.",
+            args.dir.display(),
+            count(files.len() - problems, "file")
+        );
+    } else {
+        say!(
+            "{}: {} of {} {verb}{left}.",
+            args.dir.display(),
+            changed.len(),
+            count(files.len(), "file")
+        );
+    }
     let failed = problems > 0 || (args.check && !changed.is_empty());
     Ok(ExitCode::from(if failed { exit::ERROR } else { exit::OK }))
 }
