@@ -634,4 +634,18 @@ fn counts_read_in_the_singular_for_one() {
         "{}",
         stdout(&sweep)
     );
+
+    // A backfill that fires for the one partner there is.
+    append(
+        &s.path("config/automations.yaml"),
+        "\n  - key: hello\n    when: partner_joined\n    then: [ { add_tag: earning } ]\n    backfill: true\n",
+    );
+    let applied = s.run(&["apply", "config", "--yes"]);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    assert!(
+        stderr(&applied)
+            .contains("Backfill: automations fired 1 time for partners already past them."),
+        "{}",
+        stderr(&applied)
+    );
 }
