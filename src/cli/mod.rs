@@ -140,29 +140,26 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
-/// The commands that reach an engine, by name: they (and their subcommands)
-/// take `--engine`, `--db`, `--program` and `--token`. The rest take none, so
-/// their help lists only what they use.
-const ENGINE_COMMANDS: &[&str] = &[
-    "plan",
-    "apply",
-    "export",
-    "history",
-    "events",
-    "sweep",
-    "partners",
-    "partner",
-    "customer",
-    "commissions",
-    "explain",
-    "partner-view",
-    "token",
+/// The commands that reach no engine, by name: they take none of `--engine`,
+/// `--db`, `--program` and `--token`, so their help lists only what they use.
+/// Every other command (and its subcommands) takes all four; a new command
+/// that reaches no engine belongs here.
+const LOCAL_COMMANDS: &[&str] = &[
+    "init",
+    "validate",
+    "fmt",
+    "show",
+    "schema",
+    "openapi",
+    "completions",
+    "man",
+    "help",
 ];
 
 /// Whether the command of that name reaches an engine (and so takes
 /// `--engine`, `--db`, `--program` and `--token`).
 pub fn reaches_engine(command: &str) -> bool {
-    ENGINE_COMMANDS.contains(&command)
+    !LOCAL_COMMANDS.contains(&command) && !DB_COMMANDS.contains(&command)
 }
 
 /// `serve` runs an engine on a file: `--db` only.
@@ -222,8 +219,13 @@ pub fn command() -> clap::Command {
     for (id, long, value_name) in BEFORE_ARGS {
         cmd = cmd.arg(Arg::new(id).long(long).hide(true).value_name(value_name));
     }
-    for name in ENGINE_COMMANDS {
-        cmd = cmd.mut_subcommand(*name, |sub| {
+    let engine_commands: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| reaches_engine(name))
+        .collect();
+    for name in engine_commands {
+        cmd = cmd.mut_subcommand(name, |sub| {
             sub.args(engine_args().map(|a| a.global(true).help_heading(ENGINE_OPTIONS)))
         });
     }
@@ -258,8 +260,7 @@ fn resolve_engine(command: &Command, root: &ArgMatches) -> Result<GlobalArgs, cl
         leaf = m;
     }
     let before = |id: &str| root.get_one::<String>(&format!("{BEFORE}{id}")).cloned();
-    let takes =
-        |id: &str| ENGINE_COMMANDS.contains(&name) || (DB_COMMANDS.contains(&name) && id == "db");
+    let takes = |id: &str| reaches_engine(name) || (DB_COMMANDS.contains(&name) && id == "db");
     let mut global = GlobalArgs::default();
     let mut given_db = false;
     let mut engine_from_env = false;
