@@ -57,6 +57,12 @@ impl Problem {
         Problem::new("timeout", "request took too long", 503, detail)
     }
 
+    /// The engine runs but its store does not answer, or is not migrated:
+    /// `/readyz` says so to a load balancer or an orchestrator.
+    pub fn not_ready(detail: String) -> Problem {
+        Problem::new("not_ready", "not ready", 503, detail)
+    }
+
     /// The error this problem stands for.
     pub fn into_error(self) -> Error {
         let kind = self.kind.strip_prefix(URN).unwrap_or("");

@@ -85,7 +85,11 @@ fn export_into_a_config_folder_needs_force_and_then_replaces_its_yaml() {
     let replan = s.run(&["plan", "program", "--exit-code"]);
     assert_eq!(code(&replan), 0, "{}{}", stdout(&replan), stderr(&replan));
 
-    let help = stdout(&s.run(&["export", "--help"]));
+    // Help is wrapped to the terminal (or 100 columns): read it as prose.
+    let help = stdout(&s.run(&["export", "--help"]))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         help.contains("delete every other *.yaml / *.yml below DIR"),
         "{help}"

@@ -1,13 +1,14 @@
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
 use clap::Args;
 
-use super::{GlobalArgs, exit, output, plan as plan_cmd, provenance, validate};
+use super::{
+    GlobalArgs, color, exit, output, plan as plan_cmd, planfile, progress, provenance, validate,
+};
 use crate::engine::Error;
-use crate::plan::{FORMAT_VERSION, Plan, render};
+use crate::plan::render;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -26,54 +27,9 @@ pub struct ApplyArgs {
     pub message: Option<String>,
 }
 
-/// `path` as a plan saved with `plan --out`, or `None` when it is not one and
-/// is to be loaded as config. Decided by content, not by the file's name, so
-/// `plan --out p1.plan` can be applied as `apply p1.plan`.
-fn saved_plan(path: &Path) -> anyhow::Result<Option<Plan>> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Ok(None);
-    };
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        // A plan cut short or edited by hand: say so, rather than report it
-        // as a YAML config with errors.
-        Err(e) if text.trim_start().starts_with('{') && text.contains("\"format_version\"") => {
-            bail!(
-                "{} looks like a saved plan but is not valid JSON: {e}",
-                path.display()
-            )
-        }
-        Err(_) => return Ok(None),
-    };
-    let Some(version) = value.as_object().and_then(|o| o.get("format_version")) else {
-        return Ok(None);
-    };
-    if *version != FORMAT_VERSION {
-        bail!(
-            "{} has plan format_version {version}; this partnerops reads {FORMAT_VERSION}",
-            path.display(),
-        );
-    }
-    let plan: Plan = serde_json::from_value(value).with_context(|| {
-        format!(
-            "{} looks like a saved plan (it has format_version) but is not a valid one",
-            path.display()
-        )
-    })?;
-    let problems = plan.problems();
-    if !problems.is_empty() {
-        bail!(
-            "{} is not a valid plan:\n  {}",
-            path.display(),
-            problems.join("\n  ")
-        );
-    }
-    Ok(Some(plan))
-}
+/// From this many changes on, apply shows a spinner on a terminal while the
+/// engine works.
+const LARGE_APPLY: usize = 1_000;
 
 fn confirm(program: &str, engine: &str) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr();
@@ -87,11 +43,15 @@ fn confirm(program: &str, engine: &str) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    color: color::When,
+) -> anyhow::Result<ExitCode> {
     let target = global.target();
     // Planning reads only: an apply that stops at a guard or the question
     // leaves the engine, and an embedded engine's file, as they were.
-    let saved = saved_plan(&args.path)?;
+    let saved = planfile::read(&args.path)?;
     let from_file = saved.is_some();
     let mut plan = match saved {
         Some(plan) => plan,
@@ -99,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
             let config = validate::load_or_report(&args.path)?;
             super::check_program(global, "the config", &config.program.key)?;
             let reader = target.reader().await?;
-            plan_cmd::make(reader.as_ref(), &config, &args.path).await?
+            plan_cmd::make(reader.as_ref(), &config, &args.path, &[]).await?
         }
     };
     super::check_program(global, "the saved plan", &plan.program)?;
@@ -124,7 +84,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
     output::print(&render::text(
         &plan,
         &target.describe(),
-        plan_cmd::colors(),
+        plan_cmd::colors(color),
         args.force,
     ))?;
     if plan.is_empty() {
@@ -164,7 +124,16 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
         None,
     );
     let writer = target.writer().await?;
-    match writer.apply(&plan.program, &changeset).await {
+    // One request, so no count to show: a spinner says it is still going.
+    let spinner = (changeset.changes.len() >= LARGE_APPLY).then(|| {
+        progress::Progress::spinner(&format!(
+            "applying {}",
+            crate::plural::count(changeset.changes.len(), "change")
+        ))
+    });
+    let applied = writer.apply(&plan.program, &changeset).await;
+    drop(spinner);
+    match applied {
         Ok(record) => {
             say!(
                 "Applied: program {} is at revision {} ({} created, {} updated, {} deleted).",
@@ -175,7 +144,10 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCo
                 record.summary.delete
             );
             if let Some(fired) = record.backfill_fired {
-                say!("Backfill: automations fired {fired} times for partners already past them.");
+                say!(
+                    "Backfill: automations fired {} for partners already past them.",
+                    crate::plural::count(fired, "time")
+                );
             }
             Ok(ExitCode::from(exit::OK))
         }

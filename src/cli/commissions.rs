@@ -55,10 +55,20 @@ pub enum TableFormat {
     Csv,
 }
 
+/// `explain KEY` or, as before, `explain transaction KEY`.
 #[derive(Debug, Args)]
+#[command(
+    subcommand_negates_reqs = true,
+    override_usage = "partnerops explain [OPTIONS] <KEY>\n       partnerops explain transaction [OPTIONS] <KEY>"
+)]
 pub struct ExplainArgs {
     #[command(subcommand)]
-    pub what: Explain,
+    pub what: Option<Explain>,
+    /// The transaction's key (`explain KEY` is short for `explain transaction KEY`).
+    #[arg(required = true, value_name = "KEY")]
+    pub key: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,7 +197,11 @@ pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result
 }
 
 pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let Explain::Transaction { key, format } = &args.what;
+    let (key, format) = match (&args.what, &args.key) {
+        (Some(Explain::Transaction { key, format }), _) => (key, format),
+        (None, Some(key)) => (key, &args.format),
+        (None, None) => anyhow::bail!("explain needs a transaction's key"),
+    };
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
     let e = reader.explain_transaction(&program, key).await?;

@@ -7,8 +7,10 @@ use clap::{Args, Subcommand};
 
 use super::event_file::{ArrayElements, Lines, Piece};
 use super::history::ListFormat;
+use super::progress::{Progress, Unit};
 use super::{GlobalArgs, exit, output};
 use crate::engine::event::{BatchFormat, EventNote, IngestReport};
+use crate::plural::count;
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
@@ -110,6 +112,14 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     let mut duplicates = 0usize;
     let mut events = 0usize;
     let mut chunk: Vec<Piece> = Vec::with_capacity(*batch_size);
+    // The file's size is known, the number of events in it is not.
+    let progress = match std::fs::metadata(file)
+        .ok()
+        .filter(|_| file.as_os_str() != "-")
+    {
+        Some(m) => Progress::bar("sending", m.len(), Unit::Bytes),
+        None => Progress::spinner("sending events"),
+    };
     loop {
         let piece = pieces
             .next()
@@ -117,6 +127,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             .with_context(|| format!("reading {}", file.display()))?;
         let end = piece.is_none();
         if let Some(p) = piece {
+            progress.inc(u64::try_from(p.1.len() + 1).unwrap_or(0));
             chunk.push(p);
             events += 1;
         }
@@ -137,6 +148,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             break;
         }
     }
+    progress.finish();
     if json {
         output::println(&serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -144,8 +156,8 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
         print_notes("duplicate, no effect", &report.duplicates);
         if duplicates > report.duplicates.len() {
             say!(
-                "... and {} more duplicates (--format json lists them all)",
-                duplicates - report.duplicates.len()
+                "... and {} (--format json lists them all)",
+                count(duplicates - report.duplicates.len(), "more duplicate")
             );
         }
         print_notes("rejected", &report.rejected);
@@ -153,9 +165,9 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     say!(
         "{}: {} to program {program}: {} accepted, {}, {} rejected.",
         file.display(),
-        super::plural(events, "event", "events"),
+        count(events, "event"),
         report.accepted,
-        super::plural(duplicates, "duplicate", "duplicates"),
+        count(duplicates, "duplicate"),
         report.rejected.len()
     );
     let w = report.waiting;

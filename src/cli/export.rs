@@ -24,6 +24,10 @@ pub struct ExportArgs {
     /// are listed.
     #[arg(long)]
     pub force: bool,
+    /// Export the config as it stood at this revision (as `history` lists
+    /// them) instead of now; `apply` of it rolls the program back.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<u64>,
 }
 
 /// Up to ten paths relative to `dir`, for a message.
@@ -42,9 +46,26 @@ fn list(dir: &Path, files: &[PathBuf]) -> String {
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let snapshot = reader.snapshot(&program).await?;
+    let snapshot = match args.revision {
+        None => reader.snapshot(&program).await?,
+        Some(revision) => crate::engine::Snapshot {
+            program: program.clone(),
+            revision,
+            resources: crate::history::state_at(reader.as_ref(), &program, revision)
+                .await?
+                .into_values()
+                .collect(),
+        },
+    };
     let Some(config) = snapshot.config() else {
-        bail!("the engine holds no config for program `{program}`");
+        bail!(
+            "the engine holds no config for program `{program}`{}",
+            if args.revision == Some(0) {
+                " at revision 0 (before its first changeset)"
+            } else {
+                ""
+            }
+        );
     };
     let header = format!(
         "# Exported by partnerops from revision {} of program {program}.\n",
@@ -119,16 +140,15 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitC
         std::fs::remove_file(f).with_context(|| format!("deleting {}", f.display()))?;
     }
     say!(
-        "Exported revision {} of program {program} to {} ({} files).",
+        "Exported revision {} of program {program} to {} ({}).",
         snapshot.revision,
         dir.display(),
-        written.len()
+        crate::plural::count(written.len(), "file")
     );
     if !stale.is_empty() {
         say!(
-            "Deleted {} other YAML file{} (--force): {}",
-            stale.len(),
-            if stale.len() == 1 { "" } else { "s" },
+            "Deleted {} (--force): {}",
+            crate::plural::count(stale.len(), "other YAML file"),
             list(dir, &stale)
         );
     }

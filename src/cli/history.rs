@@ -1,9 +1,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
-use super::{GlobalArgs, exit, output};
+use super::{GlobalArgs, color, exit, output};
 use crate::engine::changeset::ChangesetRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -14,10 +14,25 @@ pub enum ListFormat {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
     /// text: one line per changeset (first line of the message, author and
     /// commit shortened); json: every changeset in full.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Show one changeset: who applied it, when, from which commit, and its
+    /// changes as a diff against the config before it.
+    Show {
+        /// The revision the changeset produced (as `history` lists it).
+        revision: u64,
+        /// text: the diff; json: the changeset as the engine keeps it.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
 }
 
 const AUTHOR_WIDTH: usize = 24;
@@ -65,9 +80,16 @@ fn row(out: &mut String, r: &ChangesetRecord) {
     );
 }
 
-pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &HistoryArgs,
+    color: color::When,
+) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
+    if let Some(HistoryCommand::Show { revision, format }) = &args.command {
+        return show(reader.as_ref(), &program, *revision, *format, color).await;
+    }
     let history = reader.history(&program).await?;
     // A misspelt --program in CI must fail, not read as an empty history.
     if history.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
@@ -90,6 +112,55 @@ pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit
     for r in &history {
         row(&mut out, r);
     }
+    output::print(&out)?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+async fn show(
+    reader: &dyn crate::client::Reader,
+    program: &str,
+    revision: u64,
+    format: ListFormat,
+    color: color::When,
+) -> anyhow::Result<ExitCode> {
+    if revision == 0 {
+        anyhow::bail!("revision 0 is the program before any changeset; the first is 1");
+    }
+    let record = reader.changeset(program, revision).await?;
+    if format == ListFormat::Json {
+        output::println(&serde_json::to_string_pretty(&record)?)?;
+        return Ok(ExitCode::from(exit::OK));
+    }
+    let before = crate::history::state_at(reader, program, revision - 1).await?;
+    let changes = crate::history::as_planned(&before, &record);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Revision {} of program {program}, from revision {}",
+        record.revision, record.base_revision
+    );
+    let _ = writeln!(
+        out,
+        "Applied: {} (UTC) by {}",
+        record.applied_at.format("%Y-%m-%d %H:%M:%S"),
+        record.author
+    );
+    if let Some(commit) = &record.git_commit {
+        let _ = writeln!(out, "Commit:  {commit}");
+    }
+    if let Some(message) = record.message.as_deref().filter(|m| !m.trim().is_empty()) {
+        let _ = writeln!(out, "\n    {}", message.trim().replace('\n', "\n    "));
+    }
+    let _ = writeln!(out);
+    let colors = crate::plan::render::Colors {
+        enabled: color.stdout(),
+    };
+    out.push_str(&crate::plan::render::changes_text(&changes, colors, false));
+    let _ = writeln!(
+        out,
+        "\n{} created, {} updated, {} deleted.",
+        record.summary.create, record.summary.update, record.summary.delete
+    );
     output::print(&out)?;
     Ok(ExitCode::from(exit::OK))
 }

@@ -10,82 +10,108 @@ macro_rules! say {
 }
 
 mod apply;
+pub mod color;
 mod commissions;
+mod completions;
 mod event_file;
 mod events;
 mod export;
+mod fmt;
 mod history;
+mod init;
 mod output;
 mod partners;
 mod payouts;
 mod plan;
+mod planfile;
+pub mod progress;
 mod provenance;
 mod schema;
 mod serve;
+mod show;
 mod sweep;
 mod token;
 mod transactions;
 mod validate;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::client::Target;
 
 /// partnerops: partner-program config in git. Validate it, plan it against the
 /// live engine, apply it.
 #[derive(Debug, Parser)]
-#[command(name = "partnerops", version, about, propagate_version = true)]
+#[command(
+    name = "partnerops",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Commands that reach an engine take --engine, --db, --program and --token, \
+                  before or after the command's name; see `partnerops help COMMAND`."
+)]
 pub struct Cli {
-    #[command(flatten)]
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: color::When,
+    /// Where the engine is, for the commands that reach one: resolved from the
+    /// command line and the environment by [`parse_from`], never by clap alone.
+    #[arg(skip)]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command accepts, before or after the subcommand.
-#[derive(Debug, Args)]
+/// Where the engine is: the options of the commands that reach one.
+#[derive(Debug, Clone)]
 pub struct GlobalArgs {
-    /// Engine URL to talk to over HTTP, e.g. http://127.0.0.1:7420 (default: the embedded engine).
-    #[arg(long, global = true, env = "PARTNEROPS_ENGINE", value_name = "URL")]
     pub engine: Option<String>,
-    /// SQLite file of the embedded engine.
-    #[arg(
-        long,
-        global = true,
-        env = "PARTNEROPS_DB",
-        value_name = "PATH",
-        default_value = ".partnerops/engine.db"
-    )]
     pub db: PathBuf,
-    /// Program to act on, when the engine holds several.
-    #[arg(long, global = true, env = "PARTNEROPS_PROGRAM", value_name = "KEY")]
     pub program: Option<String>,
-    /// Bearer token for --engine.
-    #[arg(
-        long,
-        global = true,
-        env = "PARTNEROPS_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
     pub token: Option<String>,
 }
 
+impl Default for GlobalArgs {
+    fn default() -> GlobalArgs {
+        GlobalArgs {
+            engine: None,
+            db: PathBuf::from(DEFAULT_DB),
+            program: None,
+            token: None,
+        }
+    }
+}
+
+const DEFAULT_DB: &str = ".partnerops/engine.db";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a config in a directory: a program that validates, the JSON Schema
+    /// for editors, and a .gitignore that keeps the engine's files out of git.
+    Init(init::InitArgs),
     /// Check a config directory; print every error as file:line:column.
     Validate(validate::ValidateArgs),
+    /// Format config files the canonical way, keeping comments.
+    Fmt(fmt::FmtArgs),
     /// Show what applying a config directory would change in the engine.
     Plan(plan::PlanArgs),
+    /// Print a plan saved with `plan --out`, without reaching the engine.
+    Show(show::ShowArgs),
     /// Apply a config directory, or a plan saved with `plan --out`, as one changeset.
     Apply(apply::ApplyArgs),
     /// Write the engine's config as YAML that plans to no changes.
     Export(export::ExportArgs),
-    /// List the changesets applied to a program.
+    /// List the changesets applied to a program, or show one as a diff.
     History(history::HistoryArgs),
     /// Send partner events.
     Events(events::EventsArgs),
@@ -105,7 +131,7 @@ pub enum Command {
     Payouts(payouts::PayoutsArgs),
     /// Reports: per product customers, sales, revenue and commissions.
     Report(payouts::ReportArgs),
-    /// Explain why commissions did or did not fire.
+    /// Explain why commissions did or did not fire for a transaction.
     Explain(commissions::ExplainArgs),
     /// What a partner sees: their customers' products, their commissions, their offers.
     PartnerView(commissions::ViewArgs),
@@ -117,6 +143,176 @@ pub enum Command {
     Openapi,
     /// Manage API tokens.
     Token(token::TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page, or write one per command into a directory.
+    Man(completions::ManArgs),
+}
+
+/// The commands that reach no engine, by name: they take none of `--engine`,
+/// `--db`, `--program` and `--token`, so their help lists only what they use.
+/// Every other command (and its subcommands) takes all four; a new command
+/// that reaches no engine belongs here.
+const LOCAL_COMMANDS: &[&str] = &[
+    "init",
+    "validate",
+    "fmt",
+    "show",
+    "schema",
+    "openapi",
+    "completions",
+    "man",
+    "help",
+];
+
+/// Whether the command of that name reaches an engine (and so takes
+/// `--engine`, `--db`, `--program` and `--token`).
+pub fn reaches_engine(command: &str) -> bool {
+    !LOCAL_COMMANDS.contains(&command) && !DB_COMMANDS.contains(&command)
+}
+
+/// `serve` runs an engine on a file: `--db` only.
+const DB_COMMANDS: &[&str] = &["serve"];
+
+const ENGINE_OPTIONS: &str = "Engine options";
+
+fn engine_args() -> [Arg; 4] {
+    [
+        Arg::new("engine")
+            .long("engine")
+            .env("PARTNEROPS_ENGINE")
+            .value_name("URL")
+            .help("Engine URL to talk to over HTTP, e.g. http://127.0.0.1:7420 (default: the embedded engine)"),
+        db_arg(),
+        Arg::new("program")
+            .long("program")
+            .env("PARTNEROPS_PROGRAM")
+            .value_name("KEY")
+            .help("Program to act on, when the engine holds several"),
+        Arg::new("token")
+            .long("token")
+            .env("PARTNEROPS_TOKEN")
+            .hide_env_values(true)
+            .value_name("TOKEN")
+            .help("Bearer token for --engine"),
+    ]
+}
+
+fn db_arg() -> Arg {
+    Arg::new("db")
+        .long("db")
+        .env("PARTNEROPS_DB")
+        .value_name("PATH")
+        .value_parser(clap::value_parser!(PathBuf))
+        .default_value(DEFAULT_DB)
+        .help("SQLite file of the embedded engine")
+}
+
+/// The engine options as given before the command's name (`partnerops --db X
+/// plan`): hidden, since only some commands take them, and without the
+/// environment, which the command's own copy reads.
+const BEFORE: &str = "before-";
+
+/// Those options' ids, names and value names before the command's name.
+const BEFORE_ARGS: [(&str, &str, &str); 4] = [
+    ("before-engine", "engine", "URL"),
+    ("before-db", "db", "PATH"),
+    ("before-program", "program", "KEY"),
+    ("before-token", "token", "TOKEN"),
+];
+
+/// The command line's shape: [`Cli`] with the engine options put on the
+/// commands that reach an engine. Completions and the man page come from it.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for (id, long, value_name) in BEFORE_ARGS {
+        cmd = cmd.arg(Arg::new(id).long(long).hide(true).value_name(value_name));
+    }
+    let engine_commands: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| reaches_engine(name))
+        .collect();
+    for name in engine_commands {
+        cmd = cmd.mut_subcommand(name, |sub| {
+            sub.args(engine_args().map(|a| a.global(true).help_heading(ENGINE_OPTIONS)))
+        });
+    }
+    for name in DB_COMMANDS {
+        cmd = cmd.mut_subcommand(*name, |sub| sub.arg(db_arg().help_heading(ENGINE_OPTIONS)));
+    }
+    cmd
+}
+
+/// Parses a command line (the program's name first) as the binary does.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let matches = command()
+        .color(color::When::from_args(&args).for_clap())
+        .try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.global = resolve_engine(&cli.command, &matches)?;
+    Ok(cli)
+}
+
+/// The engine options of the command that runs: its own (flags or
+/// environment), else those written before its name.
+fn resolve_engine(command: &Command, root: &ArgMatches) -> Result<GlobalArgs, clap::Error> {
+    let Some((name, mut leaf)) = root.subcommand() else {
+        return Ok(GlobalArgs::default());
+    };
+    while let Some((_, m)) = leaf.subcommand() {
+        leaf = m;
+    }
+    let before = |id: &str| root.get_one::<String>(&format!("{BEFORE}{id}")).cloned();
+    let takes = |id: &str| reaches_engine(name) || (DB_COMMANDS.contains(&name) && id == "db");
+    let mut global = GlobalArgs::default();
+    let mut given_db = false;
+    let mut engine_from_env = false;
+    for id in ["engine", "db", "program", "token"] {
+        let early = before(id);
+        if !takes(id) {
+            if early.is_some() {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::UnknownArgument,
+                    format!("`{name}` does not reach an engine through --{id}; leave it out\n"),
+                ));
+            }
+            continue;
+        }
+        let source = leaf.value_source(id);
+        // The command line beats the environment, wherever on it.
+        let value = match (source, early) {
+            (Some(ValueSource::CommandLine), _) | (_, None) => leaf
+                .get_raw(id)
+                .and_then(|mut v| v.next())
+                .map(|v| v.to_string_lossy().into_owned()),
+            (_, Some(early)) => Some(early),
+        };
+        let on_command_line = source == Some(ValueSource::CommandLine) || before(id).is_some();
+        match id {
+            "engine" => {
+                engine_from_env = !on_command_line && value.is_some();
+                global.engine = value;
+            }
+            "db" => {
+                given_db = on_command_line;
+                global.db = value.map_or_else(|| PathBuf::from(DEFAULT_DB), PathBuf::from);
+            }
+            "program" => global.program = value,
+            _ => global.token = value,
+        }
+    }
+    // `--db` on the command line over PARTNEROPS_ENGINE, and serve (which
+    // runs an engine on its file) never talks to one.
+    if engine_from_env && (given_db || matches!(command, Command::Serve(_))) {
+        global.engine = None;
+    }
+    Ok(global)
 }
 
 /// Exit statuses shared by every command.
@@ -154,10 +350,7 @@ pub fn time_arg(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|_| format!("`{s}` is not an RFC 3339 time or a YYYY-MM-DD date"))
 }
 
-/// "1 line", "2 lines".
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::plural::count_as as plural;
 
 pub fn check_program(global: &GlobalArgs, what: &str, program: &str) -> anyhow::Result<()> {
     match &global.program {
@@ -205,21 +398,8 @@ pub fn main() -> ExitCode {
         unsafe { std::env::remove_var(name) };
     }
     // clap exits 2 on a usage error, which here means "the plan has changes".
-    let parsed = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let cli = match parsed {
-        Ok((mut cli, matches)) => {
-            let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
-            let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-            // What the command line says beats what the environment says:
-            // `--db` over PARTNEROPS_ENGINE, and serve (which runs an engine
-            // on its file) never talks to one.
-            if from_env("engine") && (given("db") || matches!(cli.command, Command::Serve(_))) {
-                cli.global.engine = None;
-            }
-            cli
-        }
+    let cli = match parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -250,26 +430,25 @@ pub fn main() -> ExitCode {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = &cli.global;
-    // Commands that act on no program do not care what it says.
-    let uses_program = !matches!(
-        cli.command,
-        Command::Validate(_) | Command::Schema(_) | Command::Serve(_) | Command::Openapi
-    );
-    if uses_program
-        && let Some(problem) = global
-            .program
-            .as_deref()
-            .and_then(crate::spec::check::key_problem)
+    // Only the commands that act on a program take --program at all.
+    if let Some(problem) = global
+        .program
+        .as_deref()
+        .and_then(crate::spec::check::key_problem)
     {
         anyhow::bail!("--program (or PARTNEROPS_PROGRAM): {problem}");
     }
+    let color = cli.color;
     match &cli.command {
+        Command::Init(args) => init::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
-        Command::Plan(args) => plan::run(global, args).await,
-        Command::Apply(args) => apply::run(global, args).await,
+        Command::Plan(args) => plan::run(global, args, color).await,
+        Command::Show(args) => show::run(args, color),
+        Command::Apply(args) => apply::run(global, args, color).await,
         Command::Export(args) => export::run(global, args).await,
-        Command::History(args) => history::run(global, args).await,
+        Command::History(args) => history::run(global, args, color).await,
         Command::Events(args) => events::run(global, args).await,
         Command::Sweep(args) => sweep::run(global, args).await,
         Command::Partners(args) => partners::list(global, args).await,
@@ -287,5 +466,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::OK))
         }
         Command::Token(args) => token::run(global, args).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }

@@ -66,8 +66,8 @@ pub async fn list(global: &GlobalArgs, args: &PartnersArgs) -> anyhow::Result<Ex
     }
     output::print(&out)?;
     say!(
-        "{} partners{}",
-        all.len(),
+        "{}{}",
+        crate::plural::count(all.len(), "partner"),
         args.tag
             .as_ref()
             .map(|t| format!(" tagged {t}"))

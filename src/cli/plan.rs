@@ -1,12 +1,11 @@
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::{GlobalArgs, exit, output, provenance, validate};
+use super::{GlobalArgs, color, exit, output, planfile, provenance, validate};
 use crate::client::Reader;
+use crate::plan::target::{self, Address};
 use crate::plan::{self, Plan, render};
 use crate::spec::Config;
 
@@ -32,21 +31,34 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when none, 3 when apply would refuse them.
     #[arg(long)]
     pub exit_code: bool,
+    /// Plan only this resource (KIND/KEY, e.g. tag/gold) and what it needs;
+    /// repeat for several. Other differences are left for a later plan.
+    #[arg(long, value_name = "KIND/KEY")]
+    pub target: Vec<Address>,
 }
 
-/// Colour on a terminal, unless NO_COLOR is set.
-pub fn colors() -> render::Colors {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+/// Colours for the text plan on stdout.
+pub fn colors(when: color::When) -> render::Colors {
     render::Colors {
-        enabled: std::io::stdout().is_terminal() && !no_color,
+        enabled: when.stdout(),
     }
 }
 
 /// Diffs `config` against the engine and asks it for the counts the plan shows.
 /// Takes a [`Reader`]: planning cannot write.
-pub async fn make(reader: &dyn Reader, config: &Config, dir: &Path) -> anyhow::Result<Plan> {
+/// With `targets`, the plan holds only their changes and what they need.
+pub async fn make(
+    reader: &dyn Reader,
+    config: &Config,
+    dir: &Path,
+    targets: &[Address],
+) -> anyhow::Result<Plan> {
     let snapshot = reader.snapshot(&config.program.key).await?;
     let mut plan = plan::diff(config, &snapshot);
+    if !targets.is_empty() {
+        target::check(targets, config, &snapshot.resources).map_err(anyhow::Error::msg)?;
+        target::restrict(&mut plan, targets, &snapshot.resources);
+    }
     plan.git_commit = provenance::git_commit(provenance::dir_of(dir));
     if let Some(commit) = &plan.git_commit
         && provenance::uncommitted(dir)
@@ -64,19 +76,27 @@ pub async fn make(reader: &dyn Reader, config: &Config, dir: &Path) -> anyhow::R
     Ok(plan)
 }
 
-pub fn save(plan: &Plan, path: &Path) -> anyhow::Result<()> {
-    let json = serde_json::to_string_pretty(plan)?;
-    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
-}
-
-pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    color: color::When,
+) -> anyhow::Result<ExitCode> {
+    // `plan plan.json` is a natural thing to try; a saved plan is not config.
+    if planfile::read(&args.dir)?.is_some() {
+        anyhow::bail!(
+            "{} is a plan saved with `plan --out`, not a config: print it with `partnerops show {}`, apply it with `partnerops apply {}`",
+            args.dir.display(),
+            args.dir.display(),
+            args.dir.display()
+        );
+    }
     let config = validate::load_or_report(&args.dir)?;
     super::check_program(global, "the config", &config.program.key)?;
     let target = global.target();
     let reader = target.reader().await?;
-    let plan = make(reader.as_ref(), &config, &args.dir).await?;
+    let plan = make(reader.as_ref(), &config, &args.dir, &args.target).await?;
     if let Some(path) = &args.out {
-        save(&plan, path)?;
+        planfile::save(&plan, path)?;
         say!(
             "Saved the plan to {}; apply it with `partnerops apply {}`.",
             path.display(),
@@ -84,7 +104,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<ExitCod
         );
     }
     let text = match args.format {
-        PlanFormat::Text => render::text(&plan, &target.describe(), colors(), false),
+        PlanFormat::Text => render::text(&plan, &target.describe(), colors(color), false),
         PlanFormat::Json => serde_json::to_string_pretty(&plan)? + "\n",
         PlanFormat::Markdown => render::markdown(&plan),
     };

@@ -33,6 +33,11 @@ pub fn author(dir: &Path) -> String {
     }
 }
 
+/// The top directory of the git checkout `dir` is in, if any.
+pub fn git_toplevel(dir: &Path) -> Option<std::path::PathBuf> {
+    git(dir, &["rev-parse", "--show-toplevel"]).map(std::path::PathBuf::from)
+}
+
 /// The commit checked out at `dir`, when it is inside a git checkout.
 pub fn git_commit(dir: &Path) -> Option<String> {
     git(dir, &["rev-parse", "HEAD"])

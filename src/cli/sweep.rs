@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::history::ListFormat;
 use super::{GlobalArgs, exit, output};
+use crate::plural::count;
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -17,21 +18,24 @@ pub struct SweepArgs {
 
 pub async fn run(global: &GlobalArgs, args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let writer = global.target().writer().await?;
+    // One request however many partners: a spinner, not a bar.
+    let spinner = super::progress::Progress::spinner("running the daily checks");
     let reports = writer
         .sweep(global.program.as_deref(), args.now.unwrap_or_else(Utc::now))
-        .await?;
+        .await;
+    drop(spinner);
+    let reports = reports?;
     if args.format == ListFormat::Json {
         output::println(&serde_json::to_string_pretty(&reports)?)?;
     } else {
         for r in &reports {
-            let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
             output::println(&format!(
                 "{}: swept as of {}: {} with a check due, {} fired, {}",
                 r.program,
                 r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                super::plural(n(r.partners), "partner", "partners"),
+                count(r.partners, "partner"),
                 r.fired,
-                super::plural(n(r.tag_changes), "tag change", "tag changes")
+                count(r.tag_changes, "tag change")
             ))?;
         }
     }

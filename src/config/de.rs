@@ -529,7 +529,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             other => {
                 let found = match other {
                     Value::Map(entries) if entries.is_empty() => "an empty mapping".to_owned(),
-                    Value::Map(entries) => format!("a mapping with {} keys", entries.len()),
+                    Value::Map(entries) => {
+                        format!(
+                            "a mapping with {}",
+                            crate::plural::count(entries.len(), "key")
+                        )
+                    }
                     other => other.describe().to_owned(),
                 };
                 let noun = enum_noun(name);

@@ -4,6 +4,7 @@
 mod checks;
 mod de;
 mod diagnostic;
+mod format;
 mod hole;
 mod load;
 mod node;
@@ -11,5 +12,6 @@ mod partial;
 mod write;
 
 pub use diagnostic::Diagnostic;
+pub use format::format;
 pub use load::{load, yaml_files};
 pub use write::{files_per_kind, modeline, resource_to_yaml, to_yaml};

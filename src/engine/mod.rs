@@ -328,6 +328,11 @@ impl Engine {
         Ok(Engine::new(Arc::new(SqliteStore::open(path).await?)))
     }
 
+    /// Whether the store answers and is migrated (`/readyz`).
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ready().await
+    }
+
     pub async fn programs(&self) -> Result<Vec<ProgramSummary>> {
         self.store.programs().await
     }

@@ -97,6 +97,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
         changes,
         summary: Summary::default(),
         existing: BTreeMap::new(),
+        targets: Vec::new(),
     };
     plan.recount(&live.resources);
     plan

@@ -7,6 +7,7 @@
 
 mod diff;
 pub mod render;
+pub mod target;
 
 use std::collections::BTreeMap;
 
@@ -103,6 +104,10 @@ pub struct Plan {
     /// How many resources of each kind the engine holds now.
     #[serde(default)]
     pub existing: BTreeMap<Kind, usize>,
+    /// `plan --target`: the resources (`KIND/KEY`) the plan was made for; it
+    /// holds their changes and what they need, and leaves out the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// Why apply would refuse a plan.

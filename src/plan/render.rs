@@ -43,10 +43,13 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-fn title(change: &PlannedChange) -> String {
+fn title(change: &PlannedChange, counts: bool) -> String {
     let mut t = format!("{} {}", change.kind, change.key);
     if let Some(new_key) = &change.new_key {
         t = format!("{} {} (renamed to {new_key})", change.kind, change.key);
+    }
+    if !counts {
+        return t;
     }
     let mut notes = Vec::new();
     if change.action == Action::Delete && change.kind == Kind::Tag {
@@ -96,7 +99,13 @@ enum Mark {
 /// The lines of one change: a title, then the new resource (create) or a line
 /// diff of its YAML (update).
 fn change_lines(change: &PlannedChange) -> Vec<(Mark, String)> {
-    let mut lines = vec![(Mark::Title(change.action), title(change))];
+    change_lines_counted(change, true)
+}
+
+/// `counts`: whether the title carries the engine's counts (partners losing a
+/// tag, ...), which a plan has and a past changeset does not.
+fn change_lines_counted(change: &PlannedChange, counts: bool) -> Vec<(Mark, String)> {
+    let mut lines = vec![(Mark::Title(change.action), title(change, counts))];
     match change.action {
         Action::Create => {
             if let Some(r) = &change.after {
@@ -150,6 +159,31 @@ fn markdown_line(mark: Mark, text: &str) -> String {
     }
 }
 
+/// The lines of `changes` as the text plan shows them; `counts` as the plan
+/// has them (`history show` has none).
+pub fn changes_text(changes: &[PlannedChange], colors: Colors, counts: bool) -> String {
+    let mut out = String::new();
+    for change in changes {
+        for (mark, line) in change_lines_counted(change, counts) {
+            out.push_str(&text_line(mark, &line, colors));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// What a plan made with `--target` leaves out, in words.
+fn targeting(plan: &Plan) -> Option<String> {
+    (!plan.targets.is_empty()).then(|| {
+        format!(
+            "Targeted plan: only {} and what {} need{}; other differences between the config and the engine are left out.",
+            plan.targets.join(", "),
+            if plan.targets.len() == 1 { "it" } else { "they" },
+            if plan.targets.len() == 1 { "s" } else { "" }
+        )
+    })
+}
+
 /// The plan for a terminal or a log. `force` is apply's `--force`: the guards
 /// it overrides are listed as overridden, not as refusing.
 pub fn text(plan: &Plan, engine: &str, colors: Colors, force: bool) -> String {
@@ -160,6 +194,9 @@ pub fn text(plan: &Plan, engine: &str, colors: Colors, force: bool) -> String {
             "No changes. Program {} matches the config (revision {} of {engine}).",
             plan.program, plan.base_revision
         );
+        if let Some(note) = targeting(plan) {
+            let _ = writeln!(out, "{note}");
+        }
         return out;
     }
     let _ = writeln!(
@@ -167,12 +204,10 @@ pub fn text(plan: &Plan, engine: &str, colors: Colors, force: bool) -> String {
         "Plan for program {} against revision {} of {engine}:\n",
         plan.program, plan.base_revision
     );
-    for change in &plan.changes {
-        for (mark, line) in change_lines(change) {
-            out.push_str(&text_line(mark, &line, colors));
-            out.push('\n');
-        }
+    if let Some(note) = targeting(plan) {
+        let _ = writeln!(out, "{}\n", colors.paint("33", &note));
     }
+    out.push_str(&changes_text(&plan.changes, colors, true));
     let _ = writeln!(out, "\n{}", summary_line(plan));
     let (overridden, refusing): (Vec<_>, Vec<_>) = plan
         .refusals()
@@ -213,6 +248,9 @@ pub fn markdown(plan: &Plan) -> String {
             "**No changes.** The program matches the config (revision {}).",
             plan.base_revision
         );
+        if let Some(note) = targeting(plan) {
+            let _ = writeln!(head, "\n{}", escape(&note));
+        }
         return head;
     }
     let _ = writeln!(
@@ -221,6 +259,9 @@ pub fn markdown(plan: &Plan) -> String {
         summary_line(plan),
         plan.base_revision
     );
+    if let Some(note) = targeting(plan) {
+        let _ = writeln!(head, "> [!NOTE]\n> {}\n", escape(&note));
+    }
     let _ = writeln!(
         head,
         "| kind | create | update | delete |\n|---|---:|---:|---:|"
@@ -290,8 +331,8 @@ pub fn markdown(plan: &Plan) -> String {
     if shown < blocks.len() {
         let _ = writeln!(
             body,
-            "… {} more changes not shown; run `partnerops plan` to see them all.",
-            blocks.len() - shown
+            "… {} not shown; run `partnerops plan` to see them all.",
+            crate::plural::count(blocks.len() - shown, "more change")
         );
     }
     format!("{head}{open}{body}{close}")

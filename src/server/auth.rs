@@ -1,4 +1,4 @@
-//! Bearer tokens on every route but /healthz.
+//! Bearer tokens on every route but /healthz and /readyz.
 
 use std::marker::PhantomData;
 

@@ -44,6 +44,7 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
     let state = AppState { engine };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/programs", get(config::programs))
         .route("/v1/programs/{program}/config", get(config::snapshot))
@@ -94,6 +95,19 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
 
 async fn openapi_json(_caller: auth::Caller) -> axum::Json<serde_json::Value> {
     axum::Json(openapi::document())
+}
+
+/// Readiness, for load balancers and container health checks: the store
+/// answers and is migrated. Like `/healthz` it needs no token, and it says no
+/// more than why it is not ready.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.engine.ready().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            problem_response(&Problem::not_ready(format!("the store is not ready: {e}")))
+        }
+    }
 }
 
 async fn not_found(req: Request) -> ApiError {
@@ -196,8 +210,8 @@ pub async fn serve(
     };
     if !drained {
         tracing::warn!(
-            "closing {} connections still open (after {} s, or on a second signal)",
-            connections.len(),
+            "closing {} still open (after {} s, or on a second signal)",
+            crate::plural::count(connections.len(), "connection"),
             DRAIN_LIMIT.as_secs()
         );
         connections.abort_all();

@@ -81,7 +81,7 @@ schema_from_schemars!(
 #[openapi(
     info(
         title = "partnerops engine",
-        description = "Partner-program config (snapshots and atomic changesets) and the engine that runs it. Every route but /healthz needs `Authorization: Bearer TOKEN`."
+        description = "Partner-program config (snapshots and atomic changesets) and the engine that runs it. Every route but /healthz and /readyz needs `Authorization: Bearer TOKEN`."
     ),
     paths(
         config::programs,
@@ -139,6 +139,19 @@ pub fn document() -> Value {
             "description": "the engine is serving",
             "content": { "text/plain": { "schema": { "type": "string" } } }
         } }
+    } });
+    doc["paths"]["/readyz"] = json!({ "get": {
+        "tags": ["access"],
+        "summary": "Readiness: the store answers and is migrated; needs no token.",
+        "operationId": "readyz",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "the engine can serve requests",
+                "content": { "text/plain": { "schema": { "type": "string" } } }
+            },
+            "503": problem("the store does not answer or is not migrated (`urn:partnerops:problem:not_ready`)")
+        }
     } });
     doc["paths"]["/openapi.json"] = json!({ "get": {
         "tags": ["access"],

@@ -222,6 +222,13 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// `Ok` when the store answers a query and its schema is migrated (what
+    /// `/readyz` reports), else why not. A backend that can check its
+    /// migrations should; this default only asks a query of the schema.
+    async fn ready(&self) -> Result<()> {
+        self.programs().await.map(|_| ())
+    }
 }
 
 /// Everything of one partner's history a replay reads.

@@ -66,7 +66,12 @@ impl Session {
             .env("PARTNEROPS_AUTHOR", "Test Author <test@example.com>")
             .envs(env.iter().copied())
             .args(args);
+        // Commands that reach no engine take no engine options.
+        let reaches = args
+            .first()
+            .is_some_and(|c| partnerops::cli::reaches_engine(c));
         match &self.engine {
+            _ if !reaches => {}
             Engine::Embedded(db) => {
                 cmd.arg("--db").arg(db);
             }

@@ -406,6 +406,24 @@ async fn forget_fires(
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ready(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await?;
+        match MIGRATOR
+            .iter()
+            .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        {
+            Some(m) => Err(Error::Internal(format!(
+                "store migration {} ({}) is not applied",
+                m.version, m.description
+            ))),
+            None => Ok(()),
+        }
+    }
+
     async fn programs(&self) -> Result<Vec<ProgramSummary>> {
         let rows = sqlx::query("SELECT key, revision FROM programs ORDER BY key")
             .fetch_all(&self.pool)
