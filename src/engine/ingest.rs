@@ -92,9 +92,10 @@ async fn load(tx: &mut dyn RuntimeTx, events: &[Received]) -> Result<Workspace> 
     let mut ws = Workspace::default();
     for p in tx.subscriptions(&refs(&k.subscriptions)).await? {
         k.customers.insert(p.customer.clone());
-        if let Some(seller) = &p.partner {
-            k.partners.insert(seller.clone());
-        }
+        // Every seller the record ever named: a transaction is attributed
+        // to the seller at its own time.
+        k.partners
+            .extend(p.statuses.0.iter().filter_map(|u| u.partner.clone()));
         ws.subscriptions
             .entry(p.external_subscription_key.clone())
             .or_default()
@@ -135,6 +136,24 @@ async fn load(tx: &mut dyn RuntimeTx, events: &[Received]) -> Result<Workspace> 
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     for t in tx.transactions_of(&known).await? {
         ws.transactions.entry(t.key.clone()).or_insert(t);
+    }
+    // Their product records too: attributing them again reads them.
+    let more: Vec<String> = ws
+        .transactions
+        .values()
+        .filter_map(|t| t.subscription_key.clone())
+        .filter(|s| !k.subscriptions.contains(s))
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let more: Vec<&str> = more.iter().map(String::as_str).collect();
+    for p in tx.subscriptions(&more).await? {
+        k.partners
+            .extend(p.statuses.0.iter().filter_map(|u| u.partner.clone()));
+        ws.subscriptions
+            .entry(p.external_subscription_key.clone())
+            .or_default()
+            .push(p);
     }
     for t in ws.transactions.values() {
         ws.by_customer

@@ -267,77 +267,107 @@ pub struct CustomerProduct {
     /// When the key first held this product.
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Every status with the time it took effect, oldest first: a
-    /// transaction is judged by the status at its own time.
+    /// Every upsert with its status and seller, oldest first: a
+    /// transaction is judged by the product as it stood at its own time.
     #[serde(skip)]
     pub statuses: StatusHistory,
 }
 
 impl CustomerProduct {
-    /// The status at `at`: the last change at or before it, else the first
+    /// The status at `at`: the last upsert at or before it, else the first
     /// known (a sale a moment before its product's record still matches it).
     pub fn status_at(&self, at: DateTime<Utc>) -> ProductStatus {
         self.statuses
-            .0
-            .iter()
-            .take_while(|(t, _)| *t <= at)
+            .by(at)
             .last()
             .or(self.statuses.0.first())
-            .map_or(self.status, |(_, s)| *s)
+            .map_or(self.status, |u| u.status)
     }
 
-    /// Records a status from an upsert at `at`; the latest becomes `status`.
-    pub fn record_status(&mut self, at: DateTime<Utc>, status: ProductStatus) {
-        let h = &mut self.statuses.0;
-        // Same time twice: the later upsert wins, as it would in order.
-        let i = h.partition_point(|(t, _)| *t <= at);
-        if i > 0 && h[i - 1].0 == at {
-            h[i - 1].1 = status;
-        } else {
-            h.insert(i, (at, status));
+    /// The partner who sold it at `at`: of the last upsert at or before it
+    /// that names one; before its first upsert, that upsert's.
+    pub fn partner_at(&self, at: DateTime<Utc>) -> Option<&str> {
+        let h = &self.statuses.0;
+        if h.first().is_some_and(|u| u.at > at) {
+            return h[0].partner.as_deref();
         }
-        if let Some((_, last)) = h.last() {
-            self.status = *last;
-        }
-        self.created_at = self.created_at.min(at);
-        self.updated_at = self.updated_at.max(at);
-    }
-
-    /// The last upsert at or before `at`, if any.
-    fn last_upsert_by(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.statuses
-            .0
-            .iter()
-            .take_while(|(t, _)| *t <= at)
+            .by(at)
+            .rev()
+            .find_map(|u| u.partner.as_deref())
+    }
+
+    /// Records an upsert; the record's status, seller and dates follow its
+    /// upserts in (time, event id) order, however they arrived.
+    pub fn record(&mut self, upsert: Upsert) {
+        let h = &mut self.statuses.0;
+        let key = (upsert.at, upsert.event.clone());
+        let i = h.partition_point(|u| (u.at, u.event.clone()) <= key);
+        if i > 0 && (h[i - 1].at, &h[i - 1].event) == (upsert.at, &upsert.event) {
+            h[i - 1] = upsert;
+        } else {
+            h.insert(i, upsert);
+        }
+        if let Some(last) = h.last() {
+            self.status = last.status;
+            self.updated_at = last.at;
+        }
+        if let Some(first) = h.first() {
+            self.created_at = first.at;
+        }
+        self.partner = h.iter().rev().find_map(|u| u.partner.clone());
+    }
+
+    /// The last upsert at or before `at`, if any: (time, event id).
+    fn last_upsert_by(&self, at: DateTime<Utc>) -> Option<(DateTime<Utc>, &str)> {
+        self.statuses
+            .by(at)
             .last()
-            .map(|(t, _)| *t)
+            .map(|u| (u.at, u.event.as_str()))
     }
 }
 
-/// A product's statuses over time, kept by the store as " MICROS=status ... ".
+/// One `customer_product.upserted` as a product record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upsert {
+    pub at: DateTime<Utc>,
+    /// The event's id: upserts at one instant go in id order.
+    pub event: String,
+    pub status: ProductStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
+}
+
+/// A product's upserts over time, in (time, event id) order; the store
+/// keeps them as JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatusHistory(pub Vec<(DateTime<Utc>, ProductStatus)>);
+pub struct StatusHistory(pub Vec<Upsert>);
 
 impl StatusHistory {
-    pub fn to_text(&self) -> String {
-        let mut text = String::from(" ");
-        for (at, status) in &self.0 {
-            text.push_str(&at.timestamp_micros().to_string());
-            text.push('=');
-            text.push_str(status.as_str());
-            text.push(' ');
-        }
-        text
+    /// The upserts at or before `at`.
+    fn by(&self, at: DateTime<Utc>) -> std::slice::Iter<'_, Upsert> {
+        let n = self.0.partition_point(|u| u.at <= at);
+        self.0[..n].iter()
     }
 
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_default()
+    }
+
+    /// JSON, or " MICROS=status ... " as stores before kept it.
     pub fn from_text(text: &str) -> Option<StatusHistory> {
+        if text.trim_start().starts_with('[') {
+            return serde_json::from_str(text).ok().map(StatusHistory);
+        }
         text.split_whitespace()
             .map(|e| {
                 let (micros, status) = e.split_once('=')?;
-                Some((
-                    DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-                    ProductStatus::parse(status)?,
-                ))
+                Some(Upsert {
+                    at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                    event: String::new(),
+                    status: ProductStatus::parse(status)?,
+                    partner: None,
+                })
             })
             .collect::<Option<Vec<_>>>()
             .map(StatusHistory)

@@ -41,9 +41,9 @@ impl Attribution {
 
 /// Attributes a transaction of `customer`: the product is the record of its
 /// subscription key standing at its time (`records` are the key's records);
-/// the partner is that product's partner if set, else the customer's
-/// referrer when the referral signup came at or before the transaction (a
-/// purchase dated before the signup is never that referral's).
+/// the partner is that product's seller at that time if it has one, else
+/// the customer's referrer when the referral signup came at or before the
+/// transaction (a purchase dated before the signup is never that referral's).
 pub fn attribute(
     customer: Option<&Customer>,
     records: &[CustomerProduct],
@@ -64,7 +64,10 @@ pub fn attribute(
         (referred <= t.at).then(|| c.partner.clone()).flatten()
     });
     Attribution {
-        partner: record.and_then(|r| r.partner.clone()).or(referrer),
+        partner: record
+            .and_then(|r| r.partner_at(t.at))
+            .map(str::to_owned)
+            .or(referrer),
         product: record.map(|r| r.product.clone()),
         product_status: record.map(|r| r.status_at(t.at)),
         product_created_at: record.map(|r| r.created_at),

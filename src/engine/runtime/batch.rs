@@ -23,7 +23,7 @@ use crate::engine::ledger;
 use crate::spec::{Money, TransactionKind};
 use crate::store::record::{
     Customer, CustomerProduct, LedgerLine, LineKind, LineNet, Mark, NewLine, PartnerState,
-    RefundRecord, StoredEvent, TagChange, TransactionRecord,
+    RefundRecord, StoredEvent, TagChange, TransactionRecord, Upsert,
 };
 
 /// What a batch read, and what it changed.
@@ -235,14 +235,12 @@ impl Batch<'_> {
                         records.last_mut().expect("just pushed")
                     }
                 };
-                // An older upsert never takes the seller of a newer one.
-                let latest = at >= record.updated_at;
-                record.record_status(at, *status);
-                if let Some(p) = partner
-                    && (latest || record.partner.is_none())
-                {
-                    record.partner = Some(p.key.clone());
-                }
+                record.record(Upsert {
+                    at,
+                    event: event.id().to_owned(),
+                    status: *status,
+                    partner: partner.as_ref().map(|p| p.key.clone()),
+                });
                 ws.out.products.insert((key.clone(), product.clone()));
                 self.seen_customer(ws, &customer.key, at, &mark);
                 self.reattribute(ws, &customer.key, Some(key), &mark);

@@ -3,5 +3,5 @@
 
 pub use crate::store::record::{
     Cause, Customer, CustomerProduct, Fires, LedgerLine, LineKind, LineStatus, Mark, PartnerState,
-    RefundRecord, Seen, StatusHistory, StoredEvent, Subject, TagChange, TransactionRecord,
+    RefundRecord, Seen, StatusHistory, StoredEvent, Subject, TagChange, TransactionRecord, Upsert,
 };
