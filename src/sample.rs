@@ -41,6 +41,7 @@ pub fn config(n: usize) -> Config {
             description: Some("A product".to_owned()),
             price: Some(Money(i64::try_from(i % 500).unwrap_or(0) * 100 + 99)),
             archived: false,
+            stripe: None,
             previously: Vec::new(),
         })
         .collect();
@@ -192,6 +193,7 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
             description: None,
             price: Some(Money(4900)),
             archived: false,
+            stripe: None,
             previously: Vec::new(),
         })
         .collect();

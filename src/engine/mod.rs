@@ -12,6 +12,7 @@ pub mod explain;
 mod ingest;
 pub mod partner;
 pub mod runtime;
+mod sources;
 mod sweep;
 pub mod view;
 

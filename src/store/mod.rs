@@ -9,6 +9,7 @@
 //! another order than SQLite's and than the engine's.
 
 pub mod sqlite;
+pub mod stripe;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -134,6 +135,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// The Stripe source's records.
+    fn stripe(&self) -> &dyn stripe::StripeStore;
 }
 
 /// One unit of runtime work (a batch of events, a page of the sweep) in one

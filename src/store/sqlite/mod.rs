@@ -20,6 +20,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 mod ledger;
 mod partners;
 mod runtime;
+mod stripe;
 
 use std::collections::BTreeMap;
 
@@ -599,6 +600,10 @@ impl Store for SqliteStore {
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>> {
         ledger::last_amount(&self.pool, program, customer, subscription).await
+    }
+
+    fn stripe(&self) -> &dyn crate::store::stripe::StripeStore {
+        self
     }
 
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
