@@ -222,11 +222,16 @@ impl PriceClash<'_> {
 
 /// Every Stripe price listed more than once across `products`, after its
 /// first listing.
-pub fn stripe_price_clashes<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<PriceClash<'a>> {
-    let mut first: std::collections::HashMap<&str, (usize, usize)> = std::collections::HashMap::new();
+pub fn stripe_price_clashes<'a>(
+    products: impl IntoIterator<Item = &'a Product>,
+) -> Vec<PriceClash<'a>> {
+    let mut first: std::collections::HashMap<&str, (usize, usize)> =
+        std::collections::HashMap::new();
     let mut clashes = Vec::new();
     for (n, product) in products.into_iter().enumerate() {
-        let Some(stripe) = &product.stripe else { continue };
+        let Some(stripe) = &product.stripe else {
+            continue;
+        };
         for (i, price) in stripe.prices.iter().enumerate() {
             match first.get(price.as_str()) {
                 Some(&(first_product, first_index)) => clashes.push(PriceClash {

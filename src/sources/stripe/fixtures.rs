@@ -181,13 +181,7 @@ fn price(item: &Item, currency: &str) -> Value {
     })
 }
 
-pub fn subscription(
-    id: &str,
-    customer: &str,
-    status: &str,
-    created: i64,
-    items: &[Item],
-) -> Value {
+pub fn subscription(id: &str, customer: &str, status: &str, created: i64, items: &[Item]) -> Value {
     let data: Vec<Value> = items
         .iter()
         .map(|item| subscription_item(id, created, item))
@@ -296,7 +290,13 @@ pub struct Line<'a> {
     pub discount: i64,
 }
 
-fn invoice_line(invoice: &str, subscription: Option<&str>, currency: &str, shape: Shape, line: &Line) -> Value {
+fn invoice_line(
+    invoice: &str,
+    subscription: Option<&str>,
+    currency: &str,
+    shape: Shape,
+    line: &Line,
+) -> Value {
     let discount_amounts = if line.discount > 0 {
         json!([{ "amount": line.discount, "discount": "di_1PgbKfB7WZ01zgkW9QnKxHxy" }])
     } else {
@@ -337,7 +337,11 @@ fn invoice_line(invoice: &str, subscription: Option<&str>, currency: &str, shape
             v["subscription_item"] = json!(line.subscription_item);
             v["tax_amounts"] = json!([]);
             v["tax_rates"] = json!([]);
-            v["type"] = json!(if line.subscription_item.is_some() { "subscription" } else { "invoiceitem" });
+            v["type"] = json!(if line.subscription_item.is_some() {
+                "subscription"
+            } else {
+                "invoiceitem"
+            });
             v["unit_amount_excluding_tax"] = json!(line.amount.to_string());
         }
         Shape::Basil => {
@@ -567,7 +571,13 @@ pub fn charge(
 }
 
 /// From basil: the payment that paid an invoice.
-pub fn invoice_payment(id: &str, invoice: &str, payment_intent: &str, amount: i64, created: i64) -> Value {
+pub fn invoice_payment(
+    id: &str,
+    invoice: &str,
+    payment_intent: &str,
+    amount: i64,
+    created: i64,
+) -> Value {
     json!({
         "id": id,
         "object": "invoice_payment",

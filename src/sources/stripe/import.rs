@@ -112,7 +112,10 @@ mod tests {
         let (events, more) = read_file(list).unwrap();
         assert!(more);
         assert_eq!(
-            events.iter().map(|e| (e.id.as_deref(), e.line)).collect::<Vec<_>>(),
+            events
+                .iter()
+                .map(|e| (e.id.as_deref(), e.line))
+                .collect::<Vec<_>>(),
             [(Some("evt_1"), 5), (Some("evt_2"), 4)]
         );
         let array = "[{\"id\":\"b\",\"created\":2},\n{\"id\":\"a\",\"created\":2}]";

@@ -29,7 +29,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::object::{
-    CheckoutSession, Charge, Customer, Expandable, Invoice, InvoicePayment, Payload, StripeEvent,
+    Charge, CheckoutSession, Customer, Expandable, Invoice, InvoicePayment, Payload, StripeEvent,
     Subscription, SubscriptionBefore, SubscriptionItem, time,
 };
 use crate::spec::Config;
@@ -223,7 +223,9 @@ pub fn map(event: &StripeEvent, program: &ProgramView, records: &mut Records) ->
         Payload::ChargeRefunded(charge) => {
             charge_refunded(charge, event, program, records, &mut out);
         }
-        Payload::InvoicePaymentPaid(payment) => invoice_payment(payment, program, records, &mut out),
+        Payload::InvoicePaymentPaid(payment) => {
+            invoice_payment(payment, program, records, &mut out)
+        }
     }
     out
 }
@@ -384,8 +386,10 @@ fn invoice_paid(
         return;
     }
     let Some(customer) = invoice.customer.as_ref().map(Expandable::id) else {
-        out.notes
-            .push(format!("invoice {} has no customer: no one to attribute", invoice.id));
+        out.notes.push(format!(
+            "invoice {} has no customer: no one to attribute",
+            invoice.id
+        ));
         return;
     };
     let paid_at = invoice
@@ -447,7 +451,10 @@ fn invoice_paid(
         },
     );
     records.changed_invoices.insert(invoice.id.clone());
-    for payment in [&invoice.charge, &invoice.payment_intent].into_iter().flatten() {
+    for payment in [&invoice.charge, &invoice.payment_intent]
+        .into_iter()
+        .flatten()
+    {
         records.link(payment.id(), &invoice.id);
     }
     // Refunds that came before the invoice.
@@ -540,10 +547,7 @@ fn share(line: i64, refunded: i64, amount: i64) -> i64 {
     if refunded >= amount {
         return line;
     }
-    let (n, d) = (
-        i128::from(line) * i128::from(refunded),
-        i128::from(amount),
-    );
+    let (n, d) = (i128::from(line) * i128::from(refunded), i128::from(amount));
     let rounded = (2 * n + d) / (2 * d);
     i64::try_from(rounded).unwrap_or(line).min(line)
 }
@@ -583,4 +587,685 @@ fn pass_on_refunds(charge: &str, program: &ProgramView, records: &mut Records, o
         record.passed_on = refunded;
     }
     records.changed_charges.insert(charge.to_owned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{self as f, Item, Line, Shape};
+    use super::super::object::{Read, read};
+    use super::*;
+
+    fn view() -> ProgramView {
+        ProgramView {
+            revision: 1,
+            currency: "USD".to_owned(),
+            exponent: 2,
+            prices: [
+                ("price_inbox", "inbox"),
+                ("inbox-monthly", "inbox"),
+                ("price_chat", "live-chat"),
+            ]
+            .into_iter()
+            .map(|(p, k)| (p.to_owned(), k.to_owned()))
+            .collect(),
+        }
+    }
+
+    /// Maps Stripe events (as JSON) in order, as one source would.
+    fn run(events: &[Value], records: &mut Records) -> Vec<Mapped> {
+        let view = view();
+        events
+            .iter()
+            .map(|e| match read(&e.to_string()).unwrap() {
+                Read::Used(event) => map(&event, &view, records),
+                Read::Unused { kind, .. } => panic!("{kind} is used"),
+            })
+            .collect()
+    }
+
+    fn one(event: Value) -> Mapped {
+        run(&[event], &mut Records::default()).remove(0)
+    }
+
+    const T: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    #[test]
+    fn amounts_use_the_currency_exponent() {
+        assert_eq!(decimal(1999, 2), "19.99");
+        assert_eq!(decimal(5, 2), "0.05");
+        assert_eq!(decimal(500, 0), "500");
+        assert_eq!(decimal(1234, 3), "1.234");
+        assert_eq!(decimal(-250, 2), "-2.50");
+        let config = |currency: &str| {
+            Config::new(crate::spec::Program {
+                key: "p".into(),
+                name: "P".into(),
+                currency: currency.into(),
+                timezone: "UTC".into(),
+            })
+        };
+        assert_eq!(ProgramView::new(1, &config("JPY")).unwrap().exponent, 0);
+        assert_eq!(ProgramView::new(1, &config("KWD")).unwrap().exponent, 3);
+        assert_eq!(ProgramView::new(1, &config("USD")).unwrap().exponent, 2);
+        assert!(ProgramView::new(1, &config("XXY")).is_err());
+    }
+
+    #[test]
+    fn a_checkout_with_a_referral_is_a_signup_dated_when_the_session_opened() {
+        let session = f::checkout_session(
+            "cs_1",
+            T,
+            Some("cus_1"),
+            Some("alice-agency"),
+            None,
+            Some("sub_1"),
+        );
+        let mapped = one(f::event(
+            "evt_1",
+            "checkout.session.completed",
+            T + 90,
+            Shape::Basil,
+            session,
+        ));
+        assert_eq!(
+            mapped.events,
+            [json!({
+                "id": "stripe:cus_1:signed_up",
+                "type": "customer.signed_up",
+                "at": "2026-01-01T00:00:00Z",
+                "customer": { "key": "cus_1" },
+                "partner": { "key": "alice-agency" },
+            })]
+        );
+        assert!(mapped.notes.is_empty());
+        // metadata.partner says so explicitly and wins.
+        let session = f::checkout_session(
+            "cs_2",
+            T,
+            Some("cus_2"),
+            Some("user-42"),
+            Some("bob-blog"),
+            None,
+        );
+        let mapped = one(f::event(
+            "evt_2",
+            "checkout.session.completed",
+            T,
+            Shape::Acacia,
+            session,
+        ));
+        assert_eq!(mapped.events[0]["partner"]["key"], "bob-blog");
+        // No referral, or no one to attribute: nothing, and why.
+        let session = f::checkout_session("cs_3", T, Some("cus_3"), None, None, None);
+        let mapped = one(f::event(
+            "evt_3",
+            "checkout.session.completed",
+            T,
+            Shape::Acacia,
+            session,
+        ));
+        assert!(mapped.events.is_empty());
+        assert!(
+            mapped.notes[0].contains("not a referral"),
+            "{:?}",
+            mapped.notes
+        );
+        let session = f::checkout_session("cs_4", T, None, Some("alice-agency"), None, None);
+        let mapped = one(f::event(
+            "evt_4",
+            "checkout.session.completed",
+            T,
+            Shape::Acacia,
+            session,
+        ));
+        assert!(mapped.events.is_empty());
+        assert!(
+            mapped.notes[0].contains("customer_creation"),
+            "{:?}",
+            mapped.notes
+        );
+    }
+
+    #[test]
+    fn a_customer_created_with_a_partner_is_a_signup() {
+        let mapped = one(f::event(
+            "evt_5",
+            "customer.created",
+            T + 1,
+            Shape::Acacia,
+            f::customer("cus_9", T, Some("carol-creator")),
+        ));
+        assert_eq!(
+            mapped.events,
+            [json!({
+                "id": "stripe:cus_9:signed_up",
+                "type": "customer.signed_up",
+                "at": "2026-01-01T00:00:00Z",
+                "customer": { "key": "cus_9" },
+                "partner": { "key": "carol-creator" },
+            })]
+        );
+        let mapped = one(f::event(
+            "evt_6",
+            "customer.created",
+            T,
+            Shape::Acacia,
+            f::customer("cus_8", T, None),
+        ));
+        assert!(mapped.events.is_empty());
+        assert!(mapped.notes[0].contains("no metadata.partner"));
+    }
+
+    fn items() -> Vec<Item<'static>> {
+        vec![
+            Item {
+                id: "si_a",
+                price: "price_inbox",
+                lookup_key: None,
+                unit_amount: 4900,
+            },
+            Item {
+                id: "si_b",
+                price: "price_1Pgafm",
+                lookup_key: Some("inbox-monthly"),
+                unit_amount: 4900,
+            },
+            Item {
+                id: "si_c",
+                price: "price_addon",
+                lookup_key: None,
+                unit_amount: 500,
+            },
+        ]
+    }
+
+    #[test]
+    fn each_subscription_item_on_a_listed_price_is_a_customer_product() {
+        let sub = f::subscription("sub_1", "cus_1", "trialing", T, &items());
+        let mapped = one(f::event(
+            "evt_7",
+            "customer.subscription.created",
+            T + 2,
+            Shape::Basil,
+            sub,
+        ));
+        assert_eq!(
+            mapped.events,
+            [
+                json!({
+                    "id": "stripe:evt_7:si_a",
+                    "type": "customer_product.upserted",
+                    "at": "2026-01-01T00:00:02Z",
+                    "customer": { "key": "cus_1" },
+                    "product": "inbox",
+                    "status": "trial",
+                    "external_subscription_key": "si_a",
+                }),
+                json!({
+                    "id": "stripe:evt_7:si_b",
+                    "type": "customer_product.upserted",
+                    "at": "2026-01-01T00:00:02Z",
+                    "customer": { "key": "cus_1" },
+                    "product": "inbox",
+                    "status": "trial",
+                    "external_subscription_key": "si_b",
+                }),
+            ]
+        );
+        assert_eq!(mapped.notes.len(), 1);
+        assert!(
+            mapped.notes[0].contains("price `price_addon` is listed by no product"),
+            "{:?}",
+            mapped.notes
+        );
+        for (stripe, ours) in [
+            ("trialing", Some("trial")),
+            ("active", Some("active")),
+            ("past_due", Some("active")),
+            ("canceled", Some("churned")),
+            ("unpaid", Some("churned")),
+            ("paused", Some("churned")),
+            ("incomplete", None),
+            ("incomplete_expired", None),
+        ] {
+            let sub = f::subscription("sub_1", "cus_1", stripe, T, &items()[..1]);
+            let kind = if stripe == "canceled" {
+                "customer.subscription.deleted"
+            } else {
+                "customer.subscription.updated"
+            };
+            let mapped = one(f::event("evt_8", kind, T, Shape::Acacia, sub));
+            assert_eq!(
+                mapped.events.first().map(|e| e["status"].as_str().unwrap()),
+                ours,
+                "{stripe}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_item_taken_off_a_subscription_churns() {
+        let now = f::subscription("sub_1", "cus_1", "active", T, &items()[1..2]);
+        let before = f::subscription("sub_1", "cus_1", "active", T, &items()[..2]);
+        let event = f::event_with_previous(
+            "evt_9",
+            "customer.subscription.updated",
+            T + 60,
+            Shape::Acacia,
+            now,
+            json!({ "items": before["items"].clone() }),
+        );
+        let mapped = one(event);
+        let got: Vec<(&str, &str)> = mapped
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e["external_subscription_key"].as_str().unwrap(),
+                    e["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("si_b", "active"), ("si_a", "churned")]);
+    }
+
+    fn lines() -> Vec<Line<'static>> {
+        vec![
+            Line {
+                id: "il_1",
+                amount: 4900,
+                subscription_item: Some("si_a"),
+                price: "price_inbox",
+                discount: 0,
+            },
+            Line {
+                id: "il_2",
+                amount: 2000,
+                subscription_item: Some("si_b"),
+                price: "price_chat",
+                discount: 500,
+            },
+            Line {
+                id: "il_3",
+                amount: -700,
+                subscription_item: Some("si_c"),
+                price: "price_chat",
+                discount: 0,
+            },
+            Line {
+                id: "il_4",
+                amount: 0,
+                subscription_item: None,
+                price: "price_setup",
+                discount: 0,
+            },
+        ]
+    }
+
+    #[test]
+    fn each_paid_invoice_line_with_an_amount_is_a_transaction_in_both_api_shapes() {
+        for shape in [Shape::Acacia, Shape::Basil] {
+            let invoice = f::invoice(
+                "in_1",
+                "cus_1",
+                "usd",
+                "subscription_cycle",
+                T + 30,
+                Some("sub_1"),
+                Some(("ch_1", "pi_1")),
+                shape,
+                &lines(),
+            );
+            let mapped = one(f::event("evt_10", "invoice.paid", T + 31, shape, invoice));
+            assert_eq!(
+                mapped.events,
+                [
+                    json!({
+                        "id": "stripe:in_1:il_1",
+                        "type": "transaction.created",
+                        "at": "2026-01-01T00:00:30Z",
+                        "transaction": { "key": "in_1:il_1", "customer": "cus_1", "amount": "49.00", "kind": "recurring", "subscription_key": "si_a" },
+                    }),
+                    json!({
+                        "id": "stripe:in_1:il_2",
+                        "type": "transaction.created",
+                        "at": "2026-01-01T00:00:30Z",
+                        "transaction": { "key": "in_1:il_2", "customer": "cus_1", "amount": "15.00", "kind": "recurring", "subscription_key": "si_b" },
+                    }),
+                ],
+                "{shape:?}"
+            );
+            assert_eq!(mapped.notes.len(), 2, "{:?}", mapped.notes);
+            assert!(mapped.notes[0].contains("il_3 is -7.00: not a sale"));
+        }
+        // A first invoice, or a one-off line: one_time, no subscription key.
+        let one_off = [Line {
+            id: "il_9",
+            amount: 9900,
+            subscription_item: None,
+            price: "price_setup",
+            discount: 0,
+        }];
+        let invoice = f::invoice(
+            "in_2",
+            "cus_1",
+            "usd",
+            "manual",
+            T,
+            None,
+            None,
+            Shape::Basil,
+            &one_off,
+        );
+        let mapped = one(f::event("evt_11", "invoice.paid", T, Shape::Basil, invoice));
+        assert_eq!(
+            mapped.events[0]["transaction"],
+            json!({ "key": "in_2:il_9", "customer": "cus_1", "amount": "99.00", "kind": "one_time" })
+        );
+        let invoice = f::invoice(
+            "in_3",
+            "cus_1",
+            "usd",
+            "subscription_create",
+            T,
+            Some("sub_1"),
+            None,
+            Shape::Acacia,
+            &lines()[..1],
+        );
+        let mapped = one(f::event(
+            "evt_12",
+            "invoice.paid",
+            T,
+            Shape::Acacia,
+            invoice,
+        ));
+        assert_eq!(mapped.events[0]["transaction"]["kind"], "one_time");
+    }
+
+    #[test]
+    fn another_currency_is_refused_with_its_reason() {
+        let invoice = f::invoice(
+            "in_1",
+            "cus_1",
+            "eur",
+            "subscription_cycle",
+            T,
+            None,
+            None,
+            Shape::Basil,
+            &lines()[..1],
+        );
+        let mapped = one(f::event("evt_1", "invoice.paid", T, Shape::Basil, invoice));
+        assert!(mapped.events.is_empty());
+        assert!(
+            mapped.notes[0].contains("in EUR, the program's currency is USD"),
+            "{:?}",
+            mapped.notes
+        );
+        let charge = f::charge(
+            "ch_1",
+            "pi_1",
+            "cus_1",
+            4900,
+            4900,
+            "eur",
+            T,
+            Some("in_1"),
+            Shape::Acacia,
+        );
+        let mapped = one(f::event(
+            "evt_2",
+            "charge.refunded",
+            T,
+            Shape::Acacia,
+            charge,
+        ));
+        assert!(mapped.events.is_empty());
+        assert!(mapped.notes[0].contains("EUR"));
+    }
+
+    fn refunds(mapped: &[Mapped]) -> Vec<(String, String, String)> {
+        mapped
+            .iter()
+            .flat_map(|m| &m.events)
+            .filter(|e| e["type"] == "transaction.refunded")
+            .map(|e| {
+                (
+                    e["refund"]["key"].as_str().unwrap().to_owned(),
+                    e["refund"]["transaction"].as_str().unwrap().to_owned(),
+                    e["refund"]["amount"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// An invoice of two lines (30.00 and 10.00) paid by charge ch_1.
+    fn two_lines(shape: Shape) -> Value {
+        let lines = [
+            Line {
+                id: "il_1",
+                amount: 3000,
+                subscription_item: Some("si_a"),
+                price: "price_inbox",
+                discount: 0,
+            },
+            Line {
+                id: "il_2",
+                amount: 1000,
+                subscription_item: Some("si_b"),
+                price: "price_chat",
+                discount: 0,
+            },
+        ];
+        let invoice = f::invoice(
+            "in_1",
+            "cus_1",
+            "usd",
+            "subscription_cycle",
+            T,
+            Some("sub_1"),
+            Some(("ch_1", "pi_1")),
+            shape,
+            &lines,
+        );
+        f::event("evt_inv", "invoice.paid", T, shape, invoice)
+    }
+
+    fn refunded(id: &str, amount_refunded: i64, at: i64, shape: Shape) -> Value {
+        let charge = f::charge(
+            "ch_1",
+            "pi_1",
+            "cus_1",
+            4000,
+            amount_refunded,
+            "usd",
+            T,
+            Some("in_1"),
+            shape,
+        );
+        f::event(id, "charge.refunded", at, shape, charge)
+    }
+
+    #[test]
+    fn a_partial_then_a_full_refund_split_across_lines() {
+        let mut records = Records::default();
+        let mapped = run(
+            &[
+                two_lines(Shape::Acacia),
+                refunded("evt_r1", 1000, T + 100, Shape::Acacia),
+                refunded("evt_r2", 4000, T + 200, Shape::Acacia),
+            ],
+            &mut records,
+        );
+        assert_eq!(
+            refunds(&mapped),
+            [
+                ("ch_1:1000:il_1".into(), "in_1:il_1".into(), "7.50".into()),
+                ("ch_1:1000:il_2".into(), "in_1:il_2".into(), "2.50".into()),
+                ("ch_1:4000:il_1".into(), "in_1:il_1".into(), "22.50".into()),
+                ("ch_1:4000:il_2".into(), "in_1:il_2".into(), "7.50".into()),
+            ]
+        );
+        assert_eq!(
+            mapped[1].events[0],
+            json!({
+                "id": "stripe:ch_1:1000:il_1",
+                "type": "transaction.refunded",
+                "at": "2026-01-01T00:01:40Z",
+                "refund": { "key": "ch_1:1000:il_1", "transaction": "in_1:il_1", "amount": "7.50" },
+            })
+        );
+        // The same refund delivered again: nothing more.
+        let again = run(
+            &[refunded("evt_r2", 4000, T + 200, Shape::Acacia)],
+            &mut records,
+        );
+        assert!(refunds(&again).is_empty());
+    }
+
+    #[test]
+    fn a_full_refund_before_the_partial_one_ends_the_same() {
+        let mut records = Records::default();
+        let mapped = run(
+            &[
+                two_lines(Shape::Acacia),
+                refunded("evt_r2", 4000, T + 200, Shape::Acacia),
+                refunded("evt_r1", 1000, T + 100, Shape::Acacia),
+            ],
+            &mut records,
+        );
+        assert_eq!(
+            refunds(&mapped),
+            [
+                ("ch_1:4000:il_1".into(), "in_1:il_1".into(), "30.00".into()),
+                ("ch_1:4000:il_2".into(), "in_1:il_2".into(), "10.00".into()),
+            ]
+        );
+        assert!(mapped[2].events.is_empty());
+    }
+
+    #[test]
+    fn a_refund_before_its_invoice_waits_for_it() {
+        for shape in [Shape::Acacia, Shape::Basil] {
+            let mut records = Records::default();
+            let mut events = vec![refunded("evt_r1", 1000, T + 100, shape), two_lines(shape)];
+            if shape == Shape::Basil {
+                // From basil on, the charge does not name its invoice: the
+                // invoice payment says which payment paid it.
+                events.push(f::event(
+                    "evt_ip",
+                    "invoice_payment.paid",
+                    T,
+                    shape,
+                    f::invoice_payment("inpay_1", "in_1", "pi_1", 4000, T),
+                ));
+            }
+            let mapped = run(&events, &mut records);
+            assert!(mapped[0].events.is_empty());
+            assert!(
+                mapped[0].notes[0].contains("its invoice has not arrived"),
+                "{:?}",
+                mapped[0].notes
+            );
+            let last = mapped.last().unwrap();
+            assert_eq!(
+                refunds(std::slice::from_ref(last)),
+                [
+                    ("ch_1:1000:il_1".into(), "in_1:il_1".into(), "7.50".into()),
+                    ("ch_1:1000:il_2".into(), "in_1:il_2".into(), "2.50".into()),
+                ],
+                "{shape:?}"
+            );
+            // Dated when the refund happened, not when it was passed on.
+            assert_eq!(last.events.last().unwrap()["at"], "2026-01-01T00:01:40Z");
+            let writes = records.writes();
+            assert_eq!(writes.charges[0].passed_on, 1000);
+        }
+    }
+
+    #[test]
+    fn refunds_of_a_charge_with_tax_give_back_each_line_in_proportion() {
+        // Lines 33.33 + 66.67 = 100.00, charged 120.00 with tax; shares round
+        // half away from zero and a full refund gives back every line whole.
+        let lines = [
+            Line {
+                id: "il_1",
+                amount: 3333,
+                subscription_item: None,
+                price: "p",
+                discount: 0,
+            },
+            Line {
+                id: "il_2",
+                amount: 6667,
+                subscription_item: None,
+                price: "p",
+                discount: 0,
+            },
+        ];
+        let invoice = f::invoice(
+            "in_1",
+            "cus_1",
+            "usd",
+            "manual",
+            T,
+            None,
+            Some(("ch_1", "pi_1")),
+            Shape::Acacia,
+            &lines,
+        );
+        let charge = |id: &str, refunded: i64| {
+            f::event(
+                id,
+                "charge.refunded",
+                T + 9,
+                Shape::Acacia,
+                f::charge(
+                    "ch_1",
+                    "pi_1",
+                    "cus_1",
+                    12000,
+                    refunded,
+                    "usd",
+                    T,
+                    Some("in_1"),
+                    Shape::Acacia,
+                ),
+            )
+        };
+        let mapped = run(
+            &[
+                f::event("evt_i", "invoice.paid", T, Shape::Acacia, invoice),
+                charge("evt_1", 100),
+                charge("evt_2", 6000),
+                charge("evt_3", 12000),
+            ],
+            &mut Records::default(),
+        );
+        let amounts: Vec<String> = refunds(&mapped).into_iter().map(|r| r.2).collect();
+        // 1.00 of 120.00: 0.28 and 0.56; half: 16.67 and 33.34 in all; then the rest.
+        assert_eq!(
+            amounts,
+            ["0.28", "0.56", "16.39", "32.78", "16.66", "33.33"]
+        );
+        let total: i64 = amounts
+            .iter()
+            .map(|a| crate::spec::money::parse_hundredths(a).unwrap())
+            .sum();
+        assert_eq!(total, 10000);
+    }
+
+    #[test]
+    fn the_invoice_payment_alone_makes_no_event_and_says_so() {
+        let mapped = one(f::event(
+            "evt_ip",
+            "invoice_payment.paid",
+            T,
+            Shape::Basil,
+            f::invoice_payment("inpay_1", "in_1", "pi_1", 4000, T),
+        ));
+        assert!(mapped.events.is_empty());
+        assert!(mapped.notes[0].contains("links its payment to invoice in_1"));
+    }
 }

@@ -115,7 +115,10 @@ pub fn secret_problem(secret: &str) -> Option<String> {
             "a Stripe signing secret starts with `whsec_` (the endpoint's \"Signing secret\" in Stripe's dashboard, or what `stripe listen` prints)".to_owned(),
         );
     }
-    if !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Some("a Stripe signing secret holds only letters, digits and `_`".to_owned());
     }
     None
@@ -458,7 +461,8 @@ impl Inner {
         let mut results: Vec<EventResult> = vec![EventResult::Accepted; lines.len()];
         let mut reasons: Vec<Option<String>> = vec![None; lines.len()];
         for chunk_start in (0..lines.len()).step_by(crate::engine::event::MAX_BATCH) {
-            let chunk = &lines[chunk_start..(chunk_start + crate::engine::event::MAX_BATCH).min(lines.len())];
+            let chunk = &lines
+                [chunk_start..(chunk_start + crate::engine::event::MAX_BATCH).min(lines.len())];
             let body: Vec<&str> = chunk.iter().map(|(_, l)| *l).collect();
             let report = self
                 .engine

@@ -264,7 +264,10 @@ pub struct StripeEvent {
 pub enum Read {
     Used(StripeEvent),
     /// Of a type the source does not use.
-    Unused { id: String, kind: String },
+    Unused {
+        id: String,
+        kind: String,
+    },
 }
 
 /// Reads a Stripe event: its envelope, and its object for the types the

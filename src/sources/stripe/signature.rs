@@ -19,7 +19,9 @@ pub enum SignatureError {
     Missing,
     #[error("the Stripe-Signature header has no `t=` timestamp and `v1=` signature")]
     Malformed,
-    #[error("no v1 signature in the Stripe-Signature header matches the body and the signing secret")]
+    #[error(
+        "no v1 signature in the Stripe-Signature header matches the body and the signing secret"
+    )]
     Mismatch,
     #[error(
         "the Stripe-Signature timestamp is {age} s old, more than the {TOLERANCE_SECONDS} s allowed: a replay, or a clock that is off"
@@ -125,7 +127,13 @@ mod tests {
         let v1 = good.split_once(",v1=").unwrap().1;
         let header = format!("t=1700000000,v1={},v0=abc,v1={v1}", "00".repeat(32));
         assert_eq!(verify(&header, body, SECRET, 1_700_000_000), Ok(()));
-        for bad in ["", "t=1700000000", &format!("v1={v1}"), "t=soon,v1=00", "garbage"] {
+        for bad in [
+            "",
+            "t=1700000000",
+            &format!("v1={v1}"),
+            "t=soon,v1=00",
+            "garbage",
+        ] {
             assert_eq!(
                 verify(bad, body, SECRET, 1_700_000_000),
                 Err(SignatureError::Malformed),

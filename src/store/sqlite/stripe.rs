@@ -104,7 +104,8 @@ impl StripeTx for SqliteStripeTx {
                     kind: r.try_get("type")?,
                     created: parse_time(&r.try_get::<String, _>("created")?)?,
                     events: r.try_get("events")?,
-                    notes: serde_json::from_str(&notes).map_err(|e| bad("Stripe event notes", e))?,
+                    notes: serde_json::from_str(&notes)
+                        .map_err(|e| bad("Stripe event notes", e))?,
                 };
                 Ok((record.id.clone(), record))
             })
