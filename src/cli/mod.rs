@@ -20,6 +20,7 @@ mod plan;
 mod provenance;
 mod schema;
 mod serve;
+mod sources;
 mod sweep;
 mod token;
 mod validate;
@@ -108,6 +109,8 @@ pub enum Command {
     Openapi,
     /// Manage API tokens.
     Token(token::TokenArgs),
+    /// Event sources: Stripe's webhooks.
+    Sources(sources::SourcesArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -260,5 +263,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::OK))
         }
         Command::Token(args) => token::run(global, args).await,
+        Command::Sources(args) => sources::run(global, args).await,
     }
 }

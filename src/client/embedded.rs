@@ -18,6 +18,7 @@ use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
 };
+use crate::sources::stripe::{Outcome, StripeSource};
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
@@ -245,6 +246,18 @@ impl Writer for Embedded {
             Some(p) => Ok(vec![self.engine.sweep(p, now).await?]),
             None => self.engine.sweep_all(now).await,
         }
+    }
+
+    async fn set_stripe_secret(&self, program: &str, secret: &str) -> Result<()> {
+        StripeSource::new(self.engine.clone())
+            .set_secret(program, secret)
+            .await
+    }
+
+    async fn import_stripe_events(&self, program: &str, events: &[&str]) -> Result<Vec<Outcome>> {
+        StripeSource::new(self.engine.clone())
+            .import(program, events)
+            .await
     }
 }
 

@@ -104,6 +104,14 @@ impl Outcome {
     }
 }
 
+/// A Stripe webhook endpoint's signing secret, as sent to set it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StripeSecret {
+    /// `whsec_...`, as Stripe shows it.
+    pub secret: String,
+}
+
 /// At most this many Stripe events are taken in one batch.
 pub const MAX_BATCH: usize = 1_000;
 
