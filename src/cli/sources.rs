@@ -70,7 +70,9 @@ async fn set_secret(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .context("reading the secret from stdin")?;
     let secret = text.lines().next().unwrap_or("").trim();
     if secret.is_empty() {
-        bail!("no secret on stdin: pipe it in, e.g. `partnerops sources stripe set-secret < secret.txt`");
+        bail!(
+            "no secret on stdin: pipe it in, e.g. `partnerops sources stripe set-secret < secret.txt`"
+        );
     }
     let writer = global.target().writer().await?;
     let program = super::program(writer.as_ref(), global).await?;
@@ -110,6 +112,22 @@ async fn import_file(
     let writer = global.target().writer().await?;
     let program = super::program(writer.as_ref(), global).await?;
     let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
+    // A line that is not JSON is reported here: it could not travel in a
+    // JSON request to a server anyway.
+    let (events, unreadable): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|e| e.problem.is_none());
+    for e in unreadable {
+        outcomes.push((
+            e.line,
+            Outcome {
+                id: String::new(),
+                kind: String::new(),
+                status: Status::Rejected,
+                events: Vec::new(),
+                notes: e.problem.into_iter().collect(),
+            },
+        ));
+    }
     for chunk in events.chunks(MAX_BATCH) {
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
         let part = writer
@@ -170,7 +188,11 @@ fn print_problems(outcomes: &[(usize, Outcome)]) {
             say!("{name}: unreadable: {}", o.notes.join("; "));
             continue;
         }
-        for e in o.events.iter().filter(|e| e.result == EventResult::Rejected) {
+        for e in o
+            .events
+            .iter()
+            .filter(|e| e.result == EventResult::Rejected)
+        {
             say!(
                 "{name}: {} {} rejected: {}",
                 e.kind,

@@ -452,7 +452,10 @@ impl Writer for HttpWriter {
         .map_err(|e| Error::Internal(e.to_string()))?;
         let request = self
             .reader
-            .request(Method::PUT, &program_path(program, "/sources/stripe/secret"))
+            .request(
+                Method::PUT,
+                &program_path(program, "/sources/stripe/secret"),
+            )
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .timeout(self.write_timeout);

@@ -58,7 +58,12 @@ pub async fn webhook(
     let outcome = match object::read(&body).map_err(Error::BadRequest)? {
         object::Read::Used(event) => state.stripe.deliver(&program, event).await?,
         object::Read::Unused { id, kind } => {
-            tracing::info!(program, stripe_event = id, stripe_type = kind, "stripe event not used");
+            tracing::info!(
+                program,
+                stripe_event = id,
+                stripe_type = kind,
+                "stripe event not used"
+            );
             Outcome::unused(&id, &kind)
         }
     };
@@ -104,8 +109,11 @@ pub async fn import(
     PathParams(program): PathParams<String>,
     TextBody(body): TextBody,
 ) -> Result<Json<Vec<Outcome>>, ApiError> {
-    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&body)
-        .map_err(|e| Error::BadRequest(format!("the body is not a JSON array of Stripe events: {e}")))?;
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&body).map_err(|e| {
+        Error::BadRequest(format!(
+            "the body is not a JSON array of Stripe events: {e}"
+        ))
+    })?;
     let texts: Vec<&str> = items.iter().map(|r| r.get()).collect();
     Ok(Json(state.stripe.import(&program, &texts).await?))
 }

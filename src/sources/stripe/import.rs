@@ -14,6 +14,8 @@ pub struct FileEvent {
     pub text: String,
     pub id: Option<String>,
     pub created: Option<i64>,
+    /// Why the text is not JSON, when it is not (a line of NDJSON).
+    pub problem: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +56,7 @@ fn stamped(text: &str, raw: &RawValue) -> FileEvent {
         text: raw.get().replace(['\n', '\r'], " "),
         id: stamp.as_ref().and_then(|s| s.id.clone()),
         created: stamp.and_then(|s| s.created),
+        problem: None,
     }
 }
 
@@ -85,6 +88,9 @@ pub fn read_file(text: &str) -> Result<(Vec<FileEvent>, bool), String> {
                     text: l.to_owned(),
                     id: stamp.as_ref().and_then(|s| s.id.clone()),
                     created: stamp.and_then(|s| s.created),
+                    problem: serde_json::from_str::<&RawValue>(l)
+                        .err()
+                        .map(|e| format!("not a Stripe event: not JSON: {e}")),
                 }
             })
             .collect();
