@@ -1016,3 +1016,69 @@ async fn a_webhook_delivery_and_an_import_of_the_same_event_count_once() {
     );
     assert_eq!(rig.stats().await.0, 1);
 }
+
+#[test]
+fn stripe_prices_are_planned_applied_and_exported() {
+    let session = support::cli::Session::embedded();
+    let dir = session.path("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("saas.yaml"), CONFIG).unwrap();
+    let out = session.run(&["apply", dir.to_str().unwrap(), "--yes"]);
+    assert!(out.status.success(), "{}", support::cli::stderr(&out));
+    std::fs::write(
+        dir.join("saas.yaml"),
+        CONFIG.replace("[price_chat]", "[price_chat, chat-yearly]"),
+    )
+    .unwrap();
+    let out = session.run(&["plan", dir.to_str().unwrap(), "--format", "json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 1, "delete": 0})
+    );
+    assert_eq!(plan["changes"][0]["key"], "live-chat");
+    assert_eq!(
+        plan["changes"][0]["after"]["stripe"],
+        json!({"prices": ["price_chat", "chat-yearly"]})
+    );
+    let out = session.run(&["plan", dir.to_str().unwrap()]);
+    let text = support::cli::stdout(&out);
+    assert!(text.contains("+     - chat-yearly"), "{text}");
+    let out = session.run(&["apply", dir.to_str().unwrap(), "--yes"]);
+    assert!(out.status.success());
+    // Export writes them back, and plans to nothing.
+    let exported = session.path("exported");
+    let out = session.run(&["export", "--out", exported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::cli::stderr(&out));
+    let products = std::fs::read_to_string(exported.join("products.yaml")).unwrap();
+    assert!(products.contains("chat-yearly"), "{products}");
+    let out = session.run(&["plan", exported.to_str().unwrap(), "--exit-code"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::cli::stdout(&out));
+}
+
+#[tokio::test]
+async fn the_engine_refuses_a_price_on_two_products() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with_program(dir.path()).await;
+    let mut config = partnerops::config::load(&dir.path().join("config")).unwrap();
+    config.products[1]
+        .stripe
+        .as_mut()
+        .unwrap()
+        .prices
+        .push("price_inbox".into());
+    let client = Embedded::new(engine.clone());
+    let live = client.snapshot(PROGRAM).await.unwrap();
+    let err = client
+        .apply(
+            PROGRAM,
+            &plan::diff(&config, &live).changeset("t".into(), None, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Stripe price `price_inbox` is already listed on product `inbox`"),
+        "{err}"
+    );
+}

@@ -126,13 +126,48 @@ fn our_signatures_and_stripes_python_library_agree() {
     let cases: Vec<(&str, String, String, &str)> = vec![
         ("valid", payload.clone(), good.clone(), SECRET),
         ("tampered body", tampered.clone(), good.clone(), SECRET),
-        ("other secret", payload.clone(), good.clone(), "whsec_AnotherSecretEntirely0"),
-        ("expired", payload.clone(), sign(SECRET, expired, payload.as_bytes()), SECRET),
-        ("expired and tampered", tampered.clone(), sign(SECRET, expired, payload.as_bytes()), SECRET),
-        ("ahead of the clock", payload.clone(), sign(SECRET, ahead, payload.as_bytes()), SECRET),
-        ("two v1, the second good", payload.clone(), format!("t={fresh},v1={},v1={v1}", "ab".repeat(32)), SECRET),
-        ("v0 only", payload.clone(), format!("t={fresh},v0={v1}"), SECRET),
-        ("moved timestamp", payload.clone(), format!("t={},v1={v1}", fresh + 1), SECRET),
+        (
+            "other secret",
+            payload.clone(),
+            good.clone(),
+            "whsec_AnotherSecretEntirely0",
+        ),
+        (
+            "expired",
+            payload.clone(),
+            sign(SECRET, expired, payload.as_bytes()),
+            SECRET,
+        ),
+        (
+            "expired and tampered",
+            tampered.clone(),
+            sign(SECRET, expired, payload.as_bytes()),
+            SECRET,
+        ),
+        (
+            "ahead of the clock",
+            payload.clone(),
+            sign(SECRET, ahead, payload.as_bytes()),
+            SECRET,
+        ),
+        (
+            "two v1, the second good",
+            payload.clone(),
+            format!("t={fresh},v1={},v1={v1}", "ab".repeat(32)),
+            SECRET,
+        ),
+        (
+            "v0 only",
+            payload.clone(),
+            format!("t={fresh},v0={v1}"),
+            SECRET,
+        ),
+        (
+            "moved timestamp",
+            payload.clone(),
+            format!("t={},v1={v1}", fresh + 1),
+            SECRET,
+        ),
         ("no timestamp", payload.clone(), format!("v1={v1}"), SECRET),
     ];
     let ours: Vec<bool> = cases
@@ -141,7 +176,9 @@ fn our_signatures_and_stripes_python_library_agree() {
         .collect();
     assert_eq!(
         ours,
-        [true, false, false, false, false, true, true, false, false, false]
+        [
+            true, false, false, false, false, true, true, false, false, false
+        ]
     );
 
     // Headers Python makes, for us to check.
@@ -158,7 +195,11 @@ fn our_signatures_and_stripes_python_library_agree() {
     let answer = run_python(&python, &job);
     let theirs: Vec<bool> = serde_json::from_value(answer["verdicts"].clone()).unwrap();
     for (((name, ..), ours), theirs) in cases.iter().zip(&ours).zip(&theirs) {
-        assert_eq!(ours, theirs, "{name}: we say {ours}, stripe {} says {theirs}", answer["version"]);
+        assert_eq!(
+            ours, theirs,
+            "{name}: we say {ours}, stripe {} says {theirs}",
+            answer["version"]
+        );
     }
 
     let headers: Vec<String> = serde_json::from_value(answer["headers"].clone()).unwrap();
@@ -166,7 +207,16 @@ fn our_signatures_and_stripes_python_library_agree() {
     assert_eq!(headers[0], good);
     let check = |header: &str, body: &str| verify(header, body.as_bytes(), SECRET, now).is_ok();
     assert!(check(&headers[0], &payload), "a fresh header from Python");
-    assert!(!check(&headers[0], &tampered), "a fresh header, tampered body");
-    assert!(!check(&headers[1], &payload), "an expired header from Python");
-    assert!(!check(&headers[2], &payload), "a header made with another secret");
+    assert!(
+        !check(&headers[0], &tampered),
+        "a fresh header, tampered body"
+    );
+    assert!(
+        !check(&headers[1], &payload),
+        "an expired header from Python"
+    );
+    assert!(
+        !check(&headers[2], &payload),
+        "a header made with another secret"
+    );
 }

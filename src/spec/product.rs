@@ -34,7 +34,7 @@ pub struct Product {
 #[serde(deny_unknown_fields)]
 pub struct StripeProduct {
     /// Price ids (`price_...`) or lookup keys.
-    #[schemars(inner(length(min = 1)))]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub prices: Vec<String>,
 }
 

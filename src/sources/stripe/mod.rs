@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::event::BatchFormat;
@@ -364,7 +365,7 @@ impl Inner {
         {
             return Ok(view.clone());
         }
-        let snapshot = self.inner_snapshot(program).await?;
+        let snapshot = self.engine.snapshot(program).await?;
         let config = snapshot.config().ok_or_else(|| no_config(program))?;
         let view = Arc::new(
             ProgramView::new(snapshot.revision, &config).map_err(|e| Error::Invalid(vec![e]))?,
@@ -374,10 +375,6 @@ impl Inner {
             .expect("views")
             .insert(program.to_owned(), view.clone());
         Ok(view)
-    }
-
-    async fn inner_snapshot(&self, program: &str) -> Result<crate::engine::Snapshot> {
-        self.engine.snapshot(program).await
     }
 
     /// Maps and records the new events of a batch in one transaction, then
@@ -431,7 +428,7 @@ impl Inner {
             let event = &events[i];
             if let Some(record) = recorded.get(&event.id) {
                 bodies[i] = record.events.lines().map(str::to_owned).collect();
-                outcomes[i] = Some(outcome(event, Status::Duplicate, Vec::new()));
+                outcomes[i] = Some(outcome(event, Status::Duplicate, record.notes.clone()));
                 continue;
             }
             if let Some(&first) = first_of.get(event.id.as_str()) {
@@ -505,8 +502,6 @@ impl Inner {
         Ok(outcomes)
     }
 }
-
-use serde_json::Value;
 
 fn outcome(event: &StripeEvent, status: Status, notes: Vec<String>) -> Outcome {
     Outcome {
