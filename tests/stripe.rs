@@ -1043,7 +1043,7 @@ fn stripe_prices_are_planned_applied_and_exported() {
     );
     let out = session.run(&["plan", dir.to_str().unwrap()]);
     let text = support::cli::stdout(&out);
-    assert!(text.contains("+     - chat-yearly"), "{text}");
+    assert!(text.contains("+   - chat-yearly"), "{text}");
     let out = session.run(&["apply", dir.to_str().unwrap(), "--yes"]);
     assert!(out.status.success());
     // Export writes them back, and plans to nothing.

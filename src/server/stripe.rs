@@ -56,7 +56,7 @@ pub async fn webhook(
         return Err(ApiError(e));
     }
     let outcome = match object::read(&body).map_err(Error::BadRequest)? {
-        object::Read::Used(event) => state.stripe.deliver(&program, event).await?,
+        object::Read::Used(event) => state.stripe.deliver(&program, *event).await?,
         object::Read::Unused { id, kind } => {
             tracing::info!(
                 program,

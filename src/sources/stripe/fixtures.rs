@@ -510,6 +510,7 @@ pub fn invoice(
 
 /// A charge after a refund: `amount_refunded` is everything refunded so far.
 /// In the acacia shape it names its invoice.
+#[allow(clippy::too_many_arguments)]
 pub fn charge(
     id: &str,
     payment_intent: &str,

@@ -244,7 +244,7 @@ impl StripeSource {
         for (i, text) in texts.iter().enumerate() {
             match object::read(text) {
                 Ok(object::Read::Used(event)) => {
-                    events.push(event);
+                    events.push(*event);
                     at.push(i);
                 }
                 Ok(object::Read::Unused { id, kind }) => {

@@ -262,7 +262,7 @@ pub struct StripeEvent {
 /// A Stripe event as read.
 #[derive(Debug, Clone)]
 pub enum Read {
-    Used(StripeEvent),
+    Used(Box<StripeEvent>),
     /// Of a type the source does not use.
     Unused {
         id: String,
@@ -318,12 +318,12 @@ pub fn read(text: &str) -> Result<Read, String> {
             });
         }
     };
-    Ok(Read::Used(StripeEvent {
+    Ok(Read::Used(Box::new(StripeEvent {
         id: envelope.id,
         kind: envelope.kind,
         created,
         payload,
-    }))
+    })))
 }
 
 /// Unix seconds as a time.
