@@ -44,6 +44,7 @@ pub fn config(n: usize) -> Config {
                 i64::try_from(i % 500).unwrap_or(0) * 100 + 99,
             )),
             archived: false,
+            stripe: None,
             previously: Vec::new(),
         })
         .collect();
@@ -196,6 +197,7 @@ pub fn runtime_config(automations: usize, triggers: usize, rules: usize) -> Conf
             description: None,
             price: Some(Money::from_cents(4900)),
             archived: false,
+            stripe: None,
             previously: Vec::new(),
         })
         .collect();

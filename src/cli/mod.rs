@@ -29,6 +29,7 @@ mod provenance;
 mod schema;
 mod serve;
 mod show;
+mod sources;
 mod sweep;
 mod token;
 mod transactions;
@@ -147,6 +148,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write one per command into a directory.
     Man(completions::ManArgs),
+    /// Event sources: Stripe's webhooks.
+    Sources(sources::SourcesArgs),
 }
 
 /// The commands that reach no engine, by name: they take none of `--engine`,
@@ -468,5 +471,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(global, args).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::Sources(args) => sources::run(global, args).await,
     }
 }

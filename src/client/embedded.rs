@@ -20,6 +20,7 @@ use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
 };
+use crate::sources::stripe::{Outcome, StripeSource};
 use crate::store::record::Payout;
 use crate::store::sqlite::SqliteStore;
 
@@ -344,6 +345,18 @@ impl Writer for Embedded {
         as_of: DateTime<Utc>,
     ) -> Result<Option<PayoutDetail>> {
         self.engine.create_payout(program, as_of).await
+    }
+
+    async fn set_stripe_secret(&self, program: &str, secret: &str) -> Result<()> {
+        StripeSource::new(self.engine.clone())
+            .set_secret(program, secret)
+            .await
+    }
+
+    async fn import_stripe_events(&self, program: &str, events: &[&str]) -> Result<Vec<Outcome>> {
+        StripeSource::new(self.engine.clone())
+            .import(program, events)
+            .await
     }
 }
 

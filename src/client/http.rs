@@ -560,4 +560,39 @@ impl Writer for HttpWriter {
         )
         .await
     }
+
+    async fn set_stripe_secret(&self, program: &str, secret: &str) -> Result<()> {
+        let body = serde_json::to_vec(&crate::sources::stripe::StripeSecret {
+            secret: secret.to_owned(),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let request = self
+            .reader
+            .request(
+                Method::PUT,
+                &program_path(program, "/sources/stripe/secret"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .timeout(self.write_timeout);
+        match fetch(request).await {
+            Ok((status, _)) if status.is_success() => Ok(()),
+            Ok((status, body)) => decode::<serde_json::Value>(status, &body).map(|_| ()),
+            Err(e) => Err(transport(e)),
+        }
+    }
+
+    async fn import_stripe_events(
+        &self,
+        program: &str,
+        events: &[&str],
+    ) -> Result<Vec<crate::sources::stripe::Outcome>> {
+        let body = format!("[{}]", events.join(",\n"));
+        self.post_raw(
+            &program_path(program, "/sources/stripe/import"),
+            "application/json",
+            body,
+        )
+        .await
+    }
 }

@@ -97,6 +97,15 @@ pub trait Writer: Reader {
         program: &str,
         as_of: DateTime<Utc>,
     ) -> Result<Option<PayoutDetail>>;
+    /// Sets the program's Stripe webhook signing secret.
+    async fn set_stripe_secret(&self, program: &str, secret: &str) -> Result<()>;
+    /// Replays Stripe events (each one JSON text), in the order given,
+    /// through the Stripe source without signatures.
+    async fn import_stripe_events(
+        &self,
+        program: &str,
+        events: &[&str],
+    ) -> Result<Vec<crate::sources::stripe::Outcome>>;
 }
 
 /// Where the engine is: a URL (with a token) or a local SQLite file.

@@ -220,6 +220,43 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
         }
     }
 
+    // A Stripe price names one product, or the Stripe source could not choose.
+    let products: Vec<(&Entry, &crate::spec::Product)> = entries
+        .iter()
+        .filter_map(|e| match &e.resource {
+            Some(Resource::Product(p)) => Some((e, p)),
+            _ => None,
+        })
+        .collect();
+    for clash in check::stripe_price_clashes(products.iter().map(|(_, p)| *p)) {
+        let (entry, product) = products[clash.product];
+        let (first, first_product) = products[clash.first_product];
+        let first_path = vec![
+            Seg::Key("stripe"),
+            Seg::Key("prices"),
+            Seg::Index(clash.first_index),
+        ];
+        if !first.sound(&first_path) {
+            continue;
+        }
+        let message = if std::ptr::eq(entry, first) {
+            format!(
+                "Stripe price `{}` is listed twice on product `{}` (first at {})",
+                clash.price,
+                product.key,
+                first.position(&first_path)
+            )
+        } else {
+            format!(
+                "Stripe price `{}` is already listed on product `{}` at {}: a price belongs to one product",
+                clash.price,
+                first_product.key,
+                first.position(&first_path)
+            )
+        };
+        diagnostics.extend(entry.diagnostic(Problem::new(clash.path(), message)));
+    }
+
     for entry in entries {
         if let Some(resource) = &entry.resource {
             diagnostics.extend(

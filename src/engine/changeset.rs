@@ -320,6 +320,22 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
             ));
         }
     }
+    let products: Vec<&crate::spec::Product> = state
+        .values()
+        .filter_map(|r| match r {
+            Resource::Product(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    for clash in check::stripe_price_clashes(products.iter().copied()) {
+        errors.push(format!(
+            "product `{}`: stripe.prices[{}]: Stripe price `{}` is already listed on product `{}`: a price belongs to one product",
+            products[clash.product].key,
+            clash.index,
+            clash.price,
+            products[clash.first_product].key
+        ));
+    }
     if errors.is_empty() && !changes_something {
         errors.push("the changeset changes nothing; there is nothing to apply".to_owned());
     }

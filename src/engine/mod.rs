@@ -12,6 +12,7 @@ mod ingest;
 pub mod ledger;
 pub mod partner;
 pub mod runtime;
+mod sources;
 mod sweep;
 pub mod view;
 

@@ -8,6 +8,7 @@ pub mod openapi;
 mod params;
 mod reply;
 mod runtime;
+pub mod stripe;
 
 use std::future::Future;
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
+    /// Stripe's webhook deliveries, batched per engine.
+    pub stripe: std::sync::Arc<crate::sources::stripe::StripeSource>,
 }
 
 pub fn router(engine: Engine) -> Router {
@@ -41,7 +44,10 @@ pub fn router(engine: Engine) -> Router {
 
 /// [`router`] with another request time limit (tests use a short one).
 pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
-    let state = AppState { engine };
+    let state = AppState {
+        stripe: std::sync::Arc::new(crate::sources::stripe::StripeSource::new(engine.clone())),
+        engine,
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -72,6 +78,9 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
         .route("/v1/programs/{program}/transactions/{transaction}/explain", get(ledger::explain))
         .route("/v1/programs/{program}/partners/{partner}/view", get(ledger::partner_view))
         .route("/v1/programs/{program}/me", get(ledger::me))
+        .route("/v1/programs/{program}/sources/stripe", axum::routing::post(stripe::webhook))
+        .route("/v1/programs/{program}/sources/stripe/secret", axum::routing::put(stripe::set_secret))
+        .route("/v1/programs/{program}/sources/stripe/import", axum::routing::post(stripe::import))
         // After the routes: it applies to those registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

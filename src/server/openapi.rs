@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
-use super::{config, ledger, runtime};
+use super::{config, ledger, runtime, stripe};
 use crate::engine::access::{IssuedToken, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
@@ -23,6 +23,8 @@ use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
+use crate::sources::stripe::Outcome;
+use crate::sources::stripe::StripeSecret;
 use crate::store::record::Payout;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
@@ -75,13 +77,15 @@ schema_from_schemars!(
     ProductReport,
     Explanation,
     PartnerView,
+    Outcome,
+    StripeSecret,
 );
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "partnerops engine",
-        description = "Partner-program config (snapshots and atomic changesets) and the engine that runs it. Every route but /healthz and /readyz needs `Authorization: Bearer TOKEN`."
+        description = "Partner-program config (snapshots and atomic changesets) and the engine that runs it. Every route but /healthz, /readyz and the Stripe source (signed by Stripe instead) needs `Authorization: Bearer TOKEN`."
     ),
     paths(
         config::programs,
@@ -106,13 +110,17 @@ schema_from_schemars!(
         ledger::explain,
         ledger::partner_view,
         ledger::me,
+        stripe::webhook,
+        stripe::set_secret,
+        stripe::import,
     ),
     tags(
         (name = "config", description = "Config state, plan and apply"),
         (name = "runtime", description = "Events, the daily checks, partners"),
         (name = "commissions", description = "The ledger, waiting transactions, reports, explanations, the partner view"),
         (name = "payouts", description = "Payouts to partners"),
-        (name = "access", description = "Tokens")
+        (name = "access", description = "Tokens"),
+        (name = "sources", description = "Event sources: Stripe's webhooks")
     )
 )]
 struct ApiDoc;
@@ -130,6 +138,8 @@ pub fn document() -> Value {
     components["schemas"] = Value::Object(self::components());
     components["securitySchemes"] = json!({ "bearer": { "type": "http", "scheme": "bearer" } });
     add_common_responses(&mut doc);
+    // Signed by Stripe, not by a token: no security requirement at all.
+    doc["paths"]["/v1/programs/{program}/sources/stripe"]["post"]["security"] = json!([]);
     doc["paths"]["/healthz"] = json!({ "get": {
         "tags": ["access"],
         "summary": "Liveness: answers `ok` without a token.",

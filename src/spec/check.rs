@@ -187,6 +187,76 @@ fn check_product(product: &Product, problems: &mut Vec<Problem>) {
             "price must not be negative",
         ));
     }
+    if let Some(stripe) = &product.stripe {
+        if stripe.prices.is_empty() {
+            problems.push(Problem::new(
+                vec![Seg::Key("stripe"), Seg::Key("prices")],
+                "prices must list at least one Stripe price id or lookup key (or leave `stripe` out)",
+            ));
+        }
+        for (i, price) in stripe.prices.iter().enumerate() {
+            if price.trim().is_empty() || price.trim() != price {
+                problems.push(Problem::new(
+                    vec![Seg::Key("stripe"), Seg::Key("prices"), Seg::Index(i)],
+                    format!("`{price}` is not a Stripe price id or lookup key: it is empty or has spaces around it"),
+                ));
+            }
+        }
+    }
+}
+
+/// A Stripe price listed a second time: the Stripe source could not tell
+/// which product a subscription item on it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceClash<'a> {
+    /// Which product (the n-th given) lists it again, and where in its list.
+    pub product: usize,
+    pub index: usize,
+    pub price: &'a str,
+    /// Where it was listed first.
+    pub first_product: usize,
+    pub first_index: usize,
+}
+
+impl PriceClash<'_> {
+    /// The path of the second listing, in its product.
+    pub fn path(&self) -> Vec<Seg> {
+        vec![
+            Seg::Key("stripe"),
+            Seg::Key("prices"),
+            Seg::Index(self.index),
+        ]
+    }
+}
+
+/// Every Stripe price listed more than once across `products`, after its
+/// first listing.
+pub fn stripe_price_clashes<'a>(
+    products: impl IntoIterator<Item = &'a Product>,
+) -> Vec<PriceClash<'a>> {
+    let mut first: std::collections::HashMap<&str, (usize, usize)> =
+        std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for (n, product) in products.into_iter().enumerate() {
+        let Some(stripe) = &product.stripe else {
+            continue;
+        };
+        for (i, price) in stripe.prices.iter().enumerate() {
+            match first.get(price.as_str()) {
+                Some(&(first_product, first_index)) => clashes.push(PriceClash {
+                    product: n,
+                    index: i,
+                    price,
+                    first_product,
+                    first_index,
+                }),
+                None => {
+                    first.insert(price, (n, i));
+                }
+            }
+        }
+    }
+    clashes
 }
 
 fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {

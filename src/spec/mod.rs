@@ -34,7 +34,7 @@ pub use commission::{
 pub use days::Days;
 pub use group::Group;
 pub use money::{Money, Percent, Threshold};
-pub use product::{Product, ProductStatus};
+pub use product::{Product, ProductStatus, StripeProduct};
 pub use program::{Payouts, Program};
 pub use tag::Tag;
 pub use transaction::TransactionKind;

@@ -19,9 +19,23 @@ pub struct Product {
     /// An archived product stays on the customers who hold it but is no longer sold.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archived: bool,
+    /// How Stripe names this product, for the Stripe source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe: Option<StripeProduct>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(pattern(super::KEY_PATTERN)))]
     pub previously: Vec<String>,
+}
+
+/// The Stripe prices a product is sold under: a subscription item whose price
+/// id or `lookup_key` is listed here is a customer product of this product.
+/// A price belongs to one product only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StripeProduct {
+    /// Price ids (`price_...`) or lookup keys.
+    #[schemars(length(min = 1), inner(length(min = 1)))]
+    pub prices: Vec<String>,
 }
 
 /// The state of a customer's product (subscription).

@@ -10,6 +10,7 @@
 
 pub mod record;
 pub mod sqlite;
+pub mod stripe;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -229,6 +230,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ready(&self) -> Result<()> {
         self.programs().await.map(|_| ())
     }
+    /// The Stripe source's records.
+    fn stripe(&self) -> &dyn stripe::StripeStore;
 }
 
 /// Everything of one partner's history a replay reads.

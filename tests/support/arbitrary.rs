@@ -325,15 +325,22 @@ pub fn config() -> impl Strategy<Value = Config> {
                             option::of(text()),
                             option::of(money()),
                             any::<bool>(),
+                            0..3usize,
                         )
                             .prop_map({
                                 let key = k.clone();
-                                move |(name, description, price, archived)| Product {
+                                move |(name, description, price, archived, prices)| Product {
                                     key: key.clone(),
                                     name,
                                     description,
                                     price,
                                     archived,
+                                    // Unique to the product: a price belongs to one.
+                                    stripe: (prices > 0).then(|| StripeProduct {
+                                        prices: (0..prices)
+                                            .map(|i| format!("price_{key}_{i}"))
+                                            .collect(),
+                                    }),
                                     previously: Vec::new(),
                                 }
                             })

@@ -20,6 +20,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 mod ledger;
 mod partners;
 mod runtime;
+mod stripe;
 
 use std::collections::BTreeMap;
 
@@ -880,6 +881,10 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(units.and_then(|u| u8::try_from(u).ok()))
+    }
+
+    fn stripe(&self) -> &dyn crate::store::stripe::StripeStore {
+        self
     }
 
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
