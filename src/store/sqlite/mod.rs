@@ -55,7 +55,6 @@ pub struct SqliteStore {
 fn options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true)
@@ -67,14 +66,22 @@ fn options(path: &Path) -> SqliteConnectOptions {
 
 impl SqliteStore {
     /// Opens (creating it and its directory if needed) and migrates the file.
+    ///
+    /// A new file is made whole beside the path and renamed into place, so a
+    /// process killed while creating it leaves no file, or the empty file
+    /// that was there, and never a half-made database that readers cannot
+    /// open (see [`create`]).
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
         }
+        if is_absent_or_empty(path)? {
+            create(path).await?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options(path).create_if_missing(true))
+            .connect_with(options(path).journal_mode(SqliteJournalMode::Wal))
             .await
             .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
         MIGRATOR.run(&pool).await?;
@@ -83,10 +90,13 @@ impl SqliteStore {
 
     /// Opens an existing file for reading only; `None` when there is no file yet
     /// (an engine nobody has written to is empty, and reading must not create it).
+    /// An empty file (`touch engine.db`) is an engine nobody has written to.
     pub async fn open_read_only(path: &Path) -> Result<Option<SqliteStore>> {
-        if !path.exists() {
+        if is_absent_or_empty(path)? {
             return Ok(None);
         }
+        // No journal mode here: setting one is a write, and the file is
+        // already in WAL mode from its creation.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options(path).read_only(true))
@@ -97,6 +107,89 @@ impl SqliteStore {
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn is_absent_or_empty(path: &Path) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::Internal(format!("opening {}: {e}", path.display()))),
+    }
+}
+
+/// Makes a new engine file at `path` (absent or empty): the database is
+/// created, switched to WAL and migrated under a temporary name beside it,
+/// closed, and renamed over `path` in one step. Until the rename, readers see
+/// no engine (an absent or empty file reads as empty); after it, a whole one.
+/// An exclusive lock on `path` keeps two processes from creating it at once:
+/// the second waits and then finds the first one's file.
+async fn create(path: &Path) -> Result<()> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Internal(format!("creating {}: {what}: {e}", path.display()))
+    };
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| fail("opening", &e))?;
+    // Blocking, but only for as long as another process takes to create a
+    // database: milliseconds.
+    lock.lock().map_err(|e| fail("locking", &e))?;
+    // The lock is on the file the other process replaced: look at the path.
+    if !is_absent_or_empty(path)? {
+        return Ok(());
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".creating");
+    let temp = path.with_file_name(name);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut stale = temp.clone().into_os_string();
+        stale.push(suffix);
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail("removing a leftover", &e)),
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            options(&temp)
+                .journal_mode(SqliteJournalMode::Wal)
+                .create_if_missing(true),
+        )
+        .await
+        .map_err(|e| fail("opening", &e))?;
+    MIGRATOR.run(&pool).await?;
+    // Closing the last connection checkpoints the WAL into the file and
+    // removes it: the file alone is the whole database.
+    pool.close().await;
+    pause_while_creating();
+    std::fs::rename(&temp, path).map_err(|e| fail("renaming into place", &e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename is durable once the directory is.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Set in a crash test's child process: the store says so on stderr with
+/// [`CREATING_MARKER`] once a new database is made under its temporary name,
+/// and waits there, so the test can kill it before the file is in place.
+#[doc(hidden)]
+pub const PAUSE_CREATING_ENV: &str = "PARTNEROPS_TEST_PAUSE_CREATING";
+#[doc(hidden)]
+pub const CREATING_MARKER: &str = "partnerops-test: database made, not yet in place";
+
+fn pause_while_creating() {
+    if std::env::var_os(PAUSE_CREATING_ENV).is_some() {
+        eprintln!("{CREATING_MARKER}");
+        std::thread::sleep(Duration::from_secs(60));
     }
 }
 
