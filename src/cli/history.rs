@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::pages::{self, JsonList, PAGE};
 use super::{GlobalArgs, exit, output};
 use crate::engine::changeset::ChangesetRecord;
 
@@ -68,29 +69,38 @@ fn row(out: &mut String, r: &ChangesetRecord) {
 pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let history = reader.history(&program).await?;
+    let first = reader.history_page(&program, None, PAGE).await?;
     // A misspelt --program in CI must fail, not read as an empty history.
-    if history.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
+    if first.items.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
         anyhow::bail!("the engine holds no program `{program}`");
     }
-    if args.format == ListFormat::Json {
-        output::println(&serde_json::to_string_pretty(&history)?)?;
-        return Ok(ExitCode::from(exit::OK));
-    }
-    if history.is_empty() {
+    if first.items.is_empty() && args.format == ListFormat::Text {
         say!("Program {program} has no changesets yet.");
         return Ok(ExitCode::from(exit::OK));
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+    let fetch =
+        async |next: Option<String>| reader.history_page(&program, next.as_deref(), PAGE).await;
+    if args.format == ListFormat::Json {
+        let mut list = JsonList::default();
+        pages::walk_from(Some(first), fetch, |page| {
+            page.iter().try_for_each(|r| list.push(r))
+        })
+        .await?;
+        list.finish()?;
+        return Ok(ExitCode::from(exit::OK));
+    }
+    output::println(&format!(
         "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  MESSAGE",
         "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR"
-    );
-    for r in &history {
-        row(&mut out, r);
-    }
-    output::print(&out)?;
+    ))?;
+    pages::walk_from(Some(first), fetch, |page| {
+        let mut out = String::new();
+        for r in &page {
+            row(&mut out, r);
+        }
+        output::print(&out)
+    })
+    .await?;
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -105,6 +115,7 @@ mod tests {
             revision: 7,
             base_revision: 6,
             author: author.into(),
+            token: None,
             message: Some(message.into()),
             git_commit: Some(git_commit.into()),
             applied_at: chrono::DateTime::UNIX_EPOCH,

@@ -15,6 +15,7 @@ mod events;
 mod export;
 mod history;
 mod output;
+mod pages;
 mod partners;
 mod plan;
 mod provenance;

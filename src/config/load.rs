@@ -23,10 +23,22 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     } = discover(path);
     // Files are independent until the cross-file checks, so they are read, parsed
     // and deserialized in parallel.
-    let read: Vec<Result<Source, Diagnostic>> = files
+    let budget = node::AliasBudget::default();
+    let mut read: Vec<Result<Source, Diagnostic>> = files
         .par_iter()
-        .map(|(file, display)| Source::read(file, display.clone()))
+        .map(|(file, display)| Source::read(file, display.clone(), &budget))
         .collect();
+    if budget.refused() {
+        // Aliases spent the budget all files share. Which file found it
+        // spent depends on how the threads ran: read again one file at a
+        // time, in path order, so the same files are refused every time.
+        drop(read);
+        let budget = node::AliasBudget::default();
+        read = files
+            .iter()
+            .map(|(file, display)| Source::read(file, display.clone(), &budget))
+            .collect();
+    }
     // Sections a file that could not be read may have held: what they
     // declare is unknown, so a reference to it is not called undeclared.
     let mut unread: HashSet<&'static str> = HashSet::new();
@@ -221,11 +233,15 @@ pub(super) struct Source {
 }
 
 impl Source {
-    fn read(file: &Path, display: String) -> Result<Source, Diagnostic> {
+    fn read(
+        file: &Path,
+        display: String,
+        budget: &node::AliasBudget,
+    ) -> Result<Source, Diagnostic> {
         let bytes = std::fs::read(file)
             .map_err(|e| Diagnostic::whole(&display, format!("cannot read: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display, e))?;
-        let parsed = node::parse(&text).map_err(|e| {
+        let parsed = node::parse_within(&text, budget).map_err(|e| {
             Diagnostic::at(
                 &display,
                 &text,

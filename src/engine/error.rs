@@ -27,6 +27,16 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A limit of the server (a rate, a concurrency or connection limit)
+    /// refused the request before doing any of it: 429 or 503, to be tried
+    /// again after `retry_after` seconds. `limit` names it (the `serve` flag).
+    #[error("{detail}")]
+    Limited {
+        status: u16,
+        limit: String,
+        detail: String,
+        retry_after: u64,
+    },
     #[error("the engine failed: {0}")]
     Internal(String),
     #[error("cannot reach the engine: {0}")]

@@ -26,7 +26,8 @@ pub struct CommissionParams {
 #[utoipa::path(get, path = "/v1/programs/{program}/commissions", tag = "commissions",
     params(("program" = String, Path, description = "program key"), CommissionParams),
     responses((status = 200, body = Vec<CommissionRecord>, description = "commissions"),
-        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
+        (status = 404, body = Problem, description = "`partner` is not a partner of the program")),
     security(("bearer" = [])))]
 pub async fn commissions(
     State(state): State<AppState>,

@@ -11,16 +11,27 @@ use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
 use super::{config, ledger, runtime};
-use crate::engine::access::{IssuedToken, TokenRequest};
+use crate::engine::access::{IssuedToken, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
+use crate::engine::event::Event;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
+use crate::engine::page::Page;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::CommissionRecord;
+use crate::engine::runtime::state::TagChange;
 use crate::engine::view::PartnerView;
 use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
+
+/// Pages of each list, by name: utoipa reads a generic type in a path
+/// annotation as one to compose, which these are not (schemars makes them).
+pub type ProgramPage = Page<ProgramSummary>;
+pub type ChangesetPage = Page<ChangesetRecord>;
+pub type PartnerPage = Page<Partner>;
+pub type TagChangePage = Page<TagChange>;
+pub type TokenPage = Page<TokenRecord>;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
 /// in from schemars by [`document`].
@@ -67,6 +78,14 @@ schema_from_schemars!(
     CommissionRecord,
     Explanation,
     PartnerView,
+    TokenRecord,
+    Event,
+    TagChange,
+    ProgramPage,
+    ChangesetPage,
+    PartnerPage,
+    TagChangePage,
+    TokenPage,
 );
 
 #[derive(OpenApi)]
@@ -82,12 +101,16 @@ schema_from_schemars!(
         config::history,
         config::changeset,
         config::create_token,
+        config::tokens,
+        config::revoke_token,
         config::impact,
         runtime::events,
         runtime::sweep,
         runtime::partners,
         runtime::partner,
         runtime::customer,
+        runtime::partner_tag_history,
+        runtime::customer_tag_history,
         ledger::commissions,
         ledger::explain,
         ledger::partner_view,

@@ -32,6 +32,11 @@ pub fn problem_response(problem: &Problem) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if let Some(seconds) = problem.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     // RFC 9110: a 401 names the scheme that would get through.
     if status == StatusCode::UNAUTHORIZED {
         response

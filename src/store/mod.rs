@@ -29,6 +29,8 @@ pub struct Commit<'a> {
     pub program: &'a str,
     pub changeset: &'a Changeset,
     pub delta: &'a Delta,
+    /// The id of the token that sent the changeset over HTTP.
+    pub token: Option<&'a str>,
 }
 
 #[async_trait]
@@ -134,6 +136,45 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Applied changesets older than revision `before` (all when `None`),
+    /// newest first, without their changes; at most `limit`.
+    async fn changesets_page(
+        &self,
+        program: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ChangesetRecord>>;
+
+    /// A partner's or customer's tag changes in [`Store::tag_history`]'s
+    /// order, after position `after` (from the start when `None`), at most
+    /// `limit`, each with its position (text only this store reads).
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, TagChange)>>;
+
+    /// Tokens with ids after `after`, in id order, at most `limit`; only
+    /// those bound to `program` when it is given.
+    async fn tokens_page(
+        &self,
+        program: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TokenRecord>>;
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>>;
+
+    /// Marks the token revoked at `at`; false when no token has this id or
+    /// it was revoked already.
+    async fn revoke_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
+
+    /// Notes that the token was used at `at`.
+    async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
 }
 
 /// One unit of runtime work (a batch of events, a page of the sweep) in one

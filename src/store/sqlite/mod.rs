@@ -6,7 +6,7 @@
 //! durable before the engine answers.
 
 use std::path::Path;
-use std::str::FromStr;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+mod access;
 mod ledger;
 mod partners;
 mod runtime;
@@ -24,7 +25,7 @@ mod runtime;
 use std::collections::BTreeMap;
 
 use super::{Commit, RuntimeTx, Store};
-use crate::engine::access::{Scope, TokenRecord};
+use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::{
@@ -245,6 +246,7 @@ fn record_from_row(row: &SqliteRow, with_changes: bool) -> Result<ChangesetRecor
         revision: revision(row.try_get("revision")?),
         base_revision: revision(row.try_get("base_revision")?),
         author: row.try_get("author")?,
+        token: row.try_get("token")?,
         message: row.try_get("message")?,
         git_commit: row.try_get("git_commit")?,
         applied_at: parse_time(&row.try_get::<String, _>("applied_at")?)?,
@@ -468,6 +470,7 @@ impl Store for SqliteStore {
             program,
             changeset,
             delta,
+            token,
         } = commit;
         let now = Utc::now();
         let mut tx = self.write_tx().await?;
@@ -548,8 +551,8 @@ impl Store for SqliteStore {
         let changes = serde_json::to_string(&changeset.changes)
             .map_err(|e| Error::Internal(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO changesets (program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO changesets (program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes, changes, token) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(program)
         .bind(to_i64(new_revision))
@@ -562,6 +565,7 @@ impl Store for SqliteStore {
         .bind(i64::try_from(summary.update).unwrap_or(i64::MAX))
         .bind(i64::try_from(summary.delete).unwrap_or(i64::MAX))
         .bind(changes)
+        .bind(token)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -571,6 +575,7 @@ impl Store for SqliteStore {
             revision: new_revision,
             base_revision: changeset.base_revision,
             author: changeset.author.clone(),
+            token: token.map(str::to_owned),
             message: changeset.message.clone(),
             git_commit: changeset.git_commit.clone(),
             applied_at: parse_time(&timestamp(now))?,
@@ -582,7 +587,7 @@ impl Store for SqliteStore {
 
     async fn changesets(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
         let rows = sqlx::query(
-            "SELECT program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes \
+            "SELECT program, revision, base_revision, author, token, message, git_commit, applied_at, creates, updates, deletes \
              FROM changesets WHERE program = $1 ORDER BY revision DESC",
         )
         .bind(program)
@@ -702,47 +707,78 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
-        let scopes = token
-            .scopes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" ");
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, hash, scopes, program, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&token.id)
-        .bind(&token.hash)
-        .bind(scopes)
-        .bind(&token.program)
-            .bind(timestamp(token.created_at))
-            .execute(&mut *tx)
-            .await?;
+        access::insert(&mut tx, token).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row =
-            sqlx::query("SELECT id, hash, scopes, program, created_at FROM tokens WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&self.pool)
+        access::by("hash", &self.pool, hash).await
+    }
+
+    async fn changesets_page(
+        &self,
+        program: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ChangesetRecord>> {
+        let rows = sqlx::query(
+            "SELECT program, revision, base_revision, author, token, message, git_commit, applied_at, creates, updates, deletes \
+             FROM changesets WHERE program = $1 AND revision < $2 ORDER BY revision DESC LIMIT $3",
+        )
+        .bind(program)
+        .bind(before.map_or(i64::MAX, to_i64))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| record_from_row(r, false)).collect()
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, TagChange)>> {
+        partners::history_page(&self.pool, program, subject, key, after, limit).await
+    }
+
+    async fn tokens_page(
+        &self,
+        program: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TokenRecord>> {
+        access::page(&self.pool, program, after, limit).await
+    }
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>> {
+        access::by("id", &self.pool, id).await
+    }
+
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(timestamp(at))
+                .execute(&mut *tx)
                 .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let scopes: String = row.try_get("scopes")?;
-        Ok(Some(TokenRecord {
-            id: row.try_get("id")?,
-            hash: row.try_get("hash")?,
-            scopes: scopes
-                .split_whitespace()
-                .map(Scope::from_str)
-                .collect::<Result<_, _>>()
-                .map_err(Error::Internal)?,
-            program: row.try_get("program")?,
-            created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
-        }))
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(timestamp(at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
