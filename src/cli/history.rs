@@ -16,13 +16,16 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// text: one line per changeset (first line of the message, author and
-    /// commit shortened); json: every changeset in full.
+    /// commit shortened, the id of the token that applied it over HTTP);
+    /// json: every changeset in full.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
 }
 
 const AUTHOR_WIDTH: usize = 24;
 const COMMIT_WIDTH: usize = 9;
+/// Token ids are 12 hex digits; "-" when applied on the embedded engine.
+const TOKEN_WIDTH: usize = 12;
 
 /// `text` made fit for one table cell: its first line, control characters
 /// replaced, at most `max` characters; `…` marks anything cut or left out.
@@ -56,12 +59,15 @@ fn row(out: &mut String, r: &ChangesetRecord) {
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {}",
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {:<TOKEN_WIDTH$}  {}",
         r.revision,
         r.applied_at.format("%Y-%m-%d %H:%M:%S"),
         changes,
         commit,
         cell(&r.author, AUTHOR_WIDTH),
+        r.token
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |t| cell(t, TOKEN_WIDTH)),
         cell(r.message.as_deref().unwrap_or(""), usize::MAX)
     );
 }
@@ -90,8 +96,8 @@ pub async fn run(global: &GlobalArgs, args: &HistoryArgs) -> anyhow::Result<Exit
         return Ok(ExitCode::from(exit::OK));
     }
     output::println(&format!(
-        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  MESSAGE",
-        "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR"
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {:<TOKEN_WIDTH$}  MESSAGE",
+        "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR", "TOKEN"
     ))?;
     pages::walk_from(Some(first), fetch, |page| {
         let mut out = String::new();
