@@ -130,14 +130,15 @@ impl From<&Error> for Problem {
                 retry_after,
                 ..
             } => {
-                let (kind, title) = if *status == 429 {
-                    ("rate_limited", "too many requests")
-                } else {
-                    ("overloaded", "server busy")
+                let (kind, title) = match status {
+                    413 => ("payload_too_large", "payload too large"),
+                    429 => ("rate_limited", "too many requests"),
+                    _ => ("overloaded", "server busy"),
                 };
                 Problem {
                     limit: Some(limit.clone()),
-                    retry_after: Some(*retry_after),
+                    // A body too large is as large when sent again.
+                    retry_after: (*status != 413).then_some(*retry_after),
                     ..Problem::new(kind, title, *status, detail)
                 }
             }

@@ -730,6 +730,7 @@ async fn two_engines_on_one_file_race_and_exactly_one_wins() {
                         program: "gigakick",
                         changeset: &cs,
                         delta: &delta,
+                        token: None,
                     })
                     .await
             })

@@ -27,9 +27,10 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// A limit of the server (a rate, a concurrency or connection limit)
-    /// refused the request before doing any of it: 429 or 503, to be tried
-    /// again after `retry_after` seconds. `limit` names it (the `serve` flag).
+    /// A limit of the server (a rate, a concurrency or connection limit, a
+    /// body size) refused the request before doing any of it: 429 or 503, to
+    /// be tried again after `retry_after` seconds, or 413. `limit` names it
+    /// (the `serve` flag).
     #[error("{detail}")]
     Limited {
         status: u16,
