@@ -4,6 +4,8 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod plan;
 pub mod problem;
 pub mod sample;

@@ -11,6 +11,7 @@ macro_rules! say {
 
 mod apply;
 mod commissions;
+mod erase;
 mod events;
 mod export;
 mod history;

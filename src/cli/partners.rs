@@ -20,11 +20,22 @@ pub struct PartnersArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PartnerArgs {
     /// The partner's key.
-    pub key: String,
+    #[arg(required = true)]
+    pub key: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
+    #[command(subcommand)]
+    pub command: Option<PartnerCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PartnerCommand {
+    /// Erase a partner's personal data (name and email) from the partner and
+    /// every stored event; keys, money and tags stay. Irreversible.
+    Erase(super::erase::EraseArgs),
 }
 
 pub async fn list(global: &GlobalArgs, args: &PartnersArgs) -> anyhow::Result<ExitCode> {
@@ -128,6 +139,15 @@ async fn all_history(
 }
 
 pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<ExitCode> {
+    let key = match (&args.command, &args.key) {
+        (Some(PartnerCommand::Erase(erase)), _) => return super::erase::run(global, erase).await,
+        (None, Some(key)) => key.clone(),
+        (None, None) => anyhow::bail!("name the partner: partnerops partner KEY"),
+    };
+    let args = &ShowArgs {
+        key,
+        format: args.format,
+    };
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
     let mut detail = reader.partner(&program, &args.key).await?;
@@ -180,6 +200,14 @@ pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<Exi
         "  tags:             {}",
         p.tags.iter().cloned().collect::<Vec<_>>().join(", ")
     );
+    for e in &detail.erasures {
+        let _ = writeln!(
+            out,
+            "  erased:           {} (name and email, from {} stored events)",
+            e.erased_at.to_rfc3339(),
+            e.events
+        );
+    }
     write_tag_history(&mut out, &detail.tag_history);
     output::print(&out)?;
     rest_of_history(
@@ -191,6 +219,12 @@ pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<Exi
     )
     .await?;
     Ok(ExitCode::from(exit::OK))
+}
+
+/// `partner KEY`, once told from `partner erase KEY`.
+struct ShowArgs {
+    key: String,
+    format: ListFormat,
 }
 
 #[derive(Debug, Args)]

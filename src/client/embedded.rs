@@ -332,6 +332,14 @@ impl Writer for Embedded {
         self.engine.revoke_token(id, None).await
     }
 
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        self.engine.erase_partner(program, partner).await
+    }
+
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {
         // The CLI sends one event per line.
         self.engine

@@ -587,6 +587,18 @@ impl Writer for HttpWriter {
         Ok(issued.token)
     }
 
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        self.post(
+            &program_path(program, &format!("/partners/{}/erase", segment(partner))),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     async fn revoke_token(&self, id: &str) -> Result<TokenRecord> {
         let request = self
             .reader

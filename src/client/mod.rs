@@ -105,6 +105,13 @@ pub trait Writer: Reader {
     async fn issue_token(&self, request: &TokenRequest) -> Result<String>;
     /// Revokes a token: it gets 401 from now on.
     async fn revoke_token(&self, id: &str) -> Result<TokenRecord>;
+    /// Erases a partner's name and email from the partner and every stored
+    /// event; keys, money and tags stay.
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure>;
     /// Sends a batch of events, one per line (NDJSON).
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport>;
     /// Runs the daily checks for one program, or all.

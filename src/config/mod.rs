@@ -11,5 +11,5 @@ mod partial;
 mod write;
 
 pub use diagnostic::Diagnostic;
-pub use load::{load, yaml_files};
+pub use load::{load, load_texts, yaml_files};
 pub use write::{files_per_kind, modeline, resource_to_yaml, to_yaml};

@@ -6,6 +6,7 @@ pub mod access;
 pub mod changeset;
 pub mod commission;
 pub mod customer;
+pub mod erasure;
 mod error;
 pub mod event;
 pub mod explain;
@@ -127,6 +128,9 @@ pub struct PartnerDetail {
     pub tag_history: Vec<runtime::state::TagChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_history_next_cursor: Option<String>,
+    /// When the partner's name and email were erased, latest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<erasure::Erasure>,
 }
 
 #[derive(Clone)]
@@ -310,6 +314,7 @@ impl Engine {
             partner,
             tag_history: history.items,
             tag_history_next_cursor: history.next_cursor,
+            erasures: self.store.erasures(program, key).await?,
         })
     }
 

@@ -66,7 +66,7 @@ pub async fn snapshot(
         (status = 201, body = ChangesetRecord, description = "applied"),
         (status = 400, body = Problem, description = "the body is not a valid request"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
         (status = 409, body = Problem, description = "stale: the program moved past base_revision"),
-        (status = 413, body = Problem, description = "the body is too large"),
+        (status = 413, body = Problem, description = "the body is larger than serve --upload-limit"),
         (status = 422, body = Problem, description = "the result would not be a valid config")),
     security(("bearer" = [])))]
 pub async fn apply(
@@ -132,7 +132,7 @@ pub struct RevisionPath {
 /// Creates a token (admin only). The token is in this answer and nowhere else.
 #[utoipa::path(post, path = "/v1/tokens", tag = "access",
     request_body = TokenRequest,
-    responses((status = 201, body = IssuedToken, description = "created"), (status = 400, body = Problem, description = "the request is not valid (no scope, an expiry in the past, a partner token without a program)"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"), (status = 404, body = Problem, description = "a partner token for a program the engine does not hold"), (status = 413, body = Problem, description = "the body is too large")),
+    responses((status = 201, body = IssuedToken, description = "created"), (status = 400, body = Problem, description = "the request is not valid (no scope, an expiry in the past, a partner token without a program)"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"), (status = 404, body = Problem, description = "a partner token for a program the engine does not hold"), (status = 413, body = Problem, description = "the body is larger than serve --body-limit")),
     security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -207,7 +207,7 @@ pub async fn revoke_token(
 #[utoipa::path(post, path = "/v1/programs/{program}/impact", tag = "config",
     params(("program" = String, Path, description = "program key")),
     request_body = ImpactQuery,
-    responses((status = 200, body = Impact, description = "ok"), (status = 400, body = Problem, description = "the query is not a valid ImpactQuery"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    responses((status = 200, body = Impact, description = "ok"), (status = 400, body = Problem, description = "the query is not a valid ImpactQuery"), (status = 413, body = Problem, description = "the body is larger than serve --body-limit"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
     security(("bearer" = [])))]
 pub async fn impact(
     State(state): State<AppState>,

@@ -107,6 +107,7 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         .route("/v1/programs/{program}/partners/{partner}", get(runtime::partner))
         .route("/v1/programs/{program}/customers/{customer}", get(runtime::customer))
         .route("/v1/programs/{program}/partners/{partner}/tag-history", get(runtime::partner_tag_history))
+        .route("/v1/programs/{program}/partners/{partner}/erase", axum::routing::post(runtime::erase_partner))
         .route("/v1/programs/{program}/customers/{customer}/tag-history", get(runtime::customer_tag_history))
         .route("/v1/sweep", axum::routing::post(runtime::sweep))
         .route("/v1/programs/{program}/commissions", get(ledger::commissions))

@@ -79,6 +79,7 @@ schema_from_schemars!(
     Explanation,
     PartnerView,
     TokenRecord,
+    crate::engine::erasure::Erasure,
     Event,
     TagChange,
     ProgramPage,
@@ -110,6 +111,7 @@ schema_from_schemars!(
         runtime::partner,
         runtime::customer,
         runtime::partner_tag_history,
+        runtime::erase_partner,
         runtime::customer_tag_history,
         ledger::commissions,
         ledger::explain,
@@ -162,6 +164,13 @@ pub fn document() -> Value {
     doc
 }
 
+fn retry_after() -> Value {
+    json!({ "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": { "type": "integer", "minimum": 0 }
+    } })
+}
+
 fn problem(description: &str) -> Value {
     json!({
         "description": description,
@@ -204,9 +213,19 @@ fn add_common_responses(doc: &mut Value) {
             responses
                 .entry("400")
                 .or_insert_with(|| problem("a path or query parameter is not valid"));
-            responses.entry("503").or_insert_with(|| {
-                problem("the request took longer than the server's time limit (120 s)")
-            });
+            responses
+                .entry("401")
+                .or_insert_with(|| problem("no or bad token"));
+            let mut limited = problem(
+                "a rate limit refused the request (per token, per address, or failed authentications per address): the problem's `limit` names it; try again after `Retry-After` seconds",
+            );
+            limited["headers"] = retry_after();
+            responses.entry("429").or_insert(limited);
+            let mut busy = problem(
+                "the request took longer than the server's time limit (120 s), or a concurrency or connection limit refused it (then with `Retry-After` and the problem's `limit`)",
+            );
+            busy["headers"] = retry_after();
+            responses.insert("503".to_owned(), busy);
         }
     }
 }

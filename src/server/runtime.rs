@@ -8,6 +8,7 @@ use super::auth::{Admin, Authorized, DataRead, EventsWrite};
 use super::params::{PageParams, PathParams, QueryParams};
 use super::reply::{ApiError, TextBody};
 use crate::engine::customer::CustomerDetail;
+use crate::engine::erasure::Erasure;
 use crate::engine::event::{BatchFormat, IngestReport};
 use crate::engine::page::Page;
 use crate::engine::partner::Partner;
@@ -29,7 +30,7 @@ use crate::problem::Problem;
         (status = 400, body = Problem, description = "the body is not UTF-8, or holds more events than one batch may"),
         (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope"),
         (status = 404, body = Problem, description = "the program has no config"),
-        (status = 413, body = Problem, description = "the body is too large")),
+        (status = 413, body = Problem, description = "the body is larger than serve --upload-limit")),
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
@@ -223,4 +224,29 @@ pub async fn partner(
     PathParams((program, key)): PathParams<(String, String)>,
 ) -> Result<Json<PartnerDetail>, ApiError> {
     Ok(Json(state.engine.partner(&program, &key).await?))
+}
+
+/// Erases a partner's personal data: name and email go from the partner and
+/// from every stored event that held them; keys, money and tags stay. The
+/// erasure is recorded and shown with the partner. Irreversible.
+#[utoipa::path(post, path = "/v1/programs/{program}/partners/{partner}/erase", tag = "runtime",
+    params(("program" = String, Path, description = "program key"), ("partner" = String, Path, description = "partner key")),
+    responses((status = 200, body = Erasure, description = "erased"),
+        (status = 404, body = Problem, description = "no such partner"),
+        (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn erase_partner(
+    State(state): State<AppState>,
+    caller: Authorized<Admin>,
+    PathParams((program, key)): PathParams<(String, String)>,
+) -> Result<Json<Erasure>, ApiError> {
+    let erasure = state.engine.erase_partner(&program, &key).await?;
+    tracing::info!(
+        program,
+        partner = key,
+        events = erasure.events,
+        token = caller.0.token_id,
+        "personal data erased"
+    );
+    Ok(Json(erasure))
 }

@@ -173,6 +173,22 @@ pub trait Store: Send + Sync + 'static {
     /// it was revoked already.
     async fn revoke_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
 
+    /// Removes a partner's name and email from their row and from every
+    /// stored event body, and records the erasure; one transaction.
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::engine::erasure::Erasure>;
+
+    /// A partner's erasures, latest first.
+    async fn erasures(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<Vec<crate::engine::erasure::Erasure>>;
+
     /// Notes that the token was used at `at`.
     async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
 }

@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 mod access;
+mod erasure;
 mod ledger;
 mod partners;
 mod runtime;
@@ -769,6 +770,23 @@ impl Store for SqliteStore {
                 .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        erasure::erase(&self.pool, program, partner, at).await
+    }
+
+    async fn erasures(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<Vec<crate::engine::erasure::Erasure>> {
+        erasure::list(&self.pool, program, partner).await
     }
 
     async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
