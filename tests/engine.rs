@@ -772,7 +772,7 @@ async fn flaky_server(failures: usize) -> (String, Arc<AtomicUsize>) {
             if n < failures {
                 (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
             } else {
-                (StatusCode::OK, "[]".to_owned())
+                (StatusCode::OK, r#"{"items":[]}"#.to_owned())
             }
         }
     };

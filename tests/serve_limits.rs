@@ -62,6 +62,7 @@ impl Drop for Stop {
 }
 
 fn client() -> reqwest::Client {
+    partnerops::client::install_crypto();
     reqwest::Client::builder().build().unwrap()
 }
 
@@ -86,8 +87,25 @@ async fn rates_bodies_and_connections_are_limited_by_flag() {
     let _stop = Stop(child);
     let http = client();
 
-    // Per token: five, then 429 with Retry-After, naming the flag.
-    for _ in 0..5 {
+    // Body limits, per route, named in the 413.
+    let r = http
+        .post(format!("{url}/v1/programs/p/impact"))
+        .bearer_auth(&admin)
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["limit"], "body-limit", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("1 KiB"),
+        "{problem}"
+    );
+
+    // Per token: five (one was the 413 above), then 429 with Retry-After,
+    // naming the flag.
+    for _ in 0..4 {
         let r = http
             .get(format!("{url}/v1/programs"))
             .bearer_auth(&admin)
@@ -144,22 +162,6 @@ async fn rates_bodies_and_connections_are_limited_by_flag() {
     assert!(r.headers().contains_key("retry-after"));
     let problem: serde_json::Value = r.json().await.unwrap();
     assert_eq!(problem["limit"], "failed-auth-per-address");
-
-    // Body limits, per route, named in the 413.
-    let r = http
-        .post(format!("{url}/v1/programs/p/impact"))
-        .bearer_auth(&admin)
-        .body(vec![b' '; 4096])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    let problem: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(problem["limit"], "body-limit", "{problem}");
-    assert!(
-        problem["detail"].as_str().unwrap().contains("1 KiB"),
-        "{problem}"
-    );
 
     // Connections: past 20, each new one is told 503 and closed.
     let held: Vec<TcpStream> = (0..20)

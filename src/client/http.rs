@@ -243,9 +243,10 @@ impl Reader for HttpReader {
         let mut programs = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
+            // Programs are few: the first page is nearly always the last.
             let path = match &cursor {
                 Some(c) => format!("/v1/programs?limit={MAX_LIMIT}&cursor={}", segment(c)),
-                None => format!("/v1/programs?limit={MAX_LIMIT}"),
+                None => "/v1/programs".to_owned(),
             };
             let mut page: Page<ProgramSummary> = self.get(&path).await?;
             programs.append(&mut page.items);
