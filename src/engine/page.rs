@@ -19,6 +19,8 @@ pub const DEFAULT_LIMIT: usize = 100;
 
 /// A page of a list, and how to ask for the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// A name per item type: the OpenAPI document holds one schema for each.
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.

@@ -69,6 +69,7 @@ pub struct SweepParams {
 #[utoipa::path(post, path = "/v1/sweep", tag = "runtime", params(SweepParams),
     responses((status = 200, body = Vec<SweepReport>, description = "one report per program"),
         (status = 400, body = Problem, description = "`now` is not RFC 3339, or `program` is not a valid key"),
+        (status = 404, body = Problem, description = "`program` has no config in the engine"),
         (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
     security(("bearer" = [])))]
 pub async fn sweep(
