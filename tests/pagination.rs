@@ -210,3 +210,33 @@ async fn the_cli_walks_every_page() {
         }
     }
 }
+
+/// What schemathesis found the document and the server disagreeing on.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_says_what_the_server_does() {
+    let doc = partnerops::server::openapi::document();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        for p in get["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "limit" {
+                assert_eq!(p["schema"]["minimum"], 1, "{path}");
+                assert_eq!(p["schema"]["maximum"], 1000, "{path}");
+            }
+        }
+    }
+    let events = &doc["paths"]["/v1/programs/{program}/events"]["post"]["requestBody"]["content"];
+    assert!(events["application/json"].is_object() && events["application/x-ndjson"].is_object());
+    for path in ["/v1/programs/{program}/partners", "/v1/programs/{program}/commissions"] {
+        assert!(doc["paths"][path]["get"]["responses"]["404"].is_object(), "{path}");
+    }
+    assert!(doc["paths"]["/v1/programs"]["get"]["responses"]["429"]["headers"]["Retry-After"].is_object());
+
+    let server = TestServer::start().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sweep?program=../etc", server.url))
+        .bearer_auth(&server.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
