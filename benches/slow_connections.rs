@@ -59,17 +59,34 @@ fn main() {
     };
     std::thread::spawn(move || for _ in log {});
 
+    // Opened from several threads: the server drops a connection whose
+    // headers take over 30 s, so all must be open well within that.
     let opened = Instant::now();
-    let mut held = Vec::with_capacity(slow);
-    for _ in 0..slow {
-        let mut c = TcpStream::connect(&address).unwrap();
-        // Half a request line, then nothing: the server waits for the rest.
-        c.write_all(b"GET /v1/programs HT").unwrap();
-        held.push(c);
-    }
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let address = address.clone();
+            let n = slow / 8 + usize::from(i < slow % 8);
+            std::thread::spawn(move || {
+                (0..n)
+                    .map(|_| {
+                        let mut c = TcpStream::connect(&address).unwrap();
+                        // Half a request line, then nothing: the server waits
+                        // for the rest.
+                        c.write_all(b"GET /v1/programs HT").unwrap();
+                        c
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut held: Vec<TcpStream> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let opening = opened.elapsed();
     // Let the server accept them all before timing.
     std::thread::sleep(Duration::from_millis(500));
+    let open_before = open_count(&mut held);
 
     let mut times = Vec::new();
     for _ in 0..200 {
@@ -84,33 +101,42 @@ fn main() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         std::thread::sleep(Duration::from_millis(5));
     }
-    // The slow connections are still open: the server neither dropped nor
-    // refused them while answering.
-    let mut still_open = 0;
-    for c in &mut held {
-        c.set_nonblocking(true).unwrap();
-        let mut byte = [0u8; 1];
-        match c.read(&mut byte) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => still_open += 1,
-            _ => {}
-        }
-    }
+    let still_open = open_count(&mut held);
     let _ = server.kill();
     let _ = server.wait();
 
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
     println!(
-        "slow_connections: {slow} slow connections opened in {:.2} s, {still_open} still open; /healthz over 200 new connections: median {:.2} ms, p99 {:.2} ms, slowest {:.2} ms",
+        "slow_connections: {slow} slow connections opened in {:.2} s, {open_before} open before timing and {still_open} after; /healthz over 200 new connections: median {:.2} ms, p99 {:.2} ms, slowest {:.2} ms",
         opening.as_secs_f64(),
         at(0.5).as_secs_f64() * 1000.0,
         at(0.99).as_secs_f64() * 1000.0,
         times[times.len() - 1].as_secs_f64() * 1000.0
     );
-    assert_eq!(still_open, slow, "slow connections were dropped");
+    // The server neither dropped nor refused them while answering (when
+    // they were opened within its 30 s header limit).
+    if opening < Duration::from_secs(25) {
+        assert_eq!(still_open, slow, "slow connections were dropped");
+    }
     assert!(
         times[times.len() - 1] < BOUND,
         "the slowest /healthz took {:?}, over {BOUND:?}",
         times[times.len() - 1]
     );
+}
+
+/// How many of `held` the server still holds open: a read that would block
+/// (nothing sent, nothing closed).
+fn open_count(held: &mut [TcpStream]) -> usize {
+    held.iter_mut()
+        .filter(|c| {
+            c.set_nonblocking(true).unwrap();
+            let mut byte = [0u8; 1];
+            let open =
+                matches!(c.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+            c.set_nonblocking(false).unwrap();
+            open
+        })
+        .count()
 }

@@ -226,10 +226,19 @@ async fn the_openapi_document_says_what_the_server_does() {
     }
     let events = &doc["paths"]["/v1/programs/{program}/events"]["post"]["requestBody"]["content"];
     assert!(events["application/json"].is_object() && events["application/x-ndjson"].is_object());
-    for path in ["/v1/programs/{program}/partners", "/v1/programs/{program}/commissions"] {
-        assert!(doc["paths"][path]["get"]["responses"]["404"].is_object(), "{path}");
+    for path in [
+        "/v1/programs/{program}/partners",
+        "/v1/programs/{program}/commissions",
+    ] {
+        assert!(
+            doc["paths"][path]["get"]["responses"]["404"].is_object(),
+            "{path}"
+        );
     }
-    assert!(doc["paths"]["/v1/programs"]["get"]["responses"]["429"]["headers"]["Retry-After"].is_object());
+    assert!(
+        doc["paths"]["/v1/programs"]["get"]["responses"]["429"]["headers"]["Retry-After"]
+            .is_object()
+    );
 
     let server = TestServer::start().await;
     let response = reqwest::Client::new()
