@@ -5,6 +5,7 @@
 //! cargo run --release --example generate -- runtime /tmp/bench 50 100 5    # 50 automations, 100 triggers of 5 rules
 //! cargo run --release --example generate -- events 1000000 10000 /tmp/events.ndjson   # 1M events over 10,000 partners
 //! cargo run --release --example generate -- joins 1000000 /tmp/joins.ndjson          # 1M partners joining over two years
+//! cargo run --release --example generate -- aliases 1000 /tmp/aliases                # 1,000 files of alias bombs and a program
 //! ```
 
 use std::io::Write;
@@ -71,6 +72,26 @@ fn main() {
                     w.flush()
                 })
                 .map(|()| format!("{file}: {n} partners joining over two years"))
+        }
+        "aliases" => {
+            let n = number(args.next());
+            let dir = args.next().unwrap_or_else(|| usage());
+            let dir = Path::new(&dir);
+            std::fs::create_dir_all(dir)
+                .and_then(|()| {
+                    std::fs::write(
+                        dir.join("program.yaml"),
+                        "program: { key: bombs, name: Bombs, currency: USD, timezone: UTC }\n",
+                    )?;
+                    for i in 0..n {
+                        std::fs::write(
+                            dir.join(format!("aliases-{i:05}.yaml")),
+                            partnerops::sample::alias_file(i),
+                        )?;
+                    }
+                    Ok(())
+                })
+                .map(|()| format!("{}: {n} files of aliases", dir.display()))
         }
         n => {
             let n = number(Some(n.to_owned()));

@@ -30,6 +30,17 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A limit of the server (a rate, a concurrency or connection limit, a
+    /// body size) refused the request before doing any of it: 429 or 503, to
+    /// be tried again after `retry_after` seconds, or 413. `limit` names it
+    /// (the `serve` flag).
+    #[error("{detail}")]
+    Limited {
+        status: u16,
+        limit: String,
+        detail: String,
+        retry_after: u64,
+    },
     #[error("the engine failed: {0}")]
     Internal(String),
     #[error("cannot reach the engine: {0}")]

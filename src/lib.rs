@@ -8,6 +8,8 @@ pub mod client;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod plan;
 pub mod plural;

@@ -27,6 +27,13 @@ pub struct Problem {
     pub product: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customers: Option<u64>,
+    /// For a request a server limit refused: the limit, as the `serve` flag
+    /// that sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// Seconds to wait before trying again (also in `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 const URN: &str = "urn:partnerops:problem:";
@@ -43,6 +50,8 @@ impl Problem {
             base_revision: None,
             product: None,
             customers: None,
+            limit: None,
+            retry_after: None,
         }
     }
 
@@ -84,6 +93,12 @@ impl Problem {
             ("unauthorized", _) | (_, 401) => Error::Unauthorized(self.detail),
             ("forbidden", _) | (_, 403) => Error::Forbidden(self.detail),
             ("payload_too_large", _) | (_, 413) => Error::PayloadTooLarge(self.detail),
+            ("rate_limited" | "overloaded", status) => Error::Limited {
+                status,
+                limit: self.limit.unwrap_or_default(),
+                detail: self.detail,
+                retry_after: self.retry_after.unwrap_or(1),
+            },
             (_, 400..=499) => Error::BadRequest(self.detail),
             _ => Error::Internal(self.detail),
         }
@@ -115,6 +130,24 @@ impl From<&Error> for Problem {
             Error::PayloadTooLarge(_) => {
                 Problem::new("payload_too_large", "payload too large", 413, detail)
             }
+            Error::Limited {
+                status,
+                limit,
+                retry_after,
+                ..
+            } => {
+                let (kind, title) = match status {
+                    413 => ("payload_too_large", "payload too large"),
+                    429 => ("rate_limited", "too many requests"),
+                    _ => ("overloaded", "server busy"),
+                };
+                Problem {
+                    limit: Some(limit.clone()),
+                    // A body too large is as large when sent again.
+                    retry_after: (*status != 413).then_some(*retry_after),
+                    ..Problem::new(kind, title, *status, detail)
+                }
+            }
             Error::Internal(_) | Error::Unreachable(_) => {
                 Problem::new("internal", "internal error", 500, detail)
             }
@@ -143,6 +176,18 @@ mod tests {
             Error::Unauthorized("who".into()),
             Error::BadRequest("bad".into()),
             Error::PayloadTooLarge("big".into()),
+            Error::Limited {
+                status: 429,
+                limit: "rate-per-token".into(),
+                detail: "slow down".into(),
+                retry_after: 2,
+            },
+            Error::Limited {
+                status: 503,
+                limit: "max-concurrent-requests".into(),
+                detail: "busy".into(),
+                retry_after: 1,
+            },
         ] {
             let p = Problem::from(&e);
             let back =

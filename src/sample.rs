@@ -343,3 +343,21 @@ pub fn events(n: usize, partners: usize, start: chrono::DateTime<chrono::Utc>) -
         })
         .collect()
 }
+
+/// A config file whose aliases alone expand to about 900,000 nodes (just
+/// under what one load allows), declaring tag `t{i}`: what an attacker's pull
+/// request would send many of. About 4 KB.
+pub fn alias_file(i: usize) -> String {
+    let mut text = format!(
+        "tags:\n  - {{ key: t{i}, description: \"{}\" }}\n",
+        "x".repeat(3500)
+    );
+    text.push_str("anchors:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..5 {
+        let prev = level - 1;
+        let aliases = vec![format!("*l{prev}"); 10].join(", ");
+        text.push_str(&format!("  l{level}: &l{level} [{aliases}]\n"));
+    }
+    text.push_str(&format!("  top: [{}]\n", vec!["*l4"; 7].join(", ")));
+    text
+}

@@ -83,7 +83,13 @@ fn token_create_prints_the_token_alone() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(bound.status.success());
+    // A partner belongs to a program the engine holds; `shop` is not one yet.
+    assert_eq!(bound.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bound.stderr).contains("holds no program `shop`"),
+        "{}",
+        String::from_utf8_lossy(&bound.stderr)
+    );
     let bad_key = partnerops()
         .args(["token", "create", "--scope", "partner:Ann Smith", "--db"])
         .arg(&db)

@@ -733,6 +733,7 @@ async fn two_engines_on_one_file_race_and_exactly_one_wins() {
                         minor_units: None,
                         daily_checks_changed: false,
                         backfill: false,
+                        token: None,
                     })
                     .await
             })
@@ -774,7 +775,7 @@ async fn flaky_server(failures: usize) -> (String, Arc<AtomicUsize>) {
             if n < failures {
                 (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
             } else {
-                (StatusCode::OK, "[]".to_owned())
+                (StatusCode::OK, r#"{"items":[]}"#.to_owned())
             }
         }
     };

@@ -20,7 +20,7 @@ enum Answer {
     StallInBody,
     /// Sends the headers and half the body, then closes the connection.
     HangUpInBody,
-    /// Answers 200 `[]`.
+    /// Answers 200 `{"items":[]}`.
     Empty,
 }
 
@@ -53,18 +53,21 @@ async fn serve_one(mut stream: TcpStream, hits: Arc<AtomicUsize>, answers: fn(us
         }
     }
     let answer = answers(hits.fetch_add(1, Ordering::SeqCst));
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n";
+    // A page of no programs.
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n";
     match answer {
         Answer::Hang => std::future::pending::<()>().await,
         Answer::StallInBody | Answer::HangUpInBody => {
-            let _ = stream.write_all(format!("{head}[").as_bytes()).await;
+            let _ = stream.write_all(format!("{head}{{\"ite").as_bytes()).await;
             let _ = stream.flush().await;
             if matches!(answer, Answer::StallInBody) {
                 std::future::pending::<()>().await;
             }
         }
         Answer::Empty => {
-            let _ = stream.write_all(format!("{head}[]").as_bytes()).await;
+            let _ = stream
+                .write_all(format!("{head}{{\"items\":[]}}").as_bytes())
+                .await;
         }
     }
 }

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::pages::{self, JsonList, PAGE};
 use super::{GlobalArgs, color, exit, output};
 use crate::engine::changeset::ChangesetRecord;
 
@@ -17,7 +18,8 @@ pub struct HistoryArgs {
     #[command(subcommand)]
     pub command: Option<HistoryCommand>,
     /// text: one line per changeset (first line of the message, author and
-    /// commit shortened); json: every changeset in full.
+    /// commit shortened, the id of the token that applied it over HTTP);
+    /// json: every changeset in full.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
 }
@@ -37,6 +39,8 @@ pub enum HistoryCommand {
 
 const AUTHOR_WIDTH: usize = 24;
 const COMMIT_WIDTH: usize = 9;
+/// Token ids are 12 hex digits; "-" when applied on the embedded engine.
+const TOKEN_WIDTH: usize = 12;
 
 /// `text` made fit for one table cell: its first line, control characters
 /// replaced, at most `max` characters; `…` marks anything cut or left out.
@@ -70,12 +74,15 @@ fn row(out: &mut String, r: &ChangesetRecord) {
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {}",
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {:<TOKEN_WIDTH$}  {}",
         r.revision,
         r.applied_at.format("%Y-%m-%d %H:%M:%S"),
         changes,
         commit,
         cell(&r.author, AUTHOR_WIDTH),
+        r.token
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |t| cell(t, TOKEN_WIDTH)),
         cell(r.message.as_deref().unwrap_or(""), usize::MAX)
     );
 }
@@ -90,29 +97,38 @@ pub async fn run(
     if let Some(HistoryCommand::Show { revision, format }) = &args.command {
         return show(reader.as_ref(), &program, *revision, *format, color).await;
     }
-    let history = reader.history(&program).await?;
+    let first = reader.history_page(&program, None, PAGE).await?;
     // A misspelt --program in CI must fail, not read as an empty history.
-    if history.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
+    if first.items.is_empty() && !reader.programs().await?.iter().any(|p| p.key == program) {
         anyhow::bail!("the engine holds no program `{program}`");
     }
-    if args.format == ListFormat::Json {
-        output::println(&serde_json::to_string_pretty(&history)?)?;
-        return Ok(ExitCode::from(exit::OK));
-    }
-    if history.is_empty() {
+    if first.items.is_empty() && args.format == ListFormat::Text {
         say!("Program {program} has no changesets yet.");
         return Ok(ExitCode::from(exit::OK));
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  MESSAGE",
-        "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR"
-    );
-    for r in &history {
-        row(&mut out, r);
+    let fetch =
+        async |next: Option<String>| reader.history_page(&program, next.as_deref(), PAGE).await;
+    if args.format == ListFormat::Json {
+        let mut list = JsonList::default();
+        pages::walk_from(Some(first), fetch, |page| {
+            page.iter().try_for_each(|r| list.push(r))
+        })
+        .await?;
+        list.finish()?;
+        return Ok(ExitCode::from(exit::OK));
     }
-    output::print(&out)?;
+    output::println(&format!(
+        "{:>4}  {:<20}  {:<17}  {:<COMMIT_WIDTH$}  {:<AUTHOR_WIDTH$}  {:<TOKEN_WIDTH$}  MESSAGE",
+        "REV", "APPLIED (UTC)", "CHANGES", "COMMIT", "AUTHOR", "TOKEN"
+    ))?;
+    pages::walk_from(Some(first), fetch, |page| {
+        let mut out = String::new();
+        for r in &page {
+            row(&mut out, r);
+        }
+        output::print(&out)
+    })
+    .await?;
     Ok(ExitCode::from(exit::OK))
 }
 
@@ -176,6 +192,7 @@ mod tests {
             revision: 7,
             base_revision: 6,
             author: author.into(),
+            token: None,
             message: Some(message.into()),
             git_commit: Some(git_commit.into()),
             applied_at: chrono::DateTime::UNIX_EPOCH,

@@ -4,9 +4,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::history::ListFormat;
+use super::pages::{self, JsonList, PAGE};
 use super::{GlobalArgs, exit, output};
+use crate::client::Reader;
 use crate::engine::partner::Partner;
-use crate::engine::runtime::state::{Cause, TagChange};
+use crate::engine::runtime::state::{Cause, Subject, TagChange};
 
 #[derive(Debug, Args)]
 pub struct PartnersArgs {
@@ -18,56 +20,54 @@ pub struct PartnersArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PartnerArgs {
     /// The partner's key.
-    pub key: String,
+    #[arg(required = true)]
+    pub key: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
+    #[command(subcommand)]
+    pub command: Option<PartnerCommand>,
 }
 
-const PAGE: usize = 1000;
+#[derive(Debug, clap::Subcommand)]
+pub enum PartnerCommand {
+    /// Erase a partner's personal data (name and email) from the partner and
+    /// every stored event; keys, money and tags stay. Irreversible.
+    Erase(super::erase::EraseArgs),
+}
 
 pub async fn list(global: &GlobalArgs, args: &PartnersArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let mut all: Vec<Partner> = Vec::new();
-    loop {
-        let after = all.last().map(|p| p.key.clone());
-        let page = reader
-            .partners(&program, args.tag.as_deref(), after.as_deref(), PAGE)
-            .await?;
-        let done = page.len() < PAGE;
-        all.extend(page);
-        if done {
-            break;
-        }
-    }
+    let tag = args.tag.as_deref();
+    let fetch = async |cursor: Option<String>| {
+        reader
+            .partners_page(&program, tag, cursor.as_deref(), PAGE)
+            .await
+    };
     if args.format == ListFormat::Json {
-        output::println(&serde_json::to_string_pretty(&all)?)?;
+        let mut list = JsonList::default();
+        pages::walk(fetch, |page| page.iter().try_for_each(|p| list.push(p))).await?;
+        list.finish()?;
         return Ok(ExitCode::from(exit::OK));
     }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+    output::println(&format!(
         "{:<20} {:<12} {:>7} {:>9} {:>12}  TAGS",
         "PARTNER", "GROUP", "SIGNUPS", "CUSTOMERS", "REVENUE"
-    );
-    for p in &all {
-        let _ = writeln!(
-            out,
-            "{:<20} {:<12} {:>7} {:>9} {:>12}  {}",
-            p.key,
-            p.group.as_deref().unwrap_or("-"),
-            p.stats.signups,
-            p.stats.customers,
-            p.stats.revenue.to_string(),
-            p.tags.iter().cloned().collect::<Vec<_>>().join(", ")
-        );
-    }
-    output::print(&out)?;
+    ))?;
+    let count = pages::walk(fetch, |page| {
+        let mut out = String::new();
+        for p in &page {
+            write_row(&mut out, p);
+        }
+        output::print(&out)
+    })
+    .await?;
     say!(
         "{}{}",
-        crate::plural::count(all.len(), "partner"),
+        crate::plural::count(count, "partner"),
         args.tag
             .as_ref()
             .map(|t| format!(" tagged {t}"))
@@ -76,11 +76,93 @@ pub async fn list(global: &GlobalArgs, args: &PartnersArgs) -> anyhow::Result<Ex
     Ok(ExitCode::from(exit::OK))
 }
 
+fn write_row(out: &mut String, p: &Partner) {
+    let _ = writeln!(
+        out,
+        "{:<20} {:<12} {:>7} {:>9} {:>12}  {}",
+        p.key,
+        p.group.as_deref().unwrap_or("-"),
+        p.stats.signups,
+        p.stats.customers,
+        p.stats.revenue.to_string(),
+        p.tags.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+}
+
+/// The tag changes after the first page a detail holds, printed a page at a
+/// time; a JSON detail gets them in its `tag_history` instead.
+async fn rest_of_history(
+    reader: &dyn Reader,
+    program: &str,
+    subject: Subject,
+    key: &str,
+    cursor: Option<String>,
+) -> anyhow::Result<()> {
+    let Some(first) = cursor else {
+        return Ok(());
+    };
+    let mut first = Some(first);
+    pages::walk(
+        async |cursor: Option<String>| {
+            let cursor = first.take().or(cursor);
+            reader
+                .tag_history_page(program, subject, key, cursor.as_deref(), PAGE)
+                .await
+        },
+        |page| {
+            let mut out = String::new();
+            write_changes(&mut out, &page);
+            output::print(&out)
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every tag change after `cursor`, for a JSON document that holds them all.
+async fn all_history(
+    reader: &dyn Reader,
+    program: &str,
+    subject: Subject,
+    key: &str,
+    history: &mut Vec<TagChange>,
+    cursor: Option<String>,
+) -> anyhow::Result<()> {
+    let mut cursor = cursor;
+    while let Some(c) = cursor.take() {
+        let mut page = reader
+            .tag_history_page(program, subject, key, Some(&c), PAGE)
+            .await?;
+        history.append(&mut page.items);
+        cursor = page.next_cursor;
+    }
+    Ok(())
+}
+
 pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<ExitCode> {
+    let key = match (&args.command, &args.key) {
+        (Some(PartnerCommand::Erase(erase)), _) => return super::erase::run(global, erase).await,
+        (None, Some(key)) => key.clone(),
+        (None, None) => anyhow::bail!("name the partner: partnerops partner KEY"),
+    };
+    let args = &ShowArgs {
+        key,
+        format: args.format,
+    };
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let detail = reader.partner(&program, &args.key).await?;
+    let mut detail = reader.partner(&program, &args.key).await?;
     if args.format == ListFormat::Json {
+        let cursor = detail.tag_history_next_cursor.take();
+        all_history(
+            reader.as_ref(),
+            &program,
+            Subject::Partner,
+            &args.key,
+            &mut detail.tag_history,
+            cursor,
+        )
+        .await?;
         output::println(&serde_json::to_string_pretty(&detail)?)?;
         return Ok(ExitCode::from(exit::OK));
     }
@@ -119,9 +201,31 @@ pub async fn show(global: &GlobalArgs, args: &PartnerArgs) -> anyhow::Result<Exi
         "  tags:             {}",
         p.tags.iter().cloned().collect::<Vec<_>>().join(", ")
     );
+    for e in &detail.erasures {
+        let _ = writeln!(
+            out,
+            "  erased:           {} (name and email, from {} stored events)",
+            e.erased_at.to_rfc3339(),
+            e.events
+        );
+    }
     write_tag_history(&mut out, &detail.tag_history);
     output::print(&out)?;
+    rest_of_history(
+        reader.as_ref(),
+        &program,
+        Subject::Partner,
+        &args.key,
+        detail.tag_history_next_cursor.clone(),
+    )
+    .await?;
     Ok(ExitCode::from(exit::OK))
+}
+
+/// `partner KEY`, once told from `partner erase KEY`.
+struct ShowArgs {
+    key: String,
+    format: ListFormat,
 }
 
 #[derive(Debug, Args)]
@@ -135,8 +239,18 @@ pub struct CustomerArgs {
 pub async fn customer(global: &GlobalArgs, args: &CustomerArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;
     let program = super::program(reader.as_ref(), global).await?;
-    let detail = reader.customer(&program, &args.key).await?;
+    let mut detail = reader.customer(&program, &args.key).await?;
     if args.format == ListFormat::Json {
+        let cursor = detail.tag_history_next_cursor.take();
+        all_history(
+            reader.as_ref(),
+            &program,
+            Subject::Customer,
+            &args.key,
+            &mut detail.tag_history,
+            cursor,
+        )
+        .await?;
         output::println(&serde_json::to_string_pretty(&detail)?)?;
         return Ok(ExitCode::from(exit::OK));
     }
@@ -177,12 +291,24 @@ pub async fn customer(global: &GlobalArgs, args: &CustomerArgs) -> anyhow::Resul
     }
     write_tag_history(&mut out, &detail.tag_history);
     output::print(&out)?;
+    rest_of_history(
+        reader.as_ref(),
+        &program,
+        Subject::Customer,
+        &args.key,
+        detail.tag_history_next_cursor.clone(),
+    )
+    .await?;
     Ok(ExitCode::from(exit::OK))
 }
 
 /// Tag changes, oldest first, each with its cause.
 fn write_tag_history(out: &mut String, history: &[TagChange]) {
     let _ = writeln!(out, "tag history:");
+    write_changes(out, history);
+}
+
+fn write_changes(out: &mut String, history: &[TagChange]) {
     for c in history {
         let cause = match c.cause_kind {
             Cause::Automation => format!("automation {}", c.cause),

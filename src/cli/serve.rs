@@ -7,6 +7,7 @@ use clap::Args;
 use super::{GlobalArgs, exit};
 use crate::engine::Engine;
 use crate::server;
+use crate::server::limits::{Limits, Rate, parse_size};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,6 +18,55 @@ pub struct ServeArgs {
     /// They also run at start, catching up whatever was missed while down.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub sweep_every: std::time::Duration,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Connections open at once; more are answered 503 and closed (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Requests handled at once; more are answered 503 (0: no limit).
+    /// /healthz and /readyz are never limited.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_concurrent_requests)]
+    pub max_concurrent_requests: usize,
+    /// Event batches and changesets handled at once (each may hold up to
+    /// --upload-limit); more are answered 503 (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_concurrent_uploads)]
+    pub max_concurrent_uploads: usize,
+    /// Largest request body of every route but events and changesets (413 beyond).
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub body_limit: usize,
+    /// Largest body of an event batch or a changeset (413 beyond).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub upload_limit: usize,
+    /// Requests per token, e.g. 100/s or 6000/m; more are answered 429 with
+    /// Retry-After (0: no limit).
+    #[arg(long, value_name = "RATE", default_value_t = Limits::default().rate_per_token)]
+    pub rate_per_token: Rate,
+    /// Requests per client address, whatever the token (0: no limit).
+    #[arg(long, value_name = "RATE", default_value_t = Limits::default().rate_per_address)]
+    pub rate_per_address: Rate,
+    /// Requests with a missing or bad token per client address; past it the
+    /// address gets 429 until its allowance comes back (0: no limit).
+    #[arg(long, value_name = "RATE", default_value_t = Limits::default().failed_auth_per_address)]
+    pub failed_auth_per_address: Rate,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            max_concurrent_requests: self.max_concurrent_requests,
+            max_concurrent_uploads: self.max_concurrent_uploads,
+            body_limit: self.body_limit,
+            upload_limit: self.upload_limit,
+            rate_per_token: self.rate_per_token,
+            rate_per_address: self.rate_per_address,
+            failed_auth_per_address: self.failed_auth_per_address,
+        }
+    }
 }
 
 /// `90s`, `30m`, `1h`, `1d`, or `0`.
@@ -49,6 +99,14 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         bail!("serve runs an engine on --db; it does not take --engine");
     }
     init_logging();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(server::tls::config(cert, key).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let mut limits = args.limits();
+    limits.max_connections = server::limits::allow_connections(limits.max_connections);
     let engine = Engine::open(&global.db)
         .await
         .with_context(|| format!("opening {}", global.db.display()))?;
@@ -56,15 +114,35 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, db = %global.db.display(), "partnerops engine listening");
     say!(
-        "partnerops engine listening on http://{addr} (db {})",
+        "partnerops engine listening on {scheme}://{addr} (db {})",
         global.db.display()
     );
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on {addr}: bearer tokens cross the network in the clear; use --tls-cert and --tls-key"
+        );
+    }
     if !args.sweep_every.is_zero() {
         tokio::spawn(sweep_timer(engine.clone(), args.sweep_every));
     }
-    server::serve(listener, server::router(engine), server::shutdown_signal()).await?;
+    let listening = server::Listening {
+        max_connections: limits.max_connections,
+        tls,
+    };
+    let options = server::Options {
+        limits,
+        ..server::Options::default()
+    };
+    server::serve_with(
+        listener,
+        server::router_with(engine, &options),
+        server::shutdown_signal(),
+        listening,
+    )
+    .await?;
     Ok(ExitCode::from(exit::OK))
 }
 

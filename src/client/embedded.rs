@@ -4,9 +4,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Reader, Writer};
-use crate::engine::access::Scope;
+use crate::engine::access::{TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
+use crate::engine::page::Page;
+use crate::engine::runtime::state::{Subject, TagChange};
 use chrono::{DateTime, Utc};
 
 use crate::engine::event::{BatchFormat, IngestReport};
@@ -219,6 +221,65 @@ impl Reader for EmbeddedReader {
             ))),
         }
     }
+
+    async fn partners_page(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Partner>> {
+        match &self.engine {
+            Some(e) => e.partners_page(program, tag, cursor, limit).await,
+            None => Ok(empty()),
+        }
+    }
+
+    async fn history_page(
+        &self,
+        program: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ChangesetRecord>> {
+        match &self.engine {
+            Some(e) => e.history_page(program, cursor, limit).await,
+            None => Ok(empty()),
+        }
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TagChange>> {
+        match &self.engine {
+            Some(e) => {
+                e.tag_history_page(program, subject, key, cursor, limit)
+                    .await
+            }
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no {} `{key}`",
+                subject.as_str()
+            ))),
+        }
+    }
+
+    async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
+        match &self.engine {
+            Some(e) => e.tokens_page(None, cursor, limit).await,
+            None => Ok(empty()),
+        }
+    }
+}
+
+fn empty<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        next_cursor: None,
+    }
 }
 
 #[async_trait]
@@ -311,6 +372,42 @@ impl Reader for Embedded {
             .partner_view(program, embedded_view_key(partner)?)
             .await
     }
+
+    async fn partners_page(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Partner>> {
+        self.engine.partners_page(program, tag, cursor, limit).await
+    }
+
+    async fn history_page(
+        &self,
+        program: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ChangesetRecord>> {
+        self.engine.history_page(program, cursor, limit).await
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TagChange>> {
+        self.engine
+            .tag_history_page(program, subject, key, cursor, limit)
+            .await
+    }
+
+    async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
+        self.engine.tokens_page(None, cursor, limit).await
+    }
 }
 
 #[async_trait]
@@ -319,10 +416,20 @@ impl Writer for Embedded {
         self.engine.apply(program, changeset).await
     }
 
-    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String> {
-        self.engine
-            .create_token(scopes.to_vec(), program.map(str::to_owned))
-            .await
+    async fn issue_token(&self, request: &TokenRequest) -> Result<String> {
+        self.engine.issue_token(request.clone()).await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenRecord> {
+        self.engine.revoke_token(id, None).await
+    }
+
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        self.engine.erase_partner(program, partner).await
     }
 
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {

@@ -7,8 +7,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Reader, Writer};
-use crate::engine::access::{IssuedToken, Scope, TokenRequest};
+use crate::engine::access::{IssuedToken, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::page::{MAX_LIMIT, Page};
+use crate::engine::runtime::state::{Subject, TagChange};
 use chrono::{DateTime, Utc};
 
 use crate::engine::customer::CustomerDetail;
@@ -143,12 +145,39 @@ impl HttpReader {
 }
 
 /// Sends a request and reads its whole body, so one timeout and one error
-/// cover both.
-async fn fetch(request: RequestBuilder) -> reqwest::Result<(StatusCode, Vec<u8>)> {
-    let response = request.send().await?;
-    let status = response.status();
-    Ok((status, response.bytes().await?.into()))
+/// cover both. A refusal the server asks to be retried later (429 or 503
+/// with `Retry-After`: a rate or concurrency limit, refused before any work)
+/// is sent again after the time it names, a few times.
+async fn fetch(mut request: RequestBuilder) -> reqwest::Result<(StatusCode, Vec<u8>)> {
+    let mut attempt = 1;
+    loop {
+        let again = request.try_clone();
+        let response = request.send().await?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = response.bytes().await?;
+        match (retry_after, again) {
+            (Some(seconds), Some(again))
+                if matches!(status.as_u16(), 429 | 503) && attempt < LIMITED_ATTEMPTS =>
+            {
+                tracing::debug!(%status, seconds, "the engine asked to retry later");
+                tokio::time::sleep(Duration::from_secs(seconds.clamp(1, MAX_RETRY_AFTER))).await;
+                attempt += 1;
+                request = again;
+            }
+            _ => return Ok((status, body.into())),
+        }
+    }
 }
+
+/// Attempts at a request the engine refused for a limit, and the longest
+/// wait between them it may ask for.
+const LIMITED_ATTEMPTS: u32 = 5;
+const MAX_RETRY_AFTER: u64 = 30;
 
 /// Turns a response into the value or the engine's error.
 fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T> {
@@ -172,6 +201,12 @@ fn status_error(status: StatusCode, body: &str) -> Error {
         403 => Error::Forbidden(detail),
         404 => Error::NotFound(detail),
         413 => Error::PayloadTooLarge(detail),
+        429 => Error::Limited {
+            status: 429,
+            limit: String::new(),
+            detail,
+            retry_after: 0,
+        },
         400..=499 => Error::BadRequest(detail),
         _ => Error::Internal(detail),
     }
@@ -208,7 +243,21 @@ fn program_path(program: &str, rest: &str) -> String {
 #[async_trait]
 impl Reader for HttpReader {
     async fn programs(&self) -> Result<Vec<ProgramSummary>> {
-        self.get("/v1/programs").await
+        let mut programs = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            // Programs are few: the first page is nearly always the last.
+            let path = match &cursor {
+                Some(c) => format!("/v1/programs?limit={MAX_LIMIT}&cursor={}", segment(c)),
+                None => "/v1/programs".to_owned(),
+            };
+            let mut page: Page<ProgramSummary> = self.get(&path).await?;
+            programs.append(&mut page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(programs),
+            }
+        }
     }
 
     async fn snapshot(&self, program: &str) -> Result<Snapshot> {
@@ -216,7 +265,18 @@ impl Reader for HttpReader {
     }
 
     async fn history(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
-        self.get(&program_path(program, "/changesets")).await
+        let mut history = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut page = self
+                .history_page(program, cursor.as_deref(), MAX_LIMIT)
+                .await?;
+            history.append(&mut page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(history),
+            }
+        }
     }
 
     async fn changeset(&self, program: &str, revision: u64) -> Result<ChangesetRecord> {
@@ -238,14 +298,22 @@ impl Reader for HttpReader {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Partner>> {
-        let mut query = format!("/partners?limit={limit}");
-        if let Some(t) = tag {
-            query.push_str(&format!("&tag={}", segment(t)));
+        let cursor = after.map(|a| crate::engine::lists::partners_cursor(tag, a));
+        let mut partners = Vec::new();
+        let mut page = self
+            .partners_page(program, tag, cursor.as_deref(), limit.min(MAX_LIMIT))
+            .await?;
+        loop {
+            partners.append(&mut page.items);
+            match page.next_cursor {
+                Some(next) if partners.len() < limit => {
+                    let left = (limit - partners.len()).min(MAX_LIMIT);
+                    page = self.partners_page(program, tag, Some(&next), left).await?;
+                }
+                _ => break,
+            }
         }
-        if let Some(a) = after {
-            query.push_str(&format!("&after={}", segment(a)));
-        }
-        self.get(&program_path(program, &query)).await
+        Ok(partners)
     }
 
     async fn partner(&self, program: &str, key: &str) -> Result<PartnerDetail> {
@@ -359,6 +427,70 @@ impl Reader for HttpReader {
             None => self.get(&program_path(program, "/me")).await,
         }
     }
+
+    async fn partners_page(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Partner>> {
+        let mut query = format!("/partners?limit={limit}");
+        if let Some(t) = tag {
+            query.push_str(&format!("&tag={}", segment(t)));
+        }
+        if let Some(c) = cursor {
+            query.push_str(&format!("&cursor={}", segment(c)));
+        }
+        self.get(&program_path(program, &query)).await
+    }
+
+    async fn history_page(
+        &self,
+        program: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ChangesetRecord>> {
+        self.get(&program_path(
+            program,
+            &format!("/changesets?limit={limit}{}", cursor_param(cursor)),
+        ))
+        .await
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TagChange>> {
+        let collection = match subject {
+            Subject::Partner => "partners",
+            Subject::Customer => "customers",
+        };
+        self.get(&program_path(
+            program,
+            &format!(
+                "/{collection}/{}/tag-history?limit={limit}{}",
+                segment(key),
+                cursor_param(cursor)
+            ),
+        ))
+        .await
+    }
+
+    async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
+        self.get(&format!("/v1/tokens?limit={limit}{}", cursor_param(cursor)))
+            .await
+    }
+}
+
+fn cursor_param(cursor: Option<&str>) -> String {
+    cursor
+        .map(|c| format!("&cursor={}", segment(c)))
+        .unwrap_or_default()
 }
 
 /// Reads and writes over HTTP. Writes are sent once: a write that may or may not
@@ -505,6 +637,42 @@ impl Reader for HttpWriter {
     async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView> {
         self.reader.partner_view(program, partner).await
     }
+
+    async fn partners_page(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Partner>> {
+        self.reader.partners_page(program, tag, cursor, limit).await
+    }
+
+    async fn history_page(
+        &self,
+        program: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ChangesetRecord>> {
+        self.reader.history_page(program, cursor, limit).await
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TagChange>> {
+        self.reader
+            .tag_history_page(program, subject, key, cursor, limit)
+            .await
+    }
+
+    async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
+        self.reader.tokens_page(cursor, limit).await
+    }
 }
 
 #[async_trait]
@@ -514,17 +682,32 @@ impl Writer for HttpWriter {
             .await
     }
 
-    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String> {
-        let issued: IssuedToken = self
-            .post(
-                "/v1/tokens",
-                &TokenRequest {
-                    scopes: scopes.to_vec(),
-                    program: program.map(str::to_owned),
-                },
-            )
-            .await?;
+    async fn issue_token(&self, request: &TokenRequest) -> Result<String> {
+        let issued: IssuedToken = self.post("/v1/tokens", request).await?;
         Ok(issued.token)
+    }
+
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        self.post(
+            &program_path(program, &format!("/partners/{}/erase", segment(partner))),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenRecord> {
+        let request = self
+            .reader
+            .request(Method::DELETE, &format!("/v1/tokens/{}", segment(id)))
+            .timeout(self.write_timeout);
+        match fetch(request).await {
+            Ok((status, body)) => decode(status, &body),
+            Err(e) => Err(transport(e)),
+        }
     }
 
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport> {

@@ -15,8 +15,10 @@ use async_trait::async_trait;
 pub use embedded::{Embedded, EmbeddedReader};
 pub use http::{HttpReader, HttpWriter, install_crypto};
 
-use crate::engine::access::Scope;
+use crate::engine::access::{Scope, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
+use crate::engine::page::Page;
+use crate::engine::runtime::state::{Subject, TagChange};
 use chrono::{DateTime, Utc};
 
 use crate::engine::customer::CustomerDetail;
@@ -79,6 +81,32 @@ pub trait Reader: Send + Sync {
     async fn explain_transaction(&self, program: &str, key: &str) -> Result<Explanation>;
     /// A partner's own view; `None` is the partner the token is for.
     async fn partner_view(&self, program: &str, partner: Option<&str>) -> Result<PartnerView>;
+    /// A page of partners (holding `tag`, if given), in key order.
+    async fn partners_page(
+        &self,
+        program: &str,
+        tag: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Partner>>;
+    /// A page of applied changesets, newest first.
+    async fn history_page(
+        &self,
+        program: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ChangesetRecord>>;
+    /// A page of a partner's or customer's tag changes, oldest first.
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TagChange>>;
+    /// A page of tokens (never their secrets), in id order.
+    async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>>;
 }
 
 #[async_trait]
@@ -86,7 +114,25 @@ pub trait Writer: Reader {
     async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord>;
     /// Returns the new token; it is not stored anywhere in the clear.
     /// `program` binds the token to that program (required for `partner:KEY`).
-    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String>;
+    async fn create_token(&self, scopes: &[Scope], program: Option<&str>) -> Result<String> {
+        self.issue_token(&TokenRequest {
+            scopes: scopes.to_vec(),
+            program: program.map(str::to_owned),
+            expires_at: None,
+        })
+        .await
+    }
+    /// [`Writer::create_token`] with everything a request may say (an expiry).
+    async fn issue_token(&self, request: &TokenRequest) -> Result<String>;
+    /// Revokes a token: it gets 401 from now on.
+    async fn revoke_token(&self, id: &str) -> Result<TokenRecord>;
+    /// Erases a partner's name and email from the partner and every stored
+    /// event; keys, money and tags stay.
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<crate::engine::erasure::Erasure>;
     /// Sends a batch of events, one per line (NDJSON).
     async fn send_events(&self, program: &str, body: String) -> Result<IngestReport>;
     /// Runs the daily checks for one program, or all.

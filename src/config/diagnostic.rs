@@ -129,7 +129,78 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The longest quoted name (between backticks) a message shows whole.
+const MAX_QUOTED: usize = 80;
+/// The most of a message shown, whatever it quotes.
+const MAX_MESSAGE: usize = 2_000;
+
+/// A message or help as it may be printed on a terminal: control and
+/// bidirectional characters escaped (a key holding ESC sequences must not
+/// drive the terminal), every `quoted` name cut to [`MAX_QUOTED`]
+/// characters, and the whole to [`MAX_MESSAGE`]. Messages quote whatever a
+/// file holds, which may be a 10 MB section name.
+fn tame(message: &str) -> String {
+    let mut out = String::new();
+    // Characters of the message kept, and of the quoted name being read.
+    let mut kept = 0;
+    let mut quoted: Option<usize> = None;
+    for c in message.chars() {
+        if kept == MAX_MESSAGE {
+            out.push('…');
+            break;
+        }
+        match (c, quoted.as_mut()) {
+            ('`', Some(_)) => quoted = None,
+            ('`', None) => quoted = Some(0),
+            (_, Some(n)) => {
+                *n += 1;
+                if *n > MAX_QUOTED {
+                    if *n == MAX_QUOTED + 1 {
+                        out.push('…');
+                    }
+                    continue;
+                }
+            }
+            (_, None) => {}
+        }
+        if c == '\n' {
+            out.push(c);
+        } else {
+            crate::spec::text::push_shown(&mut out, c);
+        }
+        kept += 1;
+    }
+    out
+}
+
 fn snippet(chars: &[char], span: Span) -> Snippet {
+    let snippet = window(chars, span);
+    // Escapes take several characters: re-index the caret on the escaped text.
+    let mut text = String::new();
+    let (mut start, mut width) = (0, 0);
+    for (i, c) in snippet.text.chars().enumerate() {
+        let before = text.chars().count();
+        if c == '\t' {
+            text.push(c);
+        } else {
+            crate::spec::text::push_shown(&mut text, c);
+        }
+        let taken = text.chars().count() - before;
+        if i < snippet.start {
+            start += taken;
+        } else if i < snippet.start + snippet.width {
+            width += taken;
+        }
+    }
+    Snippet {
+        text,
+        start,
+        width: width.max(1),
+    }
+}
+
+/// The line, or the window of a long one, around the span.
+fn window(chars: &[char], span: Span) -> Snippet {
     let start = (span.column as usize).saturating_sub(1).min(chars.len());
     // A span may run past the line (a quoted scalar over two lines); the caret
     // stays on this line and is at least one character wide.
@@ -165,7 +236,12 @@ fn snippet(chars: &[char], span: Span) -> Snippet {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}", self.location(), self.message)?;
+        writeln!(
+            f,
+            "{}: {}",
+            crate::spec::text::shown(&self.location(), MAX_MESSAGE),
+            tame(&self.message)
+        )?;
         // The gutter is as wide as the line number, like rustc's.
         let pad = " ".repeat(self.line.to_string().len());
         if let Some(s) = &self.snippet {
@@ -181,7 +257,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} | {indent}{}", "^".repeat(s.width))?;
         }
         if let Some(help) = &self.help {
-            writeln!(f, "{pad} = help: {help}")?;
+            writeln!(f, "{pad} = help: {}", tame(help))?;
         }
         Ok(())
     }
@@ -226,6 +302,38 @@ mod tests {
         let text = Diagnostic::at("c.yaml", &end, span, "m").to_string();
         assert!(text.contains("| …xxx"), "{text}");
         assert!(text.contains("xnmae\n"), "{text}");
+    }
+
+    #[test]
+    fn escapes_terminal_sequences_and_cuts_long_names() {
+        let source = "tags:\n  - key: \u{1b}]0;owned\u{7}x\n";
+        let span = Span {
+            line: 2,
+            column: 10,
+            len: 10,
+        };
+        let message = "invalid key `\u{1b}]0;owned\u{7}x`";
+        let text = Diagnostic::at("c.yaml", source, span, message).to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("invalid key `\\u{1b}]0;owned\\u{7}x`"),
+            "{text}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "2 |   - key: \\u{1b}]0;owned\\u{7}x");
+        // The caret covers the escaped text.
+        assert_eq!(lines[3], "  |          ^^^^^^^^^^^^^^^^^^^");
+
+        let huge = format!(
+            "unknown section `{}`; expected one of `tags`",
+            "s".repeat(10_000_000)
+        );
+        let text = Diagnostic::whole("c.yaml", huge).to_string();
+        assert!(text.len() < 300, "{}", text.len());
+        assert!(text.ends_with("…`; expected one of `tags`\n"), "{text}");
     }
 
     #[test]

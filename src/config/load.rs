@@ -17,16 +17,53 @@ use crate::suggest::did_you_mean;
 
 /// Loads and checks the config at `path` (a directory, or a single file).
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let Discovered {
-        files,
-        mut diagnostics,
-    } = discover(path);
+    let Discovered { files, diagnostics } = discover(path);
+    let read = |(file, display): &(PathBuf, String), budget: &node::AliasBudget| {
+        let bytes = std::fs::read(file)
+            .map_err(|e| Diagnostic::whole(display, format!("cannot read: {e}")))?;
+        Source::from_bytes(bytes, display.clone(), budget)
+    };
+    let names: Vec<&str> = files.iter().map(|(_, d)| d.as_str()).collect();
+    load_from(
+        &path.display().to_string(),
+        &files,
+        &names,
+        read,
+        diagnostics,
+    )
+}
+
+/// Loads and checks a config given as files in memory, `(name, bytes)` in
+/// the order a directory would list them: what the fuzzer drives.
+pub fn load_texts(root: &str, files: &[(String, Vec<u8>)]) -> Result<Config, Vec<Diagnostic>> {
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    let read = |(name, bytes): &(String, Vec<u8>), budget: &node::AliasBudget| {
+        Source::from_bytes(bytes.clone(), name.clone(), budget)
+    };
+    load_from(root, files, &names, read, Vec::new())
+}
+
+fn load_from<F: Sync>(
+    root: &str,
+    files: &[F],
+    names: &[&str],
+    read: impl Fn(&F, &node::AliasBudget) -> Result<Source, Diagnostic> + Sync,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Result<Config, Vec<Diagnostic>> {
     // Files are independent until the cross-file checks, so they are read, parsed
     // and deserialized in parallel.
-    let read: Vec<Result<Source, Diagnostic>> = files
-        .par_iter()
-        .map(|(file, display)| Source::read(file, display.clone()))
-        .collect();
+    let budget = node::AliasBudget::default();
+    let mut read_files: Vec<Result<Source, Diagnostic>> =
+        files.par_iter().map(|f| read(f, &budget)).collect();
+    if budget.refused() {
+        // Aliases spent the budget all files share. Which file found it
+        // spent depends on how the threads ran: read again one file at a
+        // time, in path order, so the same files are refused every time.
+        drop(read_files);
+        let budget = node::AliasBudget::default();
+        read_files = files.iter().map(|f| read(f, &budget)).collect();
+    }
+    let read = read_files;
     // Sections a file that could not be read may have held: what they
     // declare is unknown, so a reference to it is not called undeclared.
     let mut unread: HashSet<&'static str> = HashSet::new();
@@ -56,8 +93,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     let programs = entries.iter().filter(|e| e.kind == Kind::Program).count();
     if programs == 0 && !unread.contains(Kind::Program.section()) && !files.is_empty() {
         diagnostics.push(
-            Diagnostic::whole(path.display().to_string(), "no program is declared")
-                .with_help(Some(
+            Diagnostic::whole(root, "no program is declared").with_help(Some(
                 "add `program: { key: ..., name: ..., currency: USD, timezone: UTC }` to one file"
                     .to_owned(),
             )),
@@ -67,10 +103,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     if !diagnostics.is_empty() {
         // Files in path order, positions in order within a file; problems with
         // paths outside the files read (a directory loop) after them.
-        let order: HashMap<&str, usize> = files
+        let order: HashMap<&str, usize> = names
             .iter()
             .enumerate()
-            .map(|(i, (_, display))| (display.as_str(), i))
+            .map(|(i, display)| (*display, i))
             .collect();
         diagnostics.sort_by(|a, b| {
             let key = |d: &Diagnostic| order.get(d.file.as_str()).copied().unwrap_or(usize::MAX);
@@ -221,11 +257,13 @@ pub(super) struct Source {
 }
 
 impl Source {
-    fn read(file: &Path, display: String) -> Result<Source, Diagnostic> {
-        let bytes = std::fs::read(file)
-            .map_err(|e| Diagnostic::whole(&display, format!("cannot read: {e}")))?;
+    fn from_bytes(
+        bytes: Vec<u8>,
+        display: String,
+        budget: &node::AliasBudget,
+    ) -> Result<Source, Diagnostic> {
         let text = String::from_utf8(bytes).map_err(|e| not_utf8(&display, e))?;
-        let parsed = node::parse(&text).map_err(|e| {
+        let parsed = node::parse_within(&text, budget).map_err(|e| {
             Diagnostic::at(
                 &display,
                 &text,

@@ -13,5 +13,5 @@ mod write;
 
 pub use diagnostic::Diagnostic;
 pub use format::format;
-pub use load::{load, yaml_files};
+pub use load::{load, load_texts, yaml_files};
 pub use write::{files_per_kind, modeline, resource_to_yaml, to_yaml};

@@ -8,6 +8,7 @@
 //! times as much, and `validate` of 10,000 resources must stay under 100 ms.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use granit_parser::{Event, Parser, ScalarStyle, Tag};
 
@@ -107,11 +108,14 @@ impl Node {
         }
     }
 
-    /// Nodes in this subtree, for bounding alias expansion.
-    fn count(&self) -> usize {
+    /// What a copy of this subtree costs, for bounding alias expansion: a
+    /// node each, and a node more for every 64 bytes of text, so one long
+    /// string copied many times is bounded like many nodes.
+    fn weight(&self) -> usize {
         1 + match &self.value {
-            Value::Seq(items) => items.iter().map(Node::count).sum(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| k.count() + v.count()).sum(),
+            Value::Seq(items) => items.iter().map(Node::weight).sum(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| k.weight() + v.weight()).sum(),
+            Value::Str(s) | Value::Float(_, s) => s.len() / 64,
             _ => 0,
         }
     }
@@ -124,9 +128,48 @@ pub struct SyntaxError {
     pub span: Span,
 }
 
-/// Copies of anchored nodes an alias may create in one file; a guard against
-/// "billion laughs" documents.
-const MAX_ALIAS_NODES: usize = 1_000_000;
+/// Copies of anchored nodes aliases may create in one load of a config, all
+/// its files together (see [`Node::weight`]); a guard against "billion
+/// laughs" documents, which would otherwise cost this much per file.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// What is left of [`MAX_ALIAS_NODES`] for the files of one load, shared by
+/// the threads that parse them.
+#[derive(Debug)]
+pub struct AliasBudget {
+    left: AtomicUsize,
+    refused: AtomicBool,
+}
+
+impl Default for AliasBudget {
+    fn default() -> AliasBudget {
+        AliasBudget {
+            left: AtomicUsize::new(MAX_ALIAS_NODES),
+            refused: AtomicBool::new(false),
+        }
+    }
+}
+
+impl AliasBudget {
+    /// Takes `weight` off the budget, or nothing when less is left.
+    fn take(&self, weight: usize) -> bool {
+        let taken = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(weight)
+            })
+            .is_ok();
+        if !taken {
+            self.refused.store(true, Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// Whether some parse was refused for want of budget.
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
 
 /// A parsed document, and the mistakes that did not stop the parse.
 #[derive(Debug)]
@@ -136,9 +179,23 @@ pub struct Parsed {
     pub duplicates: Vec<SyntaxError>,
 }
 
-/// Parses one YAML document (YAML 1.2 core schema). An empty document is `Null`.
+/// Parses one YAML document (YAML 1.2 core schema) with a budget of its own
+/// (`fmt` reads one file at a time). An empty document is `Null`.
 pub fn parse(source: &str) -> Result<Parsed, SyntaxError> {
-    let mut builder = Builder::default();
+    parse_within(source, &AliasBudget::default())
+}
+
+/// [`parse`], taking what aliases copy off `budget`, which the other files
+/// of the same config share.
+pub fn parse_within(source: &str, budget: &AliasBudget) -> Result<Parsed, SyntaxError> {
+    let mut builder = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        documents: 0,
+        budget,
+        duplicates: Vec::new(),
+    };
     for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| SyntaxError {
             message: e.info().to_owned(),
@@ -193,17 +250,17 @@ enum Key {
     Repeat,
 }
 
-#[derive(Default)]
-struct Builder {
+struct Builder<'b> {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node, with its weight.
+    anchors: HashMap<usize, (Node, usize)>,
     root: Option<Node>,
     documents: usize,
-    alias_nodes: usize,
+    budget: &'b AliasBudget,
     duplicates: Vec<SyntaxError>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn event(&mut self, event: Event<'_>, span: granit_parser::Span) -> Result<(), SyntaxError> {
         let here = span_of(&span);
         let error = |message: String| SyntaxError {
@@ -271,13 +328,12 @@ impl Builder {
                 }
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some((target, weight)) = self.anchors.get(&id) else {
                     return Err(error("alias to an unknown anchor".to_owned()));
                 };
-                self.alias_nodes += target.count();
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                if !self.budget.take(*weight) {
                     return Err(error(format!(
-                        "aliases expand to more than {MAX_ALIAS_NODES} nodes"
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (counting every file of the config); use fewer or smaller aliases"
                     )));
                 }
                 let mut copy = target.clone();
@@ -297,7 +353,8 @@ impl Builder {
 
     fn complete(&mut self, node: Node, anchor: usize) -> Result<(), SyntaxError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let weight = node.weight();
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),

@@ -134,9 +134,11 @@ impl Principal {
     }
 }
 
-/// A token as the store keeps it: never the token itself.
+/// A token as the store keeps it, and as `token list` shows it: never the
+/// token itself, nor its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenRecord {
+    /// What names the token in lists, logs and history, and `token revoke ID`.
     pub id: String,
     #[serde(skip)]
     pub hash: String,
@@ -145,6 +147,36 @@ pub struct TokenRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the token stops working; never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the token was revoked; it no longer works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When the token was last used, to within about a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    /// Why the token no longer works at `now`, if it does not.
+    pub fn unusable(&self, now: DateTime<Utc>) -> Option<String> {
+        if let Some(at) = self.revoked_at {
+            return Some(format!(
+                "the token `{}` was revoked at {}",
+                self.id,
+                at.to_rfc3339()
+            ));
+        }
+        match self.expires_at {
+            Some(at) if at <= now => Some(format!(
+                "the token `{}` expired at {}",
+                self.id,
+                at.to_rfc3339()
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /v1/tokens`.
@@ -156,6 +188,9 @@ pub struct TokenRequest {
     /// means a partner of one program only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// When the token stops working (RFC 3339, in the future); never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The answer to `POST /v1/tokens`: the token, shown this once.
@@ -168,6 +203,15 @@ const TOKEN_PREFIX: &str = "po_";
 
 /// A new random token and its record.
 pub fn new_token(scopes: Vec<Scope>, program: Option<String>) -> (String, TokenRecord) {
+    new_token_until(scopes, program, None)
+}
+
+/// [`new_token`] that stops working at `expires_at`.
+pub fn new_token_until(
+    scopes: Vec<Scope>,
+    program: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+) -> (String, TokenRecord) {
     // rand's thread RNG is a CSPRNG seeded from the OS.
     let bytes: [u8; 24] = rand::random();
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
@@ -178,6 +222,9 @@ pub fn new_token(scopes: Vec<Scope>, program: Option<String>) -> (String, TokenR
         scopes,
         program,
         created_at: Utc::now(),
+        expires_at,
+        revoked_at: None,
+        last_used_at: None,
     };
     (token, record)
 }

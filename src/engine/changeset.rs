@@ -105,6 +105,11 @@ pub struct ChangesetRecord {
     pub revision: u64,
     pub base_revision: u64,
     pub author: String,
+    /// The id of the token that applied the changeset over HTTP (the author
+    /// is whatever the client says; the token is who it was). Absent for the
+    /// embedded engine, which needs no token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,7 +25,11 @@ pub struct CustomerDetail {
     /// Sorted.
     pub tags: BTreeSet<String>,
     pub products: Vec<CustomerProduct>,
+    /// The first tag changes, oldest first; `tag_history_next_cursor` asks
+    /// for the rest (`GET .../customers/{customer}/tag-history?cursor=`).
     pub tag_history: Vec<TagChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_history_next_cursor: Option<String>,
 }
 
 impl Engine {
@@ -33,12 +37,19 @@ impl Engine {
         let customer = self.store.customer(program, key).await?.ok_or_else(|| {
             Error::NotFound(format!("program `{program}` has no customer `{key}`"))
         })?;
+        let history = self
+            .tag_history_page(
+                program,
+                Subject::Customer,
+                key,
+                None,
+                super::lists::DETAIL_HISTORY,
+            )
+            .await?;
         Ok(CustomerDetail {
             products: self.store.products_of(program, key).await?,
-            tag_history: self
-                .store
-                .tag_history(program, Subject::Customer, key)
-                .await?,
+            tag_history: history.items,
+            tag_history_next_cursor: history.next_cursor,
             key: customer.key,
             partner: customer.partner,
             signed_up_at: customer.signed_up_at,

@@ -297,6 +297,18 @@ impl Event {
         if self.id().trim().is_empty() {
             return Err("`id` must not be empty".to_owned());
         }
+        if let Some(problem) = crate::spec::text::id_problem(self.id()) {
+            return Err(problem);
+        }
+        if let Event::PartnerJoined { partner, .. } | Event::PartnerUpdated { partner, .. } = self
+            && let Some(problem) = crate::spec::text::person_problem(
+                "partner",
+                partner.name.as_deref(),
+                partner.email.as_deref(),
+            )
+        {
+            return Err(problem);
+        }
         if self.at() > now + MAX_FUTURE {
             return Err(format!(
                 "`at` {} is more than 5 minutes in the future",
@@ -380,6 +392,9 @@ impl Event {
         for (field, value) in keys {
             if value.trim().is_empty() {
                 return Err(format!("`{field}` must not be empty"));
+            }
+            if let Some(problem) = crate::spec::text::external_key_problem(field, value) {
+                return Err(problem);
             }
             // Partner keys name partners in URLs and tokens (`partner:KEY`).
             if field == "partner.key"
@@ -474,7 +489,9 @@ fn line_of(body: &str, offset: usize) -> usize {
 fn parse_one(text: &str, line: usize, now: DateTime<Utc>) -> Result<Received, EventNote> {
     let id = serde_json::from_str::<serde_json::Value>(text)
         .ok()
-        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned))
+        // An id too long or unfit to print is not echoed back.
+        .filter(|id| crate::spec::text::id_problem(id).is_none());
     let reject = |reason: String| EventNote {
         line,
         id: id.clone(),

@@ -6,14 +6,18 @@ pub mod access;
 pub mod changeset;
 pub mod commission;
 pub mod customer;
+pub mod erasure;
 pub mod event;
 pub mod explain;
 mod ingest;
 pub mod ledger;
+pub mod lists;
+pub mod page;
 pub mod partner;
 pub mod runtime;
 mod sources;
 mod sweep;
+mod tokens;
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +34,7 @@ use crate::spec::{Automation, Config, Resource};
 use crate::store::record::Partner;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, RuntimeTx, Store};
-use access::{Principal, Scope};
+
 use changeset::{Changeset, ChangesetRecord};
 
 /// A program's whole config at one revision.
@@ -138,7 +142,14 @@ const PAGE: usize = 5_000;
 pub struct PartnerDetail {
     #[serde(flatten)]
     pub partner: Partner,
+    /// The first tag changes, oldest first; `tag_history_next_cursor` asks
+    /// for the rest (`GET .../partners/{partner}/tag-history?cursor=`).
     pub tag_history: Vec<runtime::state::TagChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_history_next_cursor: Option<String>,
+    /// When the partner's name and email were erased, latest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<erasure::Erasure>,
 }
 
 #[derive(Clone)]
@@ -146,6 +157,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     /// The runtime's view of each program's config, rebuilt when the revision moves.
     configs: Arc<Mutex<HashMap<String, runtime::SharedConfig>>>,
+    /// When this process last noted each token's use (see `tokens`).
+    touched: tokens::Touched,
 }
 
 impl Engine {
@@ -153,6 +166,7 @@ impl Engine {
         Engine {
             store,
             configs: Arc::default(),
+            touched: tokens::Touched::default(),
         }
     }
 
@@ -314,13 +328,20 @@ impl Engine {
         let partner = self.store.partner(program, key).await?.ok_or_else(|| {
             Error::NotFound(format!("program `{program}` has no partner `{key}`"))
         })?;
-        let tag_history = self
-            .store
-            .tag_history(program, runtime::state::Subject::Partner, key)
+        let history = self
+            .tag_history_page(
+                program,
+                runtime::state::Subject::Partner,
+                key,
+                None,
+                lists::DETAIL_HISTORY,
+            )
             .await?;
         Ok(PartnerDetail {
             partner,
-            tag_history,
+            tag_history: history.items,
+            tag_history_next_cursor: history.next_cursor,
+            erasures: self.store.erasures(program, key).await?,
         })
     }
 
@@ -345,6 +366,17 @@ impl Engine {
     /// Applies a changeset atomically after checking that it applies to the
     /// current revision and leaves a valid config.
     pub async fn apply(&self, program: &str, changeset: &Changeset) -> Result<ChangesetRecord> {
+        self.apply_as(program, changeset, None).await
+    }
+
+    /// [`Engine::apply`] for a caller over HTTP: `token` is the id of the
+    /// token that sent the changeset, kept in its history.
+    pub async fn apply_as(
+        &self,
+        program: &str,
+        changeset: &Changeset,
+        token: Option<&str>,
+    ) -> Result<ChangesetRecord> {
         if changeset.author.trim().is_empty() {
             return Err(Error::BadRequest("a changeset needs an author".to_owned()));
         }
@@ -387,6 +419,7 @@ impl Engine {
                 minor_units,
                 daily_checks_changed,
                 backfill: !backfills.is_empty(),
+                token,
             })
             .await?;
         if !backfills.is_empty() {
@@ -475,55 +508,5 @@ impl Engine {
             }
         }
         Ok(impact)
-    }
-
-    /// Makes a token; the token itself is returned once and never stored.
-    /// A token bound to `program` reaches that program only; a `partner:KEY`
-    /// token must be bound, as partner keys are unique per program only.
-    pub async fn create_token(
-        &self,
-        scopes: Vec<Scope>,
-        program: Option<String>,
-    ) -> Result<String> {
-        if scopes.is_empty() {
-            return Err(Error::BadRequest(
-                "a token needs at least one scope".to_owned(),
-            ));
-        }
-        if let Some(problem) = program.as_deref().and_then(crate::spec::check::key_problem) {
-            return Err(Error::BadRequest(format!("program: {problem}")));
-        }
-        if program.is_none()
-            && let Some(partner) = scopes.iter().find(|s| matches!(s, Scope::Partner(_)))
-        {
-            return Err(Error::BadRequest(format!(
-                "a `{partner}` token must name the program the partner belongs to"
-            )));
-        }
-        let (token, record) = access::new_token(scopes, program);
-        self.store.insert_token(&record).await?;
-        Ok(token)
-    }
-
-    /// The principal a bearer token stands for.
-    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
-        let record = self
-            .store
-            .token_by_hash(&access::hash_token(token))
-            .await?
-            .ok_or_else(|| Error::Unauthorized("the token is not valid".to_owned()))?;
-        // Made before partner tokens were bound to a program, with several
-        // programs to choose from: which partner it means is unknown.
-        if record.program.is_none() && record.scopes.iter().any(|s| matches!(s, Scope::Partner(_)))
-        {
-            return Err(Error::Unauthorized(
-                "this partner token belongs to no program; make a new one with `partnerops token create --scope partner:KEY --program PROGRAM`".to_owned(),
-            ));
-        }
-        Ok(Principal {
-            token_id: record.id,
-            scopes: record.scopes,
-            program: record.program,
-        })
     }
 }

@@ -31,24 +31,19 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            Error::Unauthorized(
-                "a bearer token is required (Authorization: Bearer TOKEN)".to_owned(),
-            )
-        })?;
-        // The scheme is case-insensitive (RFC 9110); the token is not.
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::Unauthorized("the Authorization header must be `Bearer TOKEN`".to_owned())
-            })?;
-        let principal = state.engine.authenticate(token).await?;
+        let address = super::limits::client_address(parts);
+        state.guard.before_auth(address)?;
+        let principal = match authenticate(parts, state).await {
+            Ok(principal) => principal,
+            Err(e @ Error::Unauthorized(_)) => {
+                // Past the failed-auth rate, this refusal is a 429 too.
+                state.guard.failed_auth(address)?;
+                return Err(ApiError(e));
+            }
+            Err(e) => return Err(ApiError(e)),
+        };
         tracing::Span::current().record("token", principal.token_id.as_str());
+        state.guard.token_request(&principal.token_id)?;
         if let Some(problem) = requested_program(parts).and_then(key_problem) {
             return Err(ApiError(Error::BadRequest(format!("program: {problem}"))));
         }
@@ -67,6 +62,25 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller(principal))
     }
+}
+
+/// The principal the request's bearer token stands for.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, Error> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        Error::Unauthorized("a bearer token is required (Authorization: Bearer TOKEN)".to_owned())
+    })?;
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::Unauthorized("the Authorization header must be `Bearer TOKEN`".to_owned())
+        })?;
+    state.engine.authenticate(token).await
 }
 
 /// The program a request is about, as written in its path

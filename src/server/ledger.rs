@@ -66,7 +66,7 @@ fn page_limit(limit: Option<usize>) -> Result<usize, Error> {
     params(("program" = String, Path, description = "program key"), CommissionParams),
     responses((status = 200, body = LedgerPage, description = "a page of lines; `next` reads on"),
         (status = 400, body = Problem, description = "a bad filter"),
-        (status = 404, body = Problem, description = "no such partner"),
+        (status = 404, body = Problem, description = "`partner` is not a partner of the program"),
         (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
     security(("bearer" = [])))]
 pub async fn commissions(

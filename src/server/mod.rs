@@ -4,18 +4,22 @@
 mod auth;
 mod config;
 mod ledger;
+pub mod limits;
 pub mod openapi;
 mod params;
 mod reply;
 mod runtime;
 pub mod stripe;
+pub mod tls;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::middleware::{self, Next};
+use axum::handler::Handler;
+use axum::middleware::{self, Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,8 +29,9 @@ use crate::engine::{Engine, Error};
 use crate::problem::Problem;
 use reply::{ApiError, problem_response};
 
-/// Large enough for a 10,000-resource changeset or a big event batch, small
-/// enough that one request cannot exhaust memory.
+/// The largest body an event batch or a changeset may have by default:
+/// large enough for a 10,000-resource changeset or a big event batch, small
+/// enough that a few at once cannot exhaust memory (see [`limits::Limits`]).
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// A request still running after this is answered 503 and dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -36,18 +41,58 @@ pub struct AppState {
     pub engine: Engine,
     /// Stripe's webhook deliveries, batched per engine.
     pub stripe: std::sync::Arc<crate::sources::stripe::StripeSource>,
+    pub guard: Arc<limits::Guard>,
+}
+
+/// How a router handles requests: their time limit and the server's limits.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub timeout: Duration,
+    pub limits: limits::Limits,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout: REQUEST_TIMEOUT,
+            limits: limits::Limits::default(),
+        }
+    }
 }
 
 pub fn router(engine: Engine) -> Router {
-    router_with_timeout(engine, REQUEST_TIMEOUT)
+    router_with(engine, &Options::default())
 }
 
 /// [`router`] with another request time limit (tests use a short one).
 pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
-    let state = AppState {
-        stripe: std::sync::Arc::new(crate::sources::stripe::StripeSource::new(engine.clone())),
+    router_with(
         engine,
+        &Options {
+            timeout,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`router`] with other options.
+pub fn router_with(engine: Engine, options: &Options) -> Router {
+    let timeout = options.timeout;
+    let state = AppState {
+        stripe: Arc::new(crate::sources::stripe::StripeSource::new(engine.clone())),
+        engine,
+        guard: Arc::new(limits::Guard::new(options.limits.clone())),
     };
+    // Event batches and changesets may be large; every other body is small.
+    let upload = |s: &AppState| {
+        (
+            DefaultBodyLimit::max(s.guard.limits.upload_limit),
+            from_fn_with_state(s.clone(), limits::upload),
+        )
+    };
+    let (upload_size, upload_guard) = upload(&state);
+    let apply = config::apply.layer(upload_guard.clone()).layer(upload_size);
+    let events = runtime::events.layer(upload_guard).layer(upload_size);
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -56,15 +101,19 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
         .route("/v1/programs/{program}/config", get(config::snapshot))
         .route(
             "/v1/programs/{program}/changesets",
-            get(config::history).post(config::apply),
+            get(config::history).post(apply),
         )
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
         .route("/v1/programs/{program}/impact", axum::routing::post(config::impact))
-        .route("/v1/tokens", axum::routing::post(config::create_token))
-        .route("/v1/programs/{program}/events", axum::routing::post(runtime::events))
+        .route("/v1/tokens", get(config::tokens).post(config::create_token))
+        .route("/v1/tokens/{id}", axum::routing::delete(config::revoke_token))
+        .route("/v1/programs/{program}/events", axum::routing::post(events))
         .route("/v1/programs/{program}/partners", get(runtime::partners))
         .route("/v1/programs/{program}/partners/{partner}", get(runtime::partner))
         .route("/v1/programs/{program}/customers/{customer}", get(runtime::customer))
+        .route("/v1/programs/{program}/partners/{partner}/tag-history", get(runtime::partner_tag_history))
+        .route("/v1/programs/{program}/partners/{partner}/erase", axum::routing::post(runtime::erase_partner))
+        .route("/v1/programs/{program}/customers/{customer}/tag-history", get(runtime::customer_tag_history))
         .route("/v1/sweep", axum::routing::post(runtime::sweep))
         .route("/v1/programs/{program}/commissions", get(ledger::commissions))
         .route("/v1/programs/{program}/transactions", get(ledger::transactions))
@@ -84,8 +133,10 @@ pub fn router_with_timeout(engine: Engine, timeout: Duration) -> Router {
         // After the routes: it applies to those registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.guard.limits.body_limit))
+        .layer(from_fn_with_state(state.clone(), limits::small_bodies))
+        .layer(from_fn_with_state(state.clone(), limits::admit))
         .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             time_limit(timeout, req, next)
         }))
@@ -158,6 +209,16 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// stop always ends; a write cut off there rolls back.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(REQUEST_TIMEOUT.as_secs() + 10);
 
+/// How the server takes connections.
+#[derive(Clone, Default)]
+pub struct Listening {
+    /// Connections open at once; 0 for no limit. A connection past it is
+    /// answered 503 (a problem naming `max-connections`) and closed.
+    pub max_connections: usize,
+    /// HTTPS with these settings; plain HTTP when absent.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 /// Serves `app` (usually [`router`]) over HTTP/1.1 until `shutdown`
 /// completes, then stops accepting connections, closes idle ones and finishes
 /// the requests in flight (for at most [`DRAIN_LIMIT`]).
@@ -166,14 +227,31 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listening = Listening {
+        max_connections: limits::Limits::default().max_connections,
+        tls: None,
+    };
+    serve_with(listener, app, shutdown, listening).await
+}
+
+/// [`serve`] with a connection limit and TLS as `listening` says.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    listening: Listening,
+) -> std::io::Result<()> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let open = (listening.max_connections > 0)
+        .then(|| Arc::new(tokio::sync::Semaphore::new(listening.max_connections)));
+    let tls = listening.tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin or die.
                     tracing::warn!("accepting a connection failed: {e}");
@@ -182,27 +260,44 @@ pub async fn serve(
                 }
             },
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let mut stopping = stopping.clone();
-        connections.spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
-            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                () = async {
-                    // The guard wait_for hands back must not live across an await.
-                    let _ = stopping.wait_for(|s| *s).await;
-                } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+        let permit = match &open {
+            None => None,
+            Some(open) => match open.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let max = listening.max_connections;
+                    let plain = tls.is_none();
+                    connections.spawn(async move {
+                        refuse_connection(stream, max, plain).await;
+                    });
+                    continue;
                 }
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection ended: {e}");
+            },
+        };
+        // The client's address, for the per-address limits and the log.
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let stopping = stopping.clone();
+        let tls = tls.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            match tls {
+                None => serve_connection(stream, service, stopping).await,
+                Some(acceptor) => {
+                    // A handshake gets as long as headers do.
+                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, service, stopping).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
         // Reap finished connections so the set holds only open ones.
@@ -226,6 +321,69 @@ pub async fn serve(
         connections.abort_all();
     }
     Ok(())
+}
+
+/// Serves one connection until it ends, or gracefully once `stopping`.
+async fn serve_connection<S, T>(
+    stream: T,
+    service: S,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = async {
+            // The guard wait_for hands back must not live across an await.
+            let _ = stopping.wait_for(|s| *s).await;
+        } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
+/// A connection past `max-connections`: told so (over plain HTTP, before it
+/// sends anything) and closed.
+async fn refuse_connection(mut stream: tokio::net::TcpStream, max: usize, plain: bool) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!("refusing a connection: {max} are open (serve --max-connections)");
+    if plain {
+        let problem = Problem::from(&Error::Limited {
+            status: 503,
+            limit: "max-connections".to_owned(),
+            detail: format!(
+                "the server has {max} connections open (serve --max-connections); try again shortly"
+            ),
+            retry_after: 1,
+        });
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+    }
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -11,21 +11,32 @@ use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
 use super::{config, ledger, runtime, stripe};
-use crate::engine::access::{IssuedToken, TokenRequest};
+use crate::engine::access::{IssuedToken, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
+use crate::engine::event::Event;
 use crate::engine::event::IngestReport;
 use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
+use crate::engine::page::Page;
 use crate::engine::partner::Partner;
+use crate::engine::runtime::state::TagChange;
 use crate::engine::view::PartnerView;
 use crate::engine::{Impact, ImpactQuery, PartnerDetail, ProgramSummary, Snapshot, SweepReport};
 use crate::problem::Problem;
 use crate::sources::stripe::Outcome;
 use crate::sources::stripe::StripeSecret;
 use crate::store::record::Payout;
+
+/// Pages of each list, by name: utoipa reads a generic type in a path
+/// annotation as one to compose, which these are not (schemars makes them).
+pub type ProgramPage = Page<ProgramSummary>;
+pub type ChangesetPage = Page<ChangesetRecord>;
+pub type PartnerPage = Page<Partner>;
+pub type TagChangePage = Page<TagChange>;
+pub type TokenPage = Page<TokenRecord>;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
 /// in from schemars by [`document`].
@@ -79,6 +90,15 @@ schema_from_schemars!(
     PartnerView,
     Outcome,
     StripeSecret,
+    TokenRecord,
+    crate::engine::erasure::Erasure,
+    Event,
+    TagChange,
+    ProgramPage,
+    ChangesetPage,
+    PartnerPage,
+    TagChangePage,
+    TokenPage,
 );
 
 #[derive(OpenApi)]
@@ -94,12 +114,17 @@ schema_from_schemars!(
         config::history,
         config::changeset,
         config::create_token,
+        config::tokens,
+        config::revoke_token,
         config::impact,
         runtime::events,
         runtime::sweep,
         runtime::partners,
         runtime::partner,
         runtime::customer,
+        runtime::partner_tag_history,
+        runtime::erase_partner,
+        runtime::customer_tag_history,
         ledger::commissions,
         ledger::transactions,
         ledger::payout_plan,
@@ -177,6 +202,13 @@ pub fn document() -> Value {
     doc
 }
 
+fn retry_after() -> Value {
+    json!({ "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": { "type": "integer", "minimum": 0 }
+    } })
+}
+
 fn problem(description: &str) -> Value {
     json!({
         "description": description,
@@ -219,9 +251,19 @@ fn add_common_responses(doc: &mut Value) {
             responses
                 .entry("400")
                 .or_insert_with(|| problem("a path or query parameter is not valid"));
-            responses.entry("503").or_insert_with(|| {
-                problem("the request took longer than the server's time limit (120 s)")
-            });
+            responses
+                .entry("401")
+                .or_insert_with(|| problem("no or bad token"));
+            let mut limited = problem(
+                "a rate limit refused the request (per token, per address, or failed authentications per address): the problem's `limit` names it; try again after `Retry-After` seconds",
+            );
+            limited["headers"] = retry_after();
+            responses.entry("429").or_insert(limited);
+            let mut busy = problem(
+                "the request took longer than the server's time limit (120 s), or a concurrency or connection limit refused it (then with `Retry-After` and the problem's `limit`)",
+            );
+            busy["headers"] = retry_after();
+            responses.insert("503".to_owned(), busy);
         }
     }
 }

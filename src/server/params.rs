@@ -72,3 +72,20 @@ fn query_error(rejection: &QueryRejection) -> Error {
         .unwrap_or(&text);
     Error::BadRequest(format!("invalid query string: {text}"))
 }
+
+/// `cursor` and `limit`, as every list takes them.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// `next_cursor` from the previous page; the first page when absent.
+    pub cursor: Option<String>,
+    /// Items on the page: 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        Ok(crate::engine::page::limit(self.limit)?)
+    }
+}

@@ -32,6 +32,11 @@ pub fn problem_response(problem: &Problem) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if let Some(seconds) = problem.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     // RFC 9110: a 401 names the scheme that would get through.
     if status == StatusCode::UNAUTHORIZED {
         response
@@ -42,9 +47,24 @@ pub fn problem_response(problem: &Problem) -> Response {
 }
 
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let limit = req.extensions().get::<super::limits::BodyLimit>().copied();
     Bytes::from_request(req, state).await.map_err(|rejection| {
         ApiError(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge(format!("the request body is too large: {rejection}"))
+            match limit {
+                Some(l) => Error::Limited {
+                    status: 413,
+                    limit: l.flag.to_owned(),
+                    detail: format!(
+                        "the request body is larger than {} (serve --{})",
+                        super::limits::size_text(l.bytes),
+                        l.flag
+                    ),
+                    retry_after: 0,
+                },
+                None => {
+                    Error::PayloadTooLarge(format!("the request body is too large: {rejection}"))
+                }
+            }
         } else {
             Error::BadRequest(format!("cannot read the request body: {rejection}"))
         })

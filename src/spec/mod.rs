@@ -13,6 +13,7 @@ pub mod money;
 mod product;
 mod program;
 mod tag;
+pub mod text;
 mod transaction;
 mod whole;
 

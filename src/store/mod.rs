@@ -41,6 +41,8 @@ pub struct Commit<'a> {
     /// Whether the changeset brings backfills to run: until they have, the
     /// sweep runs them.
     pub backfill: bool,
+    /// The id of the token that sent the changeset over HTTP.
+    pub token: Option<&'a str>,
 }
 
 /// Which ledger lines to read.
@@ -232,6 +234,61 @@ pub trait Store: Send + Sync + 'static {
     }
     /// The Stripe source's records.
     fn stripe(&self) -> &dyn stripe::StripeStore;
+
+    /// Applied changesets older than revision `before` (all when `None`),
+    /// newest first, without their changes; at most `limit`.
+    async fn changesets_page(
+        &self,
+        program: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ChangesetRecord>>;
+
+    /// A partner's or customer's tag changes in [`Store::tag_history`]'s
+    /// order, after position `after` (from the start when `None`), at most
+    /// `limit`, each with its position (text only this store reads).
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, TagChange)>>;
+
+    /// Tokens with ids after `after`, in id order, at most `limit`; only
+    /// those bound to `program` when it is given.
+    async fn tokens_page(
+        &self,
+        program: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TokenRecord>>;
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>>;
+
+    /// Marks the token revoked at `at`; false when no token has this id or
+    /// it was revoked already.
+    async fn revoke_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
+
+    /// Removes a partner's name and email from their row and from every
+    /// stored event body, and records the erasure; one transaction.
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::engine::erasure::Erasure>;
+
+    /// A partner's erasures, latest first.
+    async fn erasures(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<Vec<crate::engine::erasure::Erasure>>;
+
+    /// Notes that the token was used at `at`.
+    async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
 }
 
 /// Everything of one partner's history a replay reads.

@@ -642,6 +642,7 @@ mod tests {
                 name: "P".into(),
                 currency: currency.into(),
                 timezone: "UTC".into(),
+                payouts: crate::spec::Payouts::default(),
             })
         };
         assert_eq!(ProgramView::new(1, &config("JPY")).unwrap().exponent, 0);
@@ -1251,7 +1252,7 @@ mod tests {
         );
         let total: i64 = amounts
             .iter()
-            .map(|a| crate::spec::money::parse_hundredths(a).unwrap())
+            .map(|a| crate::spec::money::parse_decimal(a, 2).unwrap().0)
             .sum();
         assert_eq!(total, 10000);
     }

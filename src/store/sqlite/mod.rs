@@ -6,7 +6,7 @@
 //! durable before the engine answers.
 
 use std::path::Path;
-use std::str::FromStr;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +17,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+mod access;
+mod erasure;
 mod ledger;
 mod partners;
 mod runtime;
@@ -29,7 +31,7 @@ use super::record::{
     RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store};
-use crate::engine::access::{Scope, TokenRecord};
+use crate::engine::access::TokenRecord;
 use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
 use crate::engine::{ProgramSummary, Snapshot};
 use crate::error::{Error, Result};
@@ -56,7 +58,6 @@ pub struct SqliteStore {
 fn options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true)
@@ -68,14 +69,22 @@ fn options(path: &Path) -> SqliteConnectOptions {
 
 impl SqliteStore {
     /// Opens (creating it and its directory if needed) and migrates the file.
+    ///
+    /// A new file is made whole beside the path and renamed into place, so a
+    /// process killed while creating it leaves no file, or the empty file
+    /// that was there, and never a half-made database that readers cannot
+    /// open (see [`create`]).
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
         }
+        if is_absent_or_empty(path)? {
+            create(path).await?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options(path).create_if_missing(true))
+            .connect_with(options(path).journal_mode(SqliteJournalMode::Wal))
             .await
             .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
         MIGRATOR.run(&pool).await?;
@@ -84,10 +93,13 @@ impl SqliteStore {
 
     /// Opens an existing file for reading only; `None` when there is no file yet
     /// (an engine nobody has written to is empty, and reading must not create it).
+    /// An empty file (`touch engine.db`) is an engine nobody has written to.
     pub async fn open_read_only(path: &Path) -> Result<Option<SqliteStore>> {
-        if !path.exists() {
+        if is_absent_or_empty(path)? {
             return Ok(None);
         }
+        // No journal mode here: setting one is a write, and the file is
+        // already in WAL mode from its creation.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options(path).read_only(true))
@@ -150,6 +162,89 @@ fn currency_of(spec: Option<String>) -> String {
         .unwrap_or_default()
 }
 
+fn is_absent_or_empty(path: &Path) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::Internal(format!("opening {}: {e}", path.display()))),
+    }
+}
+
+/// Makes a new engine file at `path` (absent or empty): the database is
+/// created, switched to WAL and migrated under a temporary name beside it,
+/// closed, and renamed over `path` in one step. Until the rename, readers see
+/// no engine (an absent or empty file reads as empty); after it, a whole one.
+/// An exclusive lock on `path` keeps two processes from creating it at once:
+/// the second waits and then finds the first one's file.
+async fn create(path: &Path) -> Result<()> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Internal(format!("creating {}: {what}: {e}", path.display()))
+    };
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| fail("opening", &e))?;
+    // Blocking, but only for as long as another process takes to create a
+    // database: milliseconds.
+    lock.lock().map_err(|e| fail("locking", &e))?;
+    // The lock is on the file the other process replaced: look at the path.
+    if !is_absent_or_empty(path)? {
+        return Ok(());
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".creating");
+    let temp = path.with_file_name(name);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut stale = temp.clone().into_os_string();
+        stale.push(suffix);
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail("removing a leftover", &e)),
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            options(&temp)
+                .journal_mode(SqliteJournalMode::Wal)
+                .create_if_missing(true),
+        )
+        .await
+        .map_err(|e| fail("opening", &e))?;
+    MIGRATOR.run(&pool).await?;
+    // Closing the last connection checkpoints the WAL into the file and
+    // removes it: the file alone is the whole database.
+    pool.close().await;
+    pause_while_creating();
+    std::fs::rename(&temp, path).map_err(|e| fail("renaming into place", &e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename is durable once the directory is.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Set in a crash test's child process: the store says so on stderr with
+/// [`CREATING_MARKER`] once a new database is made under its temporary name,
+/// and waits there, so the test can kill it before the file is in place.
+#[doc(hidden)]
+pub const PAUSE_CREATING_ENV: &str = "PARTNEROPS_TEST_PAUSE_CREATING";
+#[doc(hidden)]
+pub const CREATING_MARKER: &str = "partnerops-test: database made, not yet in place";
+
+fn pause_while_creating() {
+    if std::env::var_os(PAUSE_CREATING_ENV).is_some() {
+        eprintln!("{CREATING_MARKER}");
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
 /// Set in a crash test's child process: the store then says on stderr, with
 /// [`ROWS_WRITTEN_MARKER`], when a changeset's transaction has written rows and
 /// not committed, so a kill that follows is known to land inside it.
@@ -200,6 +295,7 @@ fn record_from_row(row: &SqliteRow, with_changes: bool) -> Result<ChangesetRecor
         revision: revision(row.try_get("revision")?),
         base_revision: revision(row.try_get("base_revision")?),
         author: row.try_get("author")?,
+        token: row.try_get("token")?,
         message: row.try_get("message")?,
         git_commit: row.try_get("git_commit")?,
         applied_at: parse_time(&row.try_get::<String, _>("applied_at")?)?,
@@ -475,6 +571,7 @@ impl Store for SqliteStore {
             minor_units,
             daily_checks_changed,
             backfill,
+            token,
         } = commit;
         let now = Utc::now();
         let mut tx = self.write_tx().await?;
@@ -595,8 +692,8 @@ impl Store for SqliteStore {
         let changes = serde_json::to_string(&changeset.changes)
             .map_err(|e| Error::Internal(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO changesets (program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO changesets (program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes, changes, token) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(program)
         .bind(to_i64(new_revision))
@@ -609,6 +706,7 @@ impl Store for SqliteStore {
         .bind(i64::try_from(summary.update).unwrap_or(i64::MAX))
         .bind(i64::try_from(summary.delete).unwrap_or(i64::MAX))
         .bind(changes)
+        .bind(token)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -618,6 +716,7 @@ impl Store for SqliteStore {
             revision: new_revision,
             base_revision: changeset.base_revision,
             author: changeset.author.clone(),
+            token: token.map(str::to_owned),
             message: changeset.message.clone(),
             git_commit: changeset.git_commit.clone(),
             applied_at: parse_time(&timestamp(now))?,
@@ -629,7 +728,7 @@ impl Store for SqliteStore {
 
     async fn changesets(&self, program: &str) -> Result<Vec<ChangesetRecord>> {
         let rows = sqlx::query(
-            "SELECT program, revision, base_revision, author, message, git_commit, applied_at, creates, updates, deletes \
+            "SELECT program, revision, base_revision, author, token, message, git_commit, applied_at, creates, updates, deletes \
              FROM changesets WHERE program = $1 ORDER BY revision DESC",
         )
         .bind(program)
@@ -896,47 +995,95 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
-        let scopes = token
-            .scopes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" ");
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, hash, scopes, program, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&token.id)
-        .bind(&token.hash)
-        .bind(scopes)
-        .bind(&token.program)
-            .bind(timestamp(token.created_at))
-            .execute(&mut *tx)
-            .await?;
+        access::insert(&mut tx, token).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row =
-            sqlx::query("SELECT id, hash, scopes, program, created_at FROM tokens WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&self.pool)
+        access::by("hash", &self.pool, hash).await
+    }
+
+    async fn changesets_page(
+        &self,
+        program: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ChangesetRecord>> {
+        let rows = sqlx::query(
+            "SELECT program, revision, base_revision, author, token, message, git_commit, applied_at, creates, updates, deletes \
+             FROM changesets WHERE program = $1 AND revision < $2 ORDER BY revision DESC LIMIT $3",
+        )
+        .bind(program)
+        .bind(before.map_or(i64::MAX, to_i64))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| record_from_row(r, false)).collect()
+    }
+
+    async fn tag_history_page(
+        &self,
+        program: &str,
+        subject: Subject,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, TagChange)>> {
+        partners::history_page(&self.pool, program, subject, key, after, limit).await
+    }
+
+    async fn tokens_page(
+        &self,
+        program: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TokenRecord>> {
+        access::page(&self.pool, program, after, limit).await
+    }
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>> {
+        access::by("id", &self.pool, id).await
+    }
+
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(timestamp(at))
+                .execute(&mut *tx)
                 .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let scopes: String = row.try_get("scopes")?;
-        Ok(Some(TokenRecord {
-            id: row.try_get("id")?,
-            hash: row.try_get("hash")?,
-            scopes: scopes
-                .split_whitespace()
-                .map(Scope::from_str)
-                .collect::<Result<_, _>>()
-                .map_err(Error::Internal)?,
-            program: row.try_get("program")?,
-            created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
-        }))
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn erase_partner(
+        &self,
+        program: &str,
+        partner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::engine::erasure::Erasure> {
+        erasure::erase(&self.pool, program, partner, at).await
+    }
+
+    async fn erasures(
+        &self,
+        program: &str,
+        partner: &str,
+    ) -> Result<Vec<crate::engine::erasure::Erasure>> {
+        erasure::list(&self.pool, program, partner).await
+    }
+
+    async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(timestamp(at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

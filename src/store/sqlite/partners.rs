@@ -217,3 +217,61 @@ pub(super) async fn history<'e>(
         })
         .collect()
 }
+
+/// [`history`] a page at a time, in the same order (`at`, then `seq`),
+/// after the change at position `after` ("AT SEQ", as returned with each).
+pub(super) async fn history_page<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    subject: Subject,
+    key: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, TagChange)>> {
+    let (at, seq) = match after {
+        None => (String::new(), i64::MIN),
+        Some(position) => position
+            .split_once(' ')
+            .and_then(|(at, seq)| Some((at.to_owned(), seq.parse().ok()?)))
+            .ok_or_else(|| {
+                crate::engine::Error::BadRequest(format!("bad tag history position `{position}`"))
+            })?,
+    };
+    let rows = sqlx::query(
+        "SELECT seq, tag, change, cause_kind, cause, event_id, at FROM tag_changes \
+         WHERE program = $1 AND subject_kind = $2 AND subject = $3 AND (at > $4 OR (at = $4 AND seq > $5)) \
+         ORDER BY at, seq LIMIT $6",
+    )
+    .bind(program)
+    .bind(subject.as_str())
+    .bind(key)
+    .bind(at)
+    .bind(seq)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let position = format!(
+                "{} {}",
+                r.try_get::<String, _>("at")?,
+                r.try_get::<i64, _>("seq")?
+            );
+            Ok((position, change_from_row(r, subject, key)?))
+        })
+        .collect()
+}
+
+fn change_from_row(r: &SqliteRow, subject: Subject, key: &str) -> Result<TagChange> {
+    let cause: String = r.try_get("cause_kind")?;
+    Ok(TagChange {
+        subject_kind: subject,
+        subject: key.to_owned(),
+        tag: r.try_get("tag")?,
+        added: r.try_get::<String, _>("change")? == "added",
+        cause_kind: Cause::parse(&cause),
+        cause: r.try_get("cause")?,
+        event_id: r.try_get("event_id")?,
+        at: parse_time(&r.try_get::<String, _>("at")?)?,
+    })
+}

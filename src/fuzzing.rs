@@ -1,0 +1,75 @@
+//! Entry points for the fuzz targets in `tests/fuzz/` and for the test that
+//! replays their corpora (`tests/fuzz_corpus.rs`): one function per target,
+//! taking the fuzzer's bytes. Each must never panic, whatever the bytes; what
+//! it returns is thrown away. A new target is a function here, a file in
+//! `tests/fuzz/fuzz_targets/` that calls it, and a line in [`TARGETS`].
+
+/// Every target by name, as the fuzz crate and the corpus test know them.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("config_loader", config_loader),
+    ("events_parser", events_parser),
+];
+
+/// The bytes as a config of up to four files, split at `\n---8<---\n`, so
+/// cross-file checks (duplicates, references, the alias budget) are reached;
+/// every diagnostic is rendered as `validate` prints it.
+pub fn config_loader(data: &[u8]) {
+    let files: Vec<(String, Vec<u8>)> = split(data, b"\n---8<---\n")
+        .into_iter()
+        .take(4)
+        .enumerate()
+        .map(|(i, part)| (format!("c/{i}.yaml"), part.to_vec()))
+        .collect();
+    match crate::config::load_texts("c", &files) {
+        Ok(config) => {
+            // What loads must also write back (export) and travel as JSON.
+            for (_, document) in crate::config::files_per_kind(&config) {
+                let _ = crate::config::to_yaml(&document);
+            }
+            for resource in config.resources() {
+                let _ = serde_json::to_string(&resource);
+            }
+        }
+        Err(diagnostics) => {
+            for d in diagnostics {
+                let _ = d.to_string();
+            }
+        }
+    }
+}
+
+/// The bytes as a batch of events in each format the engine reads, every
+/// event checked as the engine checks it.
+pub fn events_parser(data: &[u8]) {
+    let Ok(body) = std::str::from_utf8(data) else {
+        return;
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    for format in [
+        crate::engine::event::BatchFormat::Array,
+        crate::engine::event::BatchFormat::Ndjson,
+        crate::engine::event::BatchFormat::Sniff,
+    ] {
+        if let Ok((good, bad)) = crate::engine::event::parse_batch(body, format, now) {
+            for r in good {
+                let _ = serde_json::to_string(&r.event);
+            }
+            for n in bad {
+                let _ = serde_json::to_string(&n);
+            }
+        }
+    }
+}
+
+fn split<'a>(data: &'a [u8], separator: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while let Some(i) = rest.windows(separator.len()).position(|w| w == separator) {
+        parts.push(&rest[..i]);
+        rest = &rest[i + separator.len()..];
+    }
+    parts.push(rest);
+    parts
+}
