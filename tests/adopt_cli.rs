@@ -277,11 +277,12 @@ fn a_targeted_plan_holds_the_target_and_what_it_needs() {
         [
             "  + program gigakick",
             "  + tag gold",
+            "  + webhook crm",
             "  + automation gold-tier"
         ],
         "{text}"
     );
-    assert!(text.contains("Plan: 3 to create, 0 to update, 0 to delete."));
+    assert!(text.contains("Plan: 4 to create, 0 to update, 0 to delete."));
     assert_eq!(code(&s.run(&["apply", "gold.json", "--yes"])), 0);
     // The rest is left for the next plan.
     let rest = s.run(&["plan", config]);

@@ -76,7 +76,7 @@ fn a_saved_plan_is_recognised_by_content_not_name() {
     );
     let applied = s.run(&["apply", "p1.plan", "--yes"]);
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
-    assert!(stderr(&applied).contains("is at revision 1 (27 created"));
+    assert!(stderr(&applied).contains("is at revision 1 (28 created"));
 
     // A single YAML config file named .json is planned as config.
     let single = s.run(&["export"]);

@@ -34,7 +34,7 @@ fn reads_as_empty_then_applies(dir: &Path) {
     let config = example();
     let plan = partnerops(dir, &["plan", &config, "--db", "e.db"]);
     assert_eq!(code(&plan), 0, "{}", stderr(&plan));
-    assert!(stdout(&plan).contains("27 to create"), "{}", stdout(&plan));
+    assert!(stdout(&plan).contains("28 to create"), "{}", stdout(&plan));
     for args in [
         &["partners", "--db", "e.db"][..],
         &["history", "--db", "e.db"],

@@ -15,11 +15,11 @@ fn plan_apply_export_history(s: &Session) {
 
     let first = s.run(&["plan", config, "--exit-code"]);
     assert_eq!(code(&first), 2, "{}", stderr(&first));
-    assert!(stdout(&first).contains("Plan: 27 to create, 0 to update, 0 to delete."));
+    assert!(stdout(&first).contains("Plan: 28 to create, 0 to update, 0 to delete."));
 
     let applied = s.run(&["apply", config, "--yes", "--message", "first import"]);
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
-    assert!(stderr(&applied).contains("is at revision 1 (27 created, 0 updated, 0 deleted)"));
+    assert!(stderr(&applied).contains("is at revision 1 (28 created, 0 updated, 0 deleted)"));
 
     let again = s.run(&["plan", config, "--exit-code"]);
     assert_eq!(code(&again), 0, "{}", stderr(&again));
@@ -54,7 +54,7 @@ fn plan_apply_export_history(s: &Session) {
     assert_eq!(history[0]["summary"]["update"], 1);
     let text_history = stdout(&s.run(&["history"]));
     assert!(
-        text_history.contains("+27 ~0 -0") && text_history.contains("first import"),
+        text_history.contains("+28 ~0 -0") && text_history.contains("first import"),
         "{text_history}"
     );
 

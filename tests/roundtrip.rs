@@ -28,6 +28,7 @@ fn spread(config: &Config, files: usize, places: &[Index]) -> Vec<ConfigDocument
             Resource::Group(r) => document.groups.push(r),
             Resource::Tag(r) => document.tags.push(r),
             Resource::Product(r) => document.products.push(r),
+            Resource::Webhook(r) => document.webhooks.push(r),
             Resource::Automation(r) => document.automations.push(r),
             Resource::CommissionTrigger(r) => document.commission_triggers.push(r),
         }

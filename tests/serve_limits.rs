@@ -286,7 +286,7 @@ async fn https_end_to_end_with_a_self_signed_certificate() {
         &[("SSL_CERT_FILE", cert_file.to_str().unwrap())],
         &["history"],
     );
-    assert!(stdout(&history).contains("+27"), "{}", stdout(&history));
+    assert!(stdout(&history).contains("+28"), "{}", stdout(&history));
 
     // Plain HTTP to the TLS port gets nowhere, and a client that does not
     // trust the certificate refuses it.

@@ -92,7 +92,7 @@ pub struct ViewArgs {
 
 /// Lines read per request: the ledger is printed as it is read, so memory
 /// does not grow with it.
-const PAGE: usize = 5_000;
+const PAGE: usize = 1_000;
 
 pub async fn list(global: &GlobalArgs, args: &CommissionsArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;

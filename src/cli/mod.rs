@@ -36,6 +36,7 @@ mod sweep;
 mod token;
 mod transactions;
 mod validate;
+mod webhooks;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -152,6 +153,8 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Event sources: Stripe's webhooks.
     Sources(sources::SourcesArgs),
+    /// Webhooks out: deliveries, redelivery, signing secrets, dispatch.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 /// The commands that reach no engine, by name: they take none of `--engine`,
@@ -474,5 +477,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Sources(args) => sources::run(global, args).await,
+        Command::Webhooks(args) => webhooks::run(global, args).await,
     }
 }

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{GlobalArgs, exit};
 use crate::engine::Engine;
+use crate::engine::outbox::dispatch::{DispatchOptions, Dispatcher};
 use crate::server;
 use crate::server::limits::{Limits, Rate, parse_size};
 
@@ -52,6 +53,10 @@ pub struct ServeArgs {
     /// address gets 429 until its allowance comes back (0: no limit).
     #[arg(long, value_name = "RATE", default_value_t = Limits::default().failed_auth_per_address)]
     pub failed_auth_per_address: Rate,
+    /// Send webhooks to loopback and private addresses too (development and
+    /// tests); refused by default.
+    #[arg(long)]
+    pub allow_private_webhooks: bool,
 }
 
 impl ServeArgs {
@@ -128,6 +133,14 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
     if !args.sweep_every.is_zero() {
         tokio::spawn(sweep_timer(engine.clone(), args.sweep_every));
     }
+    let dispatcher = Dispatcher::new(
+        engine.clone(),
+        DispatchOptions {
+            allow_private: args.allow_private_webhooks,
+            ..DispatchOptions::default()
+        },
+    )?;
+    tokio::spawn(dispatcher.run());
     let listening = server::Listening {
         max_connections: limits.max_connections,
         tls,

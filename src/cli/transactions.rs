@@ -19,7 +19,7 @@ pub struct TransactionsArgs {
     pub format: ListFormat,
 }
 
-const PAGE: usize = 5_000;
+const PAGE: usize = 1_000;
 
 pub async fn list(global: &GlobalArgs, args: &TransactionsArgs) -> anyhow::Result<ExitCode> {
     let reader = global.target().reader().await?;

@@ -16,6 +16,8 @@ use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
+use crate::engine::outbox::WebhookSecret;
+use crate::engine::outbox::dispatch::{DispatchOptions, DispatchReport, Dispatcher};
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
@@ -24,6 +26,7 @@ use crate::engine::{
 };
 use crate::sources::stripe::{Outcome, StripeSource};
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
@@ -273,6 +276,22 @@ impl Reader for EmbeddedReader {
             None => Ok(empty()),
         }
     }
+
+    async fn deliveries(&self, program: &str, query: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        match &self.engine {
+            Some(e) => e.deliveries(program, query).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        match &self.engine {
+            Some(e) => e.webhook_secret(program, endpoint).await,
+            None => Err(Error::NotFound(format!(
+                "program `{program}` has no webhook `{endpoint}`"
+            ))),
+        }
+    }
 }
 
 fn empty<T>() -> Page<T> {
@@ -408,6 +427,14 @@ impl Reader for Embedded {
     async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
         self.engine.tokens_page(None, cursor, limit).await
     }
+
+    async fn deliveries(&self, program: &str, query: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        self.engine.deliveries(program, query).await
+    }
+
+    async fn webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        self.engine.webhook_secret(program, endpoint).await
+    }
 }
 
 #[async_trait]
@@ -464,6 +491,22 @@ impl Writer for Embedded {
         StripeSource::new(self.engine.clone())
             .import(program, events)
             .await
+    }
+
+    async fn redeliver(&self, program: &str, id: &str) -> Result<Delivery> {
+        self.engine.redeliver(program, id).await
+    }
+
+    async fn rotate_webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        self.engine.rotate_webhook_secret(program, endpoint).await
+    }
+
+    async fn dispatch_webhooks(&self, allow_private: bool) -> Result<DispatchReport> {
+        let options = DispatchOptions {
+            allow_private,
+            ..DispatchOptions::default()
+        };
+        Dispatcher::new(self.engine.clone(), options)?.pass().await
     }
 }
 

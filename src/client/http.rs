@@ -19,6 +19,8 @@ use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
+use crate::engine::outbox::WebhookSecret;
+use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
@@ -26,6 +28,7 @@ use crate::engine::{
 };
 use crate::problem::Problem;
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
 const READ_ATTEMPTS: u32 = 4;
@@ -485,6 +488,31 @@ impl Reader for HttpReader {
         self.get(&format!("/v1/tokens?limit={limit}{}", cursor_param(cursor)))
             .await
     }
+
+    async fn deliveries(&self, program: &str, query: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        let mut path = format!("/webhooks/deliveries?limit={}", query.limit);
+        if let Some(e) = &query.endpoint {
+            path.push_str(&format!("&endpoint={}", segment(e)));
+        }
+        if let Some(s) = query.status {
+            path.push_str(&format!("&status={}", s.as_str()));
+        }
+        if let Some(b) = &query.before {
+            path.push_str(&format!("&before={}", segment(b)));
+        }
+        if query.with_body {
+            path.push_str("&body=true");
+        }
+        self.get(&program_path(program, &path)).await
+    }
+
+    async fn webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        self.get(&program_path(
+            program,
+            &format!("/webhooks/endpoints/{}/secret", segment(endpoint)),
+        ))
+        .await
+    }
 }
 
 fn cursor_param(cursor: Option<&str>) -> String {
@@ -673,6 +701,14 @@ impl Reader for HttpWriter {
     async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>> {
         self.reader.tokens_page(cursor, limit).await
     }
+
+    async fn deliveries(&self, program: &str, query: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        self.reader.deliveries(program, query).await
+    }
+
+    async fn webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        self.reader.webhook_secret(program, endpoint).await
+    }
 }
 
 #[async_trait]
@@ -777,5 +813,27 @@ impl Writer for HttpWriter {
             body,
         )
         .await
+    }
+
+    async fn redeliver(&self, program: &str, id: &str) -> Result<Delivery> {
+        let path = program_path(
+            program,
+            &format!("/webhooks/deliveries/{}/redeliver", segment(id)),
+        );
+        self.post_raw(&path, "application/json", Vec::new()).await
+    }
+
+    async fn rotate_webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret> {
+        let path = program_path(
+            program,
+            &format!("/webhooks/endpoints/{}/rotate-secret", segment(endpoint)),
+        );
+        self.post_raw(&path, "application/json", Vec::new()).await
+    }
+
+    async fn dispatch_webhooks(&self, _allow_private: bool) -> Result<DispatchReport> {
+        Err(Error::BadRequest(
+            "a server dispatches its webhooks itself; `webhooks dispatch` is for the embedded engine (--db)".to_owned(),
+        ))
     }
 }

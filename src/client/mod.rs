@@ -27,12 +27,15 @@ use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, LedgerQuery, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
+use crate::engine::outbox::WebhookSecret;
+use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 
 #[async_trait]
 pub trait Reader: Send + Sync {
@@ -107,6 +110,10 @@ pub trait Reader: Send + Sync {
     ) -> Result<Page<TagChange>>;
     /// A page of tokens (never their secrets), in id order.
     async fn tokens_page(&self, cursor: Option<&str>, limit: usize) -> Result<Page<TokenRecord>>;
+    /// Messages to webhook endpoints, newest first.
+    async fn deliveries(&self, program: &str, query: &DeliveryQuery) -> Result<Vec<Delivery>>;
+    /// A webhook endpoint's signing secret (admin).
+    async fn webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret>;
 }
 
 #[async_trait]
@@ -152,6 +159,13 @@ pub trait Writer: Reader {
         program: &str,
         events: &[&str],
     ) -> Result<Vec<crate::sources::stripe::Outcome>>;
+    /// Puts a webhook message back in its endpoint's queue.
+    async fn redeliver(&self, program: &str, id: &str) -> Result<Delivery>;
+    /// Replaces a webhook endpoint's signing secret (admin).
+    async fn rotate_webhook_secret(&self, program: &str, endpoint: &str) -> Result<WebhookSecret>;
+    /// One pass of webhook dispatch, in this process (the embedded engine;
+    /// a server dispatches by itself).
+    async fn dispatch_webhooks(&self, allow_private: bool) -> Result<DispatchReport>;
 }
 
 /// Where the engine is: a URL (with a token) or a local SQLite file.

@@ -100,6 +100,7 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
             "groups" => declared.unread.extend(["group"]),
             "tags" => declared.unread.extend(["tag"]),
             "products" => declared.unread.extend(["product", "product name"]),
+            "webhooks" => declared.unread.extend(["webhook"]),
             _ => {}
         }
     }
@@ -122,6 +123,9 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
                         declared.add(r);
                     }
                 }
+                Kind::Webhook => {
+                    declared.webhooks.insert(key);
+                }
                 Kind::Automation | Kind::CommissionTrigger => {}
             }
         }
@@ -138,6 +142,9 @@ pub fn check(entries: &[Entry], unread: &HashSet<&'static str>, diagnostics: &mu
             }
             Kind::Tag if entry.key().is_none() => {
                 declared.unread.insert("tag");
+            }
+            Kind::Webhook if entry.key().is_none() => {
+                declared.unread.insert("webhook");
             }
             Kind::Product => {
                 if entry.key().is_none() {

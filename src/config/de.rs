@@ -157,6 +157,7 @@ fn enum_noun(type_name: &str) -> String {
         "SetOp" | "MemberOp" | "AnyOf" => "operator".to_owned(),
         "Commission" => "commission type".to_owned(),
         "CommissionEvent" => "event".to_owned(),
+        "EventType" => "message type".to_owned(),
         other => humanize(other),
     }
 }

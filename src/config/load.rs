@@ -372,7 +372,7 @@ fn collect(source: &Source) -> Collected<'_> {
             out.diagnostics.push(source.diagnostic(
                 root,
                 format!(
-                    "expected a mapping of sections (program, groups, tags, products, automations, commission_triggers), found {}",
+                    "expected a mapping of sections (program, groups, tags, products, webhooks, automations, commission_triggers), found {}",
                     other.describe()
                 ),
             ));
@@ -444,6 +444,7 @@ fn load_item<'a>(kind: Kind, source: &'a Source, node: &'a Node, out: &mut Colle
         Kind::Group => read(node, Resource::Group),
         Kind::Tag => read(node, Resource::Tag),
         Kind::Product => read(node, Resource::Product),
+        Kind::Webhook => read(node, Resource::Webhook),
         Kind::Automation => read(node, Resource::Automation),
         Kind::CommissionTrigger => read(node, Resource::CommissionTrigger),
     };

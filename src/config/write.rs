@@ -22,7 +22,7 @@ pub fn to_yaml(document: &ConfigDocument) -> String {
 
 /// The files `export --out` writes, one per kind, in dependency order. A kind
 /// the config has none of gets an empty document, which export does not write.
-pub fn files_per_kind(config: &Config) -> [(&'static str, ConfigDocument); 6] {
+pub fn files_per_kind(config: &Config) -> [(&'static str, ConfigDocument); 7] {
     let doc = ConfigDocument::default;
     [
         (
@@ -54,6 +54,13 @@ pub fn files_per_kind(config: &Config) -> [(&'static str, ConfigDocument); 6] {
             },
         ),
         (
+            "webhooks.yaml",
+            ConfigDocument {
+                webhooks: config.webhooks.clone(),
+                ..doc()
+            },
+        ),
+        (
             "automations.yaml",
             ConfigDocument {
                 automations: config.automations.clone(),
@@ -77,6 +84,7 @@ pub fn resource_to_yaml(resource: &Resource) -> String {
         Resource::Group(r) => yaml(r),
         Resource::Tag(r) => yaml(r),
         Resource::Product(r) => yaml(r),
+        Resource::Webhook(r) => yaml(r),
         Resource::Automation(r) => yaml(r),
         Resource::CommissionTrigger(r) => yaml(r),
     }

@@ -140,6 +140,9 @@ pub struct Delta {
     /// Automations (new keys) whose trigger changed: a new condition, so
     /// their fire records start afresh, as for a new automation.
     pub retriggered: Vec<String>,
+    /// Signing secrets of the webhook endpoints the changeset creates
+    /// (key, secret), made by the engine before the store writes them.
+    pub webhook_secrets: Vec<(String, String)>,
 }
 
 /// What is wrong with a changeset before it meets the engine's state: the
@@ -353,6 +356,7 @@ pub fn resolve(program: &str, current: &[Resource], changes: &[Change]) -> Resul
         renamed,
         deleted,
         retriggered,
+        webhook_secrets: Vec::new(),
     })
 }
 

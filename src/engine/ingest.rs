@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::event::{self, BatchFormat, Event, EventNote, IngestReport, Received};
 use super::runtime::batch::{Batch, Workspace};
-use super::runtime::fold::{Fold, Pricing};
+use super::runtime::fold::{Fold, Joined, Notified, Pricing};
 use super::runtime::replay;
 use super::{Engine, Error, Result};
 use crate::store::record::RefundRecord;
@@ -197,8 +197,9 @@ async fn load(tx: &mut dyn RuntimeTx, events: &[Received]) -> Result<Workspace> 
     Ok(ws)
 }
 
-/// What a batch writes, from the workspace.
-fn writes(ws: &mut Workspace) -> Writes {
+/// What a batch writes, from the workspace, with the joins and `notify`
+/// firings its webhook messages tell of.
+fn writes(ws: &mut Workspace) -> (Writes, Vec<Joined>, Vec<Notified>) {
     let out = std::mem::take(&mut ws.out);
     let mut w = Writes {
         events: out.events,
@@ -234,11 +235,37 @@ fn writes(ws: &mut Workspace) -> Writes {
     // Partners in key order, so two batches write them in one order.
     let mut buckets: Vec<_> = out.buckets.into_iter().collect();
     buckets.sort_by(|a, b| a.0.cmp(&b.0));
+    let (mut joined, mut notified) = (Vec::new(), Vec::new());
     for (_, b) in buckets {
         w.tag_changes.extend(b.fx.tag_changes);
         w.lines.extend(b.lines);
+        joined.extend(b.fx.joined);
+        notified.extend(b.fx.notified);
     }
     ws.out.waiting = out.waiting;
+    (w, joined, notified)
+}
+
+/// The webhook messages for what `w` changes.
+fn with_messages(
+    cfg: &super::runtime::RuntimeConfig,
+    mut w: Writes,
+    joined: &[Joined],
+    notified: &[Notified],
+    now: chrono::DateTime<Utc>,
+) -> Writes {
+    w.outbox = super::outbox::messages(
+        cfg,
+        &super::outbox::Changes {
+            partners: &w.partners,
+            joined,
+            notified,
+            tag_changes: &w.tag_changes,
+            lines: &w.lines,
+            transactions: &w.transactions,
+        },
+        now,
+    );
     w
 }
 
@@ -341,7 +368,8 @@ impl Engine {
                 Err(reason) => report.rejected.push(note(r, Some(reason))),
             }
         }
-        let w = writes(&mut ws);
+        let (w, joined, notified) = writes(&mut ws);
+        let w = with_messages(&cfg, w, &joined, &notified, now);
         tx.write(&w).await?;
         report.replayed = ws.replay.len();
         if !ws.replay.is_empty() {
@@ -359,7 +387,9 @@ impl Engine {
                     cfg: &cfg,
                     pricing: &pricing,
                 };
-                let w = replay::rebuild(&fold, partner, &history, cause, swept, now);
+                let (w, joined, notified) =
+                    replay::rebuild(&fold, partner, &history, cause, swept, now);
+                let w = with_messages(&cfg, w, &joined, &notified, now);
                 tx.write(&w).await?;
             }
         }

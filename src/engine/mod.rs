@@ -13,6 +13,7 @@ mod ingest;
 pub mod ledger;
 pub mod lists;
 pub mod page;
+pub mod outbox;
 pub mod partner;
 pub mod runtime;
 mod sources;
@@ -408,6 +409,7 @@ impl Engine {
         }
         let backfills = backfills(&current.resources, &changeset.changes);
         let daily_checks_changed = daily_checks_changed(&current.resources, &changeset.changes);
+        delta.webhook_secrets = outbox::new_endpoint_secrets(&changeset.changes);
         // The store re-checks the revision inside its transaction: another apply
         // may have landed since the snapshot above.
         let mut record = self

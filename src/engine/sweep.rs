@@ -25,6 +25,26 @@ pub struct SweepReport {
     pub tag_changes: u64,
 }
 
+/// The webhook messages of a page of daily checks or backfills: tag
+/// changes and `notify` firings.
+fn messages(
+    cfg: &super::runtime::RuntimeConfig,
+    partners: &[crate::store::record::PartnerState],
+    fx: &Effects,
+    now: DateTime<Utc>,
+) -> Vec<crate::store::outbox::OutboxMessage> {
+    super::outbox::messages(
+        cfg,
+        &super::outbox::Changes {
+            partners,
+            notified: &fx.notified,
+            tag_changes: &fx.tag_changes,
+            ..super::outbox::Changes::default()
+        },
+        now,
+    )
+}
+
 impl Engine {
     /// Runs the daily checks (anniversary, inactive, no_referrals) as of `now`,
     /// and finishes backfills a crash cut short. A missed day is caught up;
@@ -79,9 +99,11 @@ impl Engine {
             report.partners += page.len() as u64;
             report.fired += fx.fired;
             report.tag_changes += fx.tag_changes.len() as u64;
+            let outbox = messages(&cfg, &page, &fx, now);
             tx.write(&Writes {
                 partners: page,
                 tag_changes: fx.tag_changes,
+                outbox,
                 ..Writes::default()
             })
             .await?;
@@ -151,9 +173,11 @@ impl Engine {
             }
             report.fired += fx.fired;
             report.tag_changes += fx.tag_changes.len() as u64;
+            let outbox = messages(&cfg, &changed, &fx, now);
             tx.write(&Writes {
                 partners: changed,
                 tag_changes: fx.tag_changes,
+                outbox,
                 ..Writes::default()
             })
             .await?;

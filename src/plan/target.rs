@@ -67,7 +67,18 @@ fn references(resource: &Resource) -> Vec<Reference<'_>> {
     let mut refs = Vec::new();
     match resource {
         Resource::Automation(a) => {
-            refs.extend(a.then.iter().map(|t| Reference::Key(Kind::Tag, t.tag())));
+            refs.extend(
+                a.then
+                    .iter()
+                    .filter_map(|t| t.tag())
+                    .map(|t| Reference::Key(Kind::Tag, t)),
+            );
+            refs.extend(
+                a.then
+                    .iter()
+                    .filter_map(|t| t.endpoint())
+                    .map(|e| Reference::Key(Kind::Webhook, e)),
+            );
         }
         Resource::CommissionTrigger(t) => {
             for rule in &t.rules {

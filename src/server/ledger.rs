@@ -35,7 +35,8 @@ pub struct CommissionParams {
     until: Option<String>,
     /// Lines after this id (the `next` of the page before).
     after: Option<u64>,
-    /// Lines per page, 1 to 10000 (default 1000).
+    /// Lines per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -51,7 +52,7 @@ fn time(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, Erro
 
 fn page_limit(limit: Option<usize>) -> Result<usize, Error> {
     match limit {
-        None => Ok(1000),
+        None => Ok(100),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(n) => Err(Error::BadRequest(format!(
             "`limit` must be from 1 to {MAX_PAGE}, found {n}"
@@ -108,7 +109,8 @@ pub struct TransactionParams {
     unmatched: bool,
     /// Transactions after this key (the `next` of the page before).
     after: Option<String>,
-    /// Transactions per page, 1 to 10000 (default 1000).
+    /// Transactions per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

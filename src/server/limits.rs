@@ -313,6 +313,10 @@ fn is_health(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz")
 }
 
+/// How long a request past `max-concurrent-requests` waits for a slot
+/// before its 503.
+pub const REQUEST_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
 /// The per-address rate and the concurrency limit, before anything else.
 pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if is_health(req.uri().path()) {
@@ -324,11 +328,15 @@ pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> R
     {
         return ApiError(e).into_response();
     }
+    // A burst (Stripe delivers many events at once) waits a moment for a
+    // slot rather than being refused outright; only a sustained overload
+    // is shed.
     let _permit = match &guard.requests {
         None => None,
-        Some(s) => match s.clone().try_acquire_owned() {
-            Ok(permit) => Some(permit),
-            Err(_) => {
+        Some(s) => match tokio::time::timeout(REQUEST_QUEUE_WAIT, s.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
                 return ApiError(limited(
                     503,
                     "max-concurrent-requests",

@@ -11,6 +11,7 @@ mod reply;
 mod runtime;
 pub mod stripe;
 pub mod tls;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -130,6 +131,19 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         .route("/v1/programs/{program}/sources/stripe", axum::routing::post(stripe::webhook))
         .route("/v1/programs/{program}/sources/stripe/secret", axum::routing::put(stripe::set_secret))
         .route("/v1/programs/{program}/sources/stripe/import", axum::routing::post(stripe::import))
+        .route("/v1/programs/{program}/webhooks/deliveries", get(webhooks::deliveries))
+        .route(
+            "/v1/programs/{program}/webhooks/deliveries/{id}/redeliver",
+            axum::routing::post(webhooks::redeliver),
+        )
+        .route(
+            "/v1/programs/{program}/webhooks/endpoints/{endpoint}/secret",
+            get(webhooks::secret),
+        )
+        .route(
+            "/v1/programs/{program}/webhooks/endpoints/{endpoint}/rotate-secret",
+            axum::routing::post(webhooks::rotate_secret),
+        )
         // After the routes: it applies to those registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::{RefOr, schema::Schema};
 
-use super::{config, ledger, runtime, stripe};
+use super::{config, ledger, runtime, stripe, webhooks};
 use crate::engine::access::{IssuedToken, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::customer::CustomerDetail;
@@ -21,6 +21,7 @@ use crate::engine::ledger::listing::{LedgerPage, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
 use crate::engine::page::Page;
+use crate::engine::outbox::WebhookSecret;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::TagChange;
 use crate::engine::view::PartnerView;
@@ -37,6 +38,7 @@ pub type ChangesetPage = Page<ChangesetRecord>;
 pub type PartnerPage = Page<Partner>;
 pub type TagChangePage = Page<TagChange>;
 pub type TokenPage = Page<TokenRecord>;
+use crate::store::outbox::Delivery;
 
 /// utoipa needs `ToSchema` to reference a body type; the schema itself is filled
 /// in from schemars by [`document`].
@@ -99,6 +101,8 @@ schema_from_schemars!(
     PartnerPage,
     TagChangePage,
     TokenPage,
+    Delivery,
+    WebhookSecret,
 );
 
 #[derive(OpenApi)]
@@ -138,12 +142,17 @@ schema_from_schemars!(
         stripe::webhook,
         stripe::set_secret,
         stripe::import,
+        webhooks::deliveries,
+        webhooks::redeliver,
+        webhooks::secret,
+        webhooks::rotate_secret,
     ),
     tags(
         (name = "config", description = "Config state, plan and apply"),
         (name = "runtime", description = "Events, the daily checks, partners"),
         (name = "commissions", description = "The ledger, waiting transactions, reports, explanations, the partner view"),
         (name = "payouts", description = "Payouts to partners"),
+        (name = "webhooks", description = "Webhooks out: deliveries, redelivery, signing secrets"),
         (name = "access", description = "Tokens"),
         (name = "sources", description = "Event sources: Stripe's webhooks")
     )

@@ -124,7 +124,8 @@ pub struct SaleCondition {
     pub kinds: Option<Vec<TransactionKind>>,
 }
 
-/// A tag change; the value is a tag key.
+/// What an automation does: a tag change (the value is a tag key), or a
+/// message to a webhook endpoint (the value is its key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -132,18 +133,31 @@ pub enum Action {
     RemoveTag(String),
     /// Tags the customer of the triggering sale.
     TagCustomer(String),
+    /// Sends an `automation.fired` message to this webhook endpoint.
+    Notify(String),
 }
 
 impl Action {
-    pub fn tag(&self) -> &str {
+    /// The tag a tag action changes; `None` for `notify`.
+    pub fn tag(&self) -> Option<&str> {
         match self {
-            Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => t,
+            Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => Some(t),
+            Action::Notify(_) => None,
         }
     }
 
-    pub fn tag_mut(&mut self) -> &mut String {
+    /// The webhook endpoint a `notify` action sends to.
+    pub fn endpoint(&self) -> Option<&str> {
         match self {
-            Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => t,
+            Action::Notify(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn tag_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Action::AddTag(t) | Action::RemoveTag(t) | Action::TagCustomer(t) => Some(t),
+            Action::Notify(_) => None,
         }
     }
 
@@ -152,6 +166,7 @@ impl Action {
             Action::AddTag(_) => "add_tag",
             Action::RemoveTag(_) => "remove_tag",
             Action::TagCustomer(_) => "tag_customer",
+            Action::Notify(_) => "notify",
         }
     }
 }

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{
-    Automation, Commission, CommissionTrigger, Compare, Metric, Money, Product, Program, Resource,
-    Rule, Trigger,
+    Automation, Commission, CommissionTrigger, Compare, EventType, Metric, Money, Product, Program,
+    Resource, Rule, Trigger, Webhook,
 };
 use crate::suggest::{did_you_mean, did_you_mean_within};
 
@@ -125,9 +125,99 @@ pub fn check_resource(resource: &Resource) -> Vec<Problem> {
         Resource::Product(p) => check_product(p, &mut problems),
         Resource::Automation(a) => check_automation(a, &mut problems),
         Resource::CommissionTrigger(t) => check_trigger(t, &mut problems),
+        Resource::Webhook(w) => check_webhook(w, &mut problems),
         Resource::Group(_) | Resource::Tag(_) => {}
     }
     problems
+}
+
+/// URLs longer than this are refused: they are sent in every plan.
+const MAX_URL_LEN: usize = 2000;
+
+fn check_webhook(webhook: &Webhook, problems: &mut Vec<Problem>) {
+    if let Some(problem) = url_problem(&webhook.url) {
+        let mut p = Problem::new(vec![Seg::Key("url")], problem.0);
+        p.help = problem.1;
+        problems.push(p);
+    }
+    for (i, event) in webhook.events.iter().enumerate() {
+        let path = vec![Seg::Key("events"), Seg::Index(i)];
+        if *event == EventType::AutomationFired {
+            let mut p = Problem::new(
+                path,
+                "`automation.fired` is sent by a `notify` action, not by subscribing",
+            );
+            p.help = Some(format!(
+                "add `{{ notify: {} }}` to the `then` of the automations that should send it",
+                webhook.key
+            ));
+            problems.push(p);
+        } else if webhook.events[..i].contains(event) {
+            problems.push(Problem::new(path, format!("`{event}` is listed twice")));
+        }
+    }
+}
+
+/// What is wrong with a webhook URL, and what to do about it. Plain http is
+/// for a receiver on this machine or a private network (development), which
+/// `serve` reaches only when told to; anything else must be https. A user
+/// name or password in the URL would be printed in every plan and export.
+pub fn url_problem(text: &str) -> Option<(String, Option<String>)> {
+    if text.len() > MAX_URL_LEN {
+        return Some((format!("url is longer than {MAX_URL_LEN} characters"), None));
+    }
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(e) => {
+            return Some((
+                format!("`{text}` is not a URL: {e}"),
+                Some("write an absolute URL such as https://hooks.example.com/partnerops".into()),
+            ));
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some((
+            "url must not hold a user name or password: plans and exports show the url".into(),
+            Some("messages are signed instead; the receiver checks the signature with the endpoint's secret (`partnerops webhooks secret KEY`)".into()),
+        ));
+    }
+    if url.fragment().is_some() {
+        return Some((
+            "url must not have a fragment (`#...`): it is never sent".into(),
+            None,
+        ));
+    }
+    let Some(host) = url.host() else {
+        return Some((format!("`{text}` names no host"), None));
+    };
+    match url.scheme() {
+        "https" => None,
+        "http" if host_is_local(&host) => None,
+        "http" => Some((
+            format!("`{text}` is plain http: messages must go over https"),
+            Some(
+                "plain http is accepted only for loopback or private addresses (development)"
+                    .into(),
+            ),
+        )),
+        other => Some((
+            format!("url scheme `{other}` is not supported; use https"),
+            None,
+        )),
+    }
+}
+
+/// Whether a URL's host is on this machine or a private network as written
+/// (`localhost` or an address literal); a name is only known once resolved.
+fn host_is_local(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => crate::spec::address::is_private(std::net::IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => crate::spec::address::is_private(std::net::IpAddr::V6(*ip)),
+    }
 }
 
 fn check_program(program: &Program, problems: &mut Vec<Problem>) {
@@ -263,7 +353,7 @@ fn check_automation(automation: &Automation, problems: &mut Vec<Problem>) {
     if automation.then.is_empty() {
         problems.push(Problem::new(
             vec![Seg::Key("then")],
-            "an automation needs at least one action (add_tag, remove_tag or tag_customer)",
+            "an automation needs at least one action (add_tag, remove_tag, tag_customer or notify)",
         ));
     }
     match &automation.when {
@@ -412,8 +502,9 @@ pub struct Declared<'a> {
     pub tags: HashSet<&'a str>,
     pub products: HashSet<&'a str>,
     pub product_names: HashSet<&'a str>,
+    pub webhooks: HashSet<&'a str>,
     /// What some of the config that could not be read may declare (`tag`,
-    /// `group`, `product`, `product name`): a reference to one is not
+    /// `group`, `product`, `product name`, `webhook`): a reference to one is not
     /// reported as undeclared.
     pub unread: HashSet<&'static str>,
     /// Work spent on did-you-means so far: each suggestion compares against
@@ -444,6 +535,9 @@ impl<'a> Declared<'a> {
             Resource::Program(p) => {
                 self.currency = super::money::currency_exponent(&p.currency)
                     .map(|exp| (p.currency.as_str(), exp));
+            }
+            Resource::Webhook(w) => {
+                self.webhooks.insert(&w.key);
             }
             _ => {}
         }
@@ -498,7 +592,11 @@ pub fn check_references(resource: &Resource, declared: &Declared) -> Vec<Problem
         Resource::Automation(a) => {
             for (i, action) in a.then.iter().enumerate() {
                 let path = vec![Seg::Key("then"), Seg::Index(i), Seg::Key(action.name())];
-                require(&declared.tags, "tag", "tags", action.tag(), path);
+                if let Some(tag) = action.tag() {
+                    require(&declared.tags, "tag", "tags", tag, path);
+                } else if let Some(endpoint) = action.endpoint() {
+                    require(&declared.webhooks, "webhook", "webhooks", endpoint, path);
+                }
             }
         }
         Resource::CommissionTrigger(t) => {

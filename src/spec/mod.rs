@@ -4,6 +4,7 @@
 //! the HTTP API and the store, so a tag in a file, on the wire and in the database
 //! compare equal when they mean the same thing.
 
+pub mod address;
 mod automation;
 pub mod check;
 mod commission;
@@ -15,6 +16,7 @@ mod program;
 mod tag;
 pub mod text;
 mod transaction;
+mod webhook;
 mod whole;
 
 use std::fmt;
@@ -39,6 +41,7 @@ pub use product::{Product, ProductStatus, StripeProduct};
 pub use program::{Payouts, Program};
 pub use tag::Tag;
 pub use transaction::TransactionKind;
+pub use webhook::{EventType, Webhook};
 
 fn yes() -> bool {
     true
@@ -59,16 +62,18 @@ pub enum Kind {
     Group,
     Tag,
     Product,
+    Webhook,
     Automation,
     CommissionTrigger,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Program,
         Kind::Group,
         Kind::Tag,
         Kind::Product,
+        Kind::Webhook,
         Kind::Automation,
         Kind::CommissionTrigger,
     ];
@@ -80,6 +85,7 @@ impl Kind {
             Kind::Group => "groups",
             Kind::Tag => "tags",
             Kind::Product => "products",
+            Kind::Webhook => "webhooks",
             Kind::Automation => "automations",
             Kind::CommissionTrigger => "commission_triggers",
         }
@@ -96,6 +102,7 @@ impl Kind {
             Kind::Group => "group",
             Kind::Tag => "tag",
             Kind::Product => "product",
+            Kind::Webhook => "webhook",
             Kind::Automation => "automation",
             Kind::CommissionTrigger => "commission_trigger",
         }
@@ -128,6 +135,7 @@ pub enum Resource {
     Group(Group),
     Tag(Tag),
     Product(Product),
+    Webhook(Webhook),
     Automation(Automation),
     CommissionTrigger(CommissionTrigger),
 }
@@ -139,6 +147,7 @@ impl Resource {
             Resource::Group(_) => Kind::Group,
             Resource::Tag(_) => Kind::Tag,
             Resource::Product(_) => Kind::Product,
+            Resource::Webhook(_) => Kind::Webhook,
             Resource::Automation(_) => Kind::Automation,
             Resource::CommissionTrigger(_) => Kind::CommissionTrigger,
         }
@@ -150,6 +159,7 @@ impl Resource {
             Resource::Group(r) => &r.key,
             Resource::Tag(r) => &r.key,
             Resource::Product(r) => &r.key,
+            Resource::Webhook(r) => &r.key,
             Resource::Automation(r) => &r.key,
             Resource::CommissionTrigger(r) => &r.key,
         }
@@ -162,6 +172,7 @@ impl Resource {
             Resource::Group(r) => &r.previously,
             Resource::Tag(r) => &r.previously,
             Resource::Product(r) => &r.previously,
+            Resource::Webhook(r) => &r.previously,
             Resource::Automation(r) => &r.previously,
             Resource::CommissionTrigger(r) => &r.previously,
         }
@@ -226,7 +237,7 @@ impl Resource {
                     }
                 }
             }
-            Resource::Group(_) | Resource::Tag(_) => {}
+            Resource::Group(_) | Resource::Tag(_) | Resource::Webhook(_) => {}
         }
         out
     }
@@ -251,6 +262,7 @@ impl Resource {
             Resource::Group(g) => g.previously.clear(),
             Resource::Tag(t) => t.previously.clear(),
             Resource::Product(p) => p.previously.clear(),
+            Resource::Webhook(w) => w.previously.clear(),
             Resource::Automation(a) => a.previously.clear(),
             Resource::CommissionTrigger(t) => t.previously.clear(),
         }
@@ -267,6 +279,7 @@ pub struct Config {
     pub groups: Vec<Group>,
     pub tags: Vec<Tag>,
     pub products: Vec<Product>,
+    pub webhooks: Vec<Webhook>,
     pub automations: Vec<Automation>,
     pub commission_triggers: Vec<CommissionTrigger>,
 }
@@ -278,6 +291,7 @@ impl Config {
             groups: Vec::new(),
             tags: Vec::new(),
             products: Vec::new(),
+            webhooks: Vec::new(),
             automations: Vec::new(),
             commission_triggers: Vec::new(),
         }
@@ -316,6 +330,7 @@ impl Config {
             groups: doc.groups,
             tags: doc.tags,
             products: doc.products,
+            webhooks: doc.webhooks,
             automations: doc.automations,
             commission_triggers: doc.commission_triggers,
         };
@@ -329,6 +344,7 @@ impl Config {
             .chain(self.groups.iter().cloned().map(Resource::Group))
             .chain(self.tags.iter().cloned().map(Resource::Tag))
             .chain(self.products.iter().cloned().map(Resource::Product))
+            .chain(self.webhooks.iter().cloned().map(Resource::Webhook))
             .chain(self.automations.iter().cloned().map(Resource::Automation))
             .chain(
                 self.commission_triggers
@@ -343,6 +359,7 @@ impl Config {
         1 + self.groups.len()
             + self.tags.len()
             + self.products.len()
+            + self.webhooks.len()
             + self.automations.len()
             + self.commission_triggers.len()
     }
@@ -355,6 +372,7 @@ impl Config {
         self.groups.sort_by(|a, b| a.key.cmp(&b.key));
         self.tags.sort_by(|a, b| a.key.cmp(&b.key));
         self.products.sort_by(|a, b| a.key.cmp(&b.key));
+        self.webhooks.sort_by(|a, b| a.key.cmp(&b.key));
         self.automations.sort_by(|a, b| a.key.cmp(&b.key));
         self.commission_triggers.sort_by(|a, b| a.key.cmp(&b.key));
     }
@@ -372,7 +390,9 @@ impl Config {
                 self.tags.iter_mut().for_each(|t| swap(&mut t.key));
                 for a in &mut self.automations {
                     for action in &mut a.then {
-                        swap(action.tag_mut());
+                        if let Some(tag) = action.tag_mut() {
+                            swap(tag);
+                        }
                     }
                 }
             }
@@ -402,6 +422,7 @@ impl Config {
             groups: self.groups.clone(),
             tags: self.tags.clone(),
             products: self.products.clone(),
+            webhooks: self.webhooks.clone(),
             automations: self.automations.clone(),
             commission_triggers: self.commission_triggers.clone(),
         }
@@ -429,6 +450,9 @@ pub struct ConfigDocument {
     #[schemars(with = "Option<Vec<Product>>")]
     pub products: Vec<Product>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<Vec<Webhook>>")]
+    pub webhooks: Vec<Webhook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Option<Vec<Automation>>")]
     pub automations: Vec<Automation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -443,6 +467,7 @@ impl ConfigDocument {
             Resource::Group(r) => self.groups.push(r),
             Resource::Tag(r) => self.tags.push(r),
             Resource::Product(r) => self.products.push(r),
+            Resource::Webhook(r) => self.webhooks.push(r),
             Resource::Automation(r) => self.automations.push(r),
             Resource::CommissionTrigger(r) => self.commission_triggers.push(r),
         }

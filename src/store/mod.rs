@@ -9,6 +9,7 @@
 //! another order than SQLite's and than the engine's.
 
 pub mod record;
+pub mod outbox;
 pub mod sqlite;
 pub mod stripe;
 
@@ -74,6 +75,10 @@ pub struct PayoutRule {
     pub minimum: i64,
 }
 
+/// Makes the webhook messages of a payout from what it paid each partner.
+pub type PayoutMessages<'a> =
+    &'a (dyn Fn(&Payout, &[PayoutPartner]) -> Vec<outbox::OutboxMessage> + Send + Sync);
+
 /// Per product (and per partner, when split): customers, sales, revenue and
 /// net commissions, in minor units.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,8 +91,10 @@ pub struct ProductRow {
     pub commissions: i128,
 }
 
+/// Webhooks out (the outbox, secrets, leases) are a part of every store:
+/// see [`outbox::OutboxStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
     async fn programs(&self) -> Result<Vec<ProgramSummary>>;
 
     /// The program's whole config at its current revision, read consistently.
@@ -200,9 +207,15 @@ pub trait Store: Send + Sync + 'static {
     async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>>;
 
     /// Records a payout of what the rule takes, in one transaction: each
-    /// line is in at most one payout, even when two run at once. `None`
-    /// when there is nothing to pay.
-    async fn create_payout(&self, program: &str, rule: PayoutRule) -> Result<Option<Payout>>;
+    /// line is in at most one payout, even when two run at once; `messages`
+    /// makes the webhook messages telling of it, written in the same
+    /// transaction. `None` when there is nothing to pay.
+    async fn create_payout(
+        &self,
+        program: &str,
+        rule: PayoutRule,
+        messages: PayoutMessages<'_>,
+    ) -> Result<Option<Payout>>;
 
     async fn payouts(&self, program: &str) -> Result<Vec<Payout>>;
 
@@ -327,6 +340,8 @@ pub struct Writes {
     pub refunds: Vec<RefundRecord>,
     pub tag_changes: Vec<TagChange>,
     pub lines: Vec<NewLine>,
+    /// Webhook messages telling of these changes, written with them.
+    pub outbox: Vec<outbox::OutboxMessage>,
 }
 
 impl Writes {

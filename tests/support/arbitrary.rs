@@ -396,6 +396,7 @@ pub fn config() -> impl Strategy<Value = Config> {
                     groups,
                     tags,
                     products,
+                    webhooks: Vec::new(),
                     automations,
                     commission_triggers,
                 };

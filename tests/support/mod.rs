@@ -4,5 +4,7 @@
 pub mod arbitrary;
 pub mod cli;
 pub mod program;
+pub mod hooks;
 pub mod raw;
+pub mod receiver;
 pub mod server;

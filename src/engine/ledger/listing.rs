@@ -35,7 +35,7 @@ pub struct LedgerPage {
 }
 
 /// The most lines one page holds.
-pub const MAX_PAGE: usize = 10_000;
+pub const MAX_PAGE: usize = 1_000;
 
 /// A page of waiting transactions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::outbox::payload::{PartnerRef, PayoutLine};
 use crate::engine::{Engine, Error, Result};
 use crate::spec::Money;
 use crate::spec::money::Total;
@@ -103,7 +104,33 @@ impl Engine {
         as_of: DateTime<Utc>,
     ) -> Result<Option<PayoutDetail>> {
         let (rule, _) = self.payout_rule(program, as_of).await?;
-        let Some(payout) = self.store.create_payout(program, rule).await? else {
+        let cfg = self.current_config(program).await?;
+        // payout.created, one per partner paid, written with the payout.
+        let messages = |payout: &Payout, paid: &[PayoutPartner]| {
+            let lines: Vec<_> = paid
+                .iter()
+                .map(|p| {
+                    (
+                        PartnerRef {
+                            key: p.partner.clone(),
+                            name: p.name.clone(),
+                            email: p.email.clone(),
+                            group: None,
+                        },
+                        PayoutLine {
+                            payout: payout.id.to_string(),
+                            amount: p.amount,
+                            currency: payout.currency.clone(),
+                            lines: p.lines,
+                            as_of: payout.as_of,
+                            created_at: payout.created_at,
+                        },
+                    )
+                })
+                .collect();
+            crate::engine::outbox::payout_created(&cfg.config, &lines, Utc::now())
+        };
+        let Some(payout) = self.store.create_payout(program, rule, &messages).await? else {
             return Ok(None);
         };
         self.payout(program, payout.id).await.map(Some)

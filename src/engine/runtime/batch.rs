@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::attribution::{self, Attribution};
 use super::config::RuntimeConfig;
-use super::fold::{Book, Effects, Entry, Fold, Item};
+use super::fold::{Book, Effects, Entry, Fold, Item, Joined};
 use crate::engine::event::{Event, PartnerInfo, Received, RefundInfo, TransactionInfo};
 use crate::engine::ledger;
 use crate::spec::{Money, TransactionKind};
@@ -171,6 +171,17 @@ impl Batch<'_> {
                 } else {
                     ws.partners
                         .insert(info.key.clone(), Fold::create(info, at, self.cfg().exp));
+                    ws.out
+                        .buckets
+                        .entry(info.key.clone())
+                        .or_default()
+                        .fx
+                        .joined
+                        .push(Joined {
+                            partner: info.key.clone(),
+                            event_id: Some(event.id().to_owned()),
+                            at,
+                        });
                     self.partner_item(ws, &info.key, entry);
                 }
             }

@@ -94,6 +94,29 @@ pub struct Effects {
     pub sales: Vec<SaleOutcome>,
     /// Automations fired, one per automation and partner.
     pub fired: u64,
+    /// Partners created (the batch and a replay that builds a partner for
+    /// the first time fill this; the fold itself cannot tell).
+    pub joined: Vec<Joined>,
+    /// Firings of automations with a `notify` action (webhooks out).
+    pub notified: Vec<Notified>,
+}
+
+/// A partner's first `partner.joined`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub partner: String,
+    pub event_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// An automation with a `notify` action fired for a partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notified {
+    pub automation: String,
+    pub partner: String,
+    /// The event that made it fire; none for the daily checks and backfills.
+    pub event_id: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// Configs by revision, for pricing each transaction under the config it
@@ -407,8 +430,16 @@ impl Fold<'_> {
         automations.dedup_by(|a, b| a.key == b.key);
         let partner = state.partner.key.clone();
         for automation in automations {
+            if automation.then.iter().any(|a| a.endpoint().is_some()) {
+                fx.notified.push(Notified {
+                    automation: automation.key.clone(),
+                    partner: partner.clone(),
+                    event_id: occasion.event_id.map(str::to_owned),
+                    at: occasion.at,
+                });
+            }
             for action in &automation.then {
-                let tag = action.tag();
+                let Some(tag) = action.tag() else { continue };
                 let (subject_kind, subject, added, changed) = match action {
                     Action::AddTag(_) => (
                         Subject::Partner,
@@ -426,6 +457,7 @@ impl Fold<'_> {
                         Some(c) => (Subject::Customer, c, true, book.tag(c, tag)),
                         None => continue,
                     },
+                    Action::Notify(_) => continue,
                 };
                 if changed {
                     fx.tag_changes.push(TagChange {

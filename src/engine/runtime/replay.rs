@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::fold::{Book, Effects, Entry, Fold, Item};
+use super::fold::{Book, Effects, Entry, Fold, Item, Joined, Notified};
 use crate::engine::event::{Event, PartnerInfo};
 use crate::engine::ledger;
 use crate::store::record::{Cause, LineKind, Mark, Subject, TagChange};
@@ -105,8 +105,10 @@ fn entries(history: &History) -> (Vec<Entry>, Option<(PartnerInfo, DateTime<Utc>
 
 /// Folds the partner's history again and says what to write: the partner,
 /// tag corrections, the transactions whose facts moved, adjustment lines,
-/// and customers whose purchases through the partner changed. A partner
-/// with no join stored yet stays as they are: their history waits.
+/// and customers whose purchases through the partner changed; and, for a
+/// partner built for the first time, their join and `notify` firings (a
+/// partner stored before told of those already). A partner with no join
+/// stored yet stays as they are: their history waits.
 pub fn rebuild(
     fold: &Fold,
     partner: &str,
@@ -114,12 +116,13 @@ pub fn rebuild(
     cause: &Mark,
     swept_through: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Writes {
+) -> (Writes, Vec<Joined>, Vec<Notified>) {
     let mut writes = Writes::default();
     let (entries, join) = entries(history);
     let Some((info, joined_at)) = join else {
-        return writes;
+        return (writes, Vec::new(), Vec::new());
     };
+    let first_join = join_event(history);
     let mut state = Fold::create(&info, joined_at, fold.cfg.exp);
     let mut book = ReplayBook {
         bought: HashSet::new(),
@@ -227,5 +230,24 @@ pub fn rebuild(
         }
     }
     writes.partners.push(state);
-    writes
+    if history.row.is_none() {
+        let joined = vec![Joined {
+            partner: partner.to_owned(),
+            event_id: first_join,
+            at: joined_at,
+        }];
+        (writes, joined, fx.notified)
+    } else {
+        (writes, Vec::new(), Vec::new())
+    }
+}
+
+/// The id of the partner's earliest `partner.joined`.
+fn join_event(history: &History) -> Option<String> {
+    history
+        .events
+        .iter()
+        .filter(|(_, body)| body.contains("\"partner.joined\""))
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .map(|(m, _)| m.id().to_owned())
 }

@@ -20,9 +20,12 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 mod access;
 mod erasure;
 mod ledger;
+mod outbox;
 mod partners;
 mod runtime;
 mod stripe;
+
+pub use outbox::{MARK_OUTBOX_WRITTEN_ENV, OUTBOX_WRITTEN_MARKER};
 
 use std::collections::BTreeMap;
 
@@ -687,6 +690,8 @@ impl Store for SqliteStore {
         }
 
         carry_runtime_data(&mut tx, program, new_revision, delta, now).await?;
+        // Webhooks out (issue 14): endpoint secrets, renames and deletes.
+        outbox::carry_config(&mut tx, program, new_revision, delta, now).await?;
 
         let summary = Summary::of(&changeset.changes);
         let changes = serde_json::to_string(&changeset.changes)
@@ -872,7 +877,12 @@ impl Store for SqliteStore {
         ledger::payable(&self.pool, program, rule, false, exp).await
     }
 
-    async fn create_payout(&self, program: &str, rule: PayoutRule) -> Result<Option<Payout>> {
+    async fn create_payout(
+        &self,
+        program: &str,
+        rule: PayoutRule,
+        messages: super::PayoutMessages<'_>,
+    ) -> Result<Option<Payout>> {
         // BEGIN IMMEDIATE: a second payout waits for this one to commit and
         // then finds the lines taken.
         let mut tx = self.write_tx().await?;
@@ -920,8 +930,7 @@ impl Store for SqliteStore {
         .bind(total)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Some(Payout {
+        let payout = Payout {
             id: u64::try_from(id).unwrap_or(0),
             program: program.to_owned(),
             created_at: parse_time(&timestamp(now))?,
@@ -930,7 +939,10 @@ impl Store for SqliteStore {
             lines,
             total: crate::spec::Money::new(total, exp),
             currency,
-        }))
+        };
+        outbox::write_messages(&mut tx, program, &messages(&payout, &partners)).await?;
+        tx.commit().await?;
+        Ok(Some(payout))
     }
 
     async fn payouts(&self, program: &str) -> Result<Vec<Payout>> {

@@ -434,6 +434,10 @@ impl RuntimeTx for SqliteRuntimeTx {
         let program = program.as_str();
         let now = timestamp(Utc::now());
 
+        // Webhook messages in the same transaction as the changes they tell
+        // of: they exist exactly when the changes do.
+        super::outbox::write_messages(&mut self.tx, program, &w.outbox).await?;
+
         for chunk in w.events.chunks(rows_per_statement(7)) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (program, id, type, at, received_at, subject, body) ",
