@@ -1,6 +1,7 @@
 //! The runtime under load, over loopback HTTP against a real server:
 //! - events through the batch endpoint with 50 automations (issue: 20,000/s);
 //! - transactions with 100 commission triggers of 5 rules each (10,000/s);
+//! - refunds of those transactions, each reversing its lines (10,000/s);
 //! - the daily sweep with the 10 daily checks of the Partnero playbook.
 //!
 //! Under `cargo test` (no `--bench`) the sizes shrink so the suite stays quick.
@@ -157,16 +158,75 @@ fn transactions(c: &mut Criterion) {
     let round = Cell::new(0);
     group.bench_function("transactions_100_triggers_5_rules/http", |b| {
         time_batches(b, &rig, &round, |round| {
-            let at = |i: usize| (start() + chrono::Duration::seconds(i64::try_from(10_000_000 + round * batch + i).unwrap())).to_rfc3339();
-            (0..batch)
-                .map(|i| {
-                    let p = i % customers;
-                    format!(
-                        r#"{{"id":"t{round}-{i}","type":"transaction.created","at":"{}","transaction":{{"key":"tx-{round}-{i}","customer":"c-{p}-0","amount":"49.00","subscription_key":"s-{p}-0","kind":"recurring"}}}}"#,
-                        at(i)
-                    )
-                })
-                .collect()
+            sales_round(customers, batch, round)
+        });
+    });
+    group.finish();
+}
+
+/// Sales of round `round`, `batch` of them over `customers`.
+fn sales_round(customers: usize, batch: usize, round: usize) -> Vec<String> {
+    let at = |i: usize| {
+        (start()
+            + chrono::Duration::seconds(i64::try_from(10_000_000 + round * batch + i).unwrap()))
+        .to_rfc3339()
+    };
+    (0..batch)
+        .map(|i| {
+            let p = i % customers;
+            format!(
+                r#"{{"id":"t{round}-{i}","type":"transaction.created","at":"{}","transaction":{{"key":"tx-{round}-{i}","customer":"c-{p}-0","amount":"49.00","subscription_key":"s-{p}-0","kind":"recurring"}}}}"#,
+                at(i)
+            )
+        })
+        .collect()
+}
+
+fn refunds(c: &mut Criterion) {
+    let (customers, batch) = if benchmarking() {
+        (10_000, 10_000)
+    } else {
+        (200, 200)
+    };
+    let rig = rig(&sample::runtime_config(50, 100, 5));
+    let setup: Vec<String> = sample::events(customers * 3, customers, start())
+        .into_iter()
+        .filter(|e| !e.contains("\"partner.active\""))
+        .collect();
+    send(&rig, "bench", &setup);
+
+    let mut group = c.benchmark_group("runtime");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(batch as u64));
+    let round = Cell::new(0);
+    group.bench_function("refunds_of_100_trigger_sales/http", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let r = round.get();
+                round.set(r + 1);
+                // The sales (round 2r), outside the clock; then a partial
+                // refund of each, dated in the next round's slot so every
+                // event stays in order, which reverses its lines in proportion.
+                send(&rig, "bench", &sales_round(customers, batch, 2 * r));
+                let refunds: Vec<String> = (0..batch)
+                    .map(|i| {
+                        let at = start()
+                            + chrono::Duration::seconds(
+                                i64::try_from(10_000_000 + (2 * r + 1) * batch + i).unwrap(),
+                            );
+                        format!(
+                            r#"{{"id":"r{r}-{i}","type":"transaction.refunded","at":"{}","refund":{{"key":"rf-{r}-{i}","transaction":"tx-{}-{i}","amount":"12.25"}}}}"#,
+                            at.to_rfc3339(),
+                            2 * r
+                        )
+                    })
+                    .collect();
+                let started = Instant::now();
+                send(&rig, "bench", &refunds);
+                total += started.elapsed();
+            }
+            total
         });
     });
     group.finish();
@@ -217,5 +277,5 @@ fn sweep(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, transactions, sweep);
+criterion_group!(benches, ingest, transactions, refunds, sweep);
 criterion_main!(benches);

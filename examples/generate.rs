@@ -6,6 +6,8 @@
 //! cargo run --release --example generate -- events 1000000 10000 /tmp/events.ndjson   # 1M events over 10,000 partners
 //! cargo run --release --example generate -- joins 1000000 /tmp/joins.ndjson          # 1M partners joining over two years
 //! cargo run --release --example generate -- aliases 1000 /tmp/aliases                # 1,000 files of alias bombs and a program
+//! cargo run --release --example generate -- late 1000000 10000 1 /tmp/late.ndjson    # the events file with 1% of events late
+//! cargo run --release --example generate -- ledger 1000000 10000 /tmp/ledger         # a program paying 10% and 1M sales over 10,000 partners
 //! ```
 
 use std::io::Write;
@@ -13,13 +15,23 @@ use std::path::Path;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: generate N DIR | generate runtime DIR AUTOMATIONS TRIGGERS RULES | generate events N PARTNERS FILE"
+        "usage: generate N DIR | generate runtime DIR AUTOMATIONS TRIGGERS RULES | generate events N PARTNERS FILE\n       generate joins N FILE | generate aliases N DIR | generate late N PARTNERS PERCENT FILE | generate ledger SALES PARTNERS DIR"
     );
     std::process::exit(2);
 }
 
 fn number(s: Option<String>) -> usize {
     s.and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+}
+
+/// Writes one line per item; the count of items written.
+fn write_lines(file: &str, lines: &[String]) -> std::io::Result<usize> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(file)?);
+    for l in lines {
+        writeln!(w, "{l}")?;
+    }
+    w.flush()?;
+    Ok(lines.len())
 }
 
 fn main() {
@@ -50,6 +62,46 @@ fn main() {
                     w.flush()
                 })
                 .map(|()| format!("{file}: {n} events over {partners} partners"))
+        }
+        "late" => {
+            // The `events` file, with PERCENT% of the events after the joins
+            // sent later than their `at`: each moved up to 30 days of events
+            // (one second apart) further down the file, so it arrives after
+            // events dated up to 30 days after it.
+            let (n, partners, percent) = (
+                number(args.next()),
+                number(args.next()),
+                number(args.next()),
+            );
+            let file = args.next().unwrap_or_else(|| usage());
+            let start = "2026-01-01T00:00:00Z".parse().expect("a time");
+            let events = partnerops::sample::events(n, partners, start);
+            let (late, moved) = partnerops::sample::delay(events, partners, percent, 30 * 86_400);
+            write_lines(&file, &late).map(|_| {
+                format!("{file}: {n} events over {partners} partners, {moved} of them late")
+            })
+        }
+        "ledger" => {
+            let (sales, partners) = (number(args.next()), number(args.next()));
+            let dir = args.next().unwrap_or_else(|| usage());
+            let dir = Path::new(&dir);
+            std::fs::create_dir_all(dir.join("config"))
+                .and_then(|()| {
+                    std::fs::write(
+                        dir.join("config/program.yaml"),
+                        partnerops::sample::LEDGER_PROGRAM,
+                    )?;
+                    let start = "2026-01-01T00:00:00Z".parse().expect("a time");
+                    let events = partnerops::sample::sales(sales, partners, start);
+                    write_lines(&dir.join("events.ndjson").to_string_lossy(), &events)?;
+                    Ok(())
+                })
+                .map(|()| {
+                    format!(
+                        "{}: config/ and events.ndjson: {partners} partners, {sales} sales",
+                        dir.display()
+                    )
+                })
         }
         "joins" => {
             // N partners joining evenly over the two years before START.

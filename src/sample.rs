@@ -344,6 +344,88 @@ pub fn events(n: usize, partners: usize, start: chrono::DateTime<chrono::Utc>) -
         .collect()
 }
 
+/// `events` with `percent`% of the events after the first `skip` (the
+/// joins) moved further down, each by a pseudo-random 1..=`max_shift`
+/// places: they arrive after events dated up to `max_shift` seconds after
+/// them. The count of events moved comes with them.
+pub fn delay(
+    events: Vec<String>,
+    skip: usize,
+    percent: usize,
+    max_shift: usize,
+) -> (Vec<String>, usize) {
+    // A fixed xorshift so the same arguments give the same file.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % (1 << 32)).unwrap_or(0)
+    };
+    let mut moved = 0;
+    let mut keyed: Vec<(usize, String)> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if i >= skip && next() % 100 < percent {
+                moved += 1;
+                (i + 1 + next() % max_shift.max(1), e)
+            } else {
+                (i, e)
+            }
+        })
+        .collect();
+    // Stable: events not moved keep their order.
+    keyed.sort_by_key(|(k, _)| *k);
+    (keyed.into_iter().map(|(_, e)| e).collect(), moved)
+}
+
+/// The program `generate ledger` writes: 10% of every sale, nothing held,
+/// no minimum, so every line is payable at once.
+pub const LEDGER_PROGRAM: &str = "\
+program:
+  key: ledger
+  name: Ledger benchmark
+  currency: USD
+  timezone: UTC
+  payouts: { hold_days: 0, minimum: 0 }
+commission_triggers:
+  - key: ten-percent
+    on: transaction_created
+    commission: { percent: 10 }
+";
+
+/// NDJSON events for `LEDGER_PROGRAM`: `partners` joins, one customer each,
+/// then `sales` sales of 49.00 over the customers in turn, one second apart
+/// from `start`.
+pub fn sales(sales: usize, partners: usize, start: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let partners = partners.max(1);
+    let at = |i: usize| {
+        (start + chrono::Duration::seconds(i64::try_from(i).unwrap_or(0)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let joins = (0..partners).map(|p| {
+        format!(
+            r#"{{"id":"j{p}","type":"partner.joined","at":"{}","partner":{{"key":"partner-{p:07}"}}}}"#,
+            at(p)
+        )
+    });
+    let signups = (0..partners).map(|p| {
+        format!(
+            r#"{{"id":"s{p}","type":"customer.signed_up","at":"{}","customer":{{"key":"c-{p}"}},"partner":{{"key":"partner-{p:07}"}}}}"#,
+            at(partners + p)
+        )
+    });
+    let sold = (0..sales).map(|i| {
+        format!(
+            r#"{{"id":"t{i}","type":"transaction.created","at":"{}","transaction":{{"key":"tx{i}","customer":"c-{}","amount":"49.00","kind":"one_time"}}}}"#,
+            at(2 * partners + i),
+            i % partners
+        )
+    });
+    joins.chain(signups).chain(sold).collect()
+}
+
 /// A config file whose aliases alone expand to about 900,000 nodes (just
 /// under what one load allows), declaring tag `t{i}`: what an attacker's pull
 /// request would send many of. About 4 KB.
