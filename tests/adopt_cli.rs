@@ -568,7 +568,7 @@ fn engine_options_belong_to_the_commands_that_reach_an_engine() {
     assert_eq!(code(&events), 0, "{}", stderr(&events));
     assert!(
         stderr(&events)
-            .contains("99 events to program gigakick: 99 accepted, 0 duplicates, 0 rejected.\n"),
+            .contains("101 events to program gigakick: 101 accepted, 0 duplicates, 0 rejected.\n"),
         "{}",
         stderr(&events)
     );

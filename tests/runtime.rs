@@ -1714,7 +1714,8 @@ async fn events_send_through_the_cli_against_the_embedded_engine() {
         .map(|p| p.key.as_str())
         .collect();
     assert_eq!(listed_keys, rich);
-    // Worked by hand from events.ndjson: alice 2600.00, bob 1186.00, carol 770.00, dave 147.00.
+    // Worked by hand from events.ndjson: alice 2600.00, bob 1186.00 less the
+    // refund rf-0002 of 49.50, carol 770.00 less rf-0001 of 39.00, dave 147.00.
     assert_eq!(listed_keys, ["alice-agency", "bob-blog"]);
     let revenue: Vec<(String, String)> = all
         .iter()
@@ -1724,8 +1725,8 @@ async fn events_send_through_the_cli_against_the_embedded_engine() {
         revenue,
         [
             ("alice-agency".to_owned(), "2600.00".to_owned()),
-            ("bob-blog".to_owned(), "1186.00".to_owned()),
-            ("carol-creator".to_owned(), "770.00".to_owned()),
+            ("bob-blog".to_owned(), "1136.50".to_owned()),
+            ("carol-creator".to_owned(), "731.00".to_owned()),
             ("dave-deals".to_owned(), "147.00".to_owned()),
             ("erin-edu".to_owned(), "0.00".to_owned()),
         ]
