@@ -8,6 +8,7 @@
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("config_loader", config_loader),
     ("events_parser", events_parser),
+    ("stripe_signature", stripe_signature),
 ];
 
 /// The bytes as a config of up to four files, split at `\n---8<---\n`, so
@@ -60,6 +61,39 @@ pub fn events_parser(data: &[u8]) {
                 let _ = serde_json::to_string(&n);
             }
         }
+    }
+}
+
+/// The bytes as a Stripe delivery: the first line is the `Stripe-Signature`
+/// header, the rest the body, read as a Stripe event as the source reads it.
+/// Whatever the header holds, verifying never panics; and the header we sign
+/// for the body must verify, while that header with one bit of the body
+/// changed must not.
+pub fn stripe_signature(data: &[u8]) {
+    use crate::sources::stripe::signature::{sign, verify};
+    const SECRET: &str = "whsec_fuzz";
+    const NOW: i64 = 1_780_000_000;
+    let (header, body) = match data.iter().position(|b| *b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let header = String::from_utf8_lossy(header);
+    let _ = verify(&header, body, SECRET, NOW);
+    let signed = sign(SECRET, NOW, body);
+    assert!(
+        verify(&signed, body, SECRET, NOW).is_ok(),
+        "our own signature"
+    );
+    if let Some(first) = body.first() {
+        let mut tampered = body.to_vec();
+        tampered[0] = first ^ 1;
+        assert!(
+            verify(&signed, &tampered, SECRET, NOW).is_err(),
+            "a changed body"
+        );
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        let _ = crate::sources::stripe::object::read(text);
     }
 }
 
