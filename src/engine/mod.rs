@@ -38,22 +38,7 @@ use crate::store::{Commit, RuntimeTx, Store};
 
 use changeset::{Changeset, ChangesetRecord};
 
-/// A program's whole config at one revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Snapshot {
-    pub program: String,
-    /// 0 for a program the engine has never seen.
-    pub revision: u64,
-    /// In dependency order, then by key.
-    pub resources: Vec<Resource>,
-}
-
-impl Snapshot {
-    /// The config, or `None` while the engine holds nothing for the program.
-    pub fn config(&self) -> Option<Config> {
-        Config::from_resources(self.resources.iter().cloned())
-    }
-}
+pub use crate::store::snapshot::{ProgramSummary, Snapshot};
 
 /// What a plan asks the engine about the data its changes touch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -87,12 +72,6 @@ pub struct Impact {
     pub product_holders: BTreeMap<String, u64>,
     /// Partners each backfill would fire for.
     pub backfill: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ProgramSummary {
-    pub key: String,
-    pub revision: u64,
 }
 
 /// The automations a changeset creates or changes that fire their backfill.

@@ -8,7 +8,11 @@
 //! unless told otherwise: its key columns need `COLLATE "C"`, or pages come in
 //! another order than SQLite's and than the engine's.
 
+pub mod changeset;
+pub mod erasure;
 pub mod record;
+pub mod snapshot;
+pub mod token;
 pub mod outbox;
 pub mod sqlite;
 pub mod stripe;
@@ -18,9 +22,9 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::engine::access::TokenRecord;
-use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
-use crate::engine::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
+use crate::store::changeset::{Changeset, ChangesetRecord, Delta};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
 use crate::error::Result;
 use crate::spec::Resource;
 use record::{
@@ -291,14 +295,14 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
         program: &str,
         partner: &str,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::engine::erasure::Erasure>;
+    ) -> Result<crate::store::erasure::Erasure>;
 
     /// A partner's erasures, latest first.
     async fn erasures(
         &self,
         program: &str,
         partner: &str,
-    ) -> Result<Vec<crate::engine::erasure::Erasure>>;
+    ) -> Result<Vec<crate::store::erasure::Erasure>>;
 
     /// Notes that the token was used at `at`.
     async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
