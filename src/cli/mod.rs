@@ -213,7 +213,7 @@ fn db_arg() -> Arg {
         .value_name("PATH")
         .value_parser(clap::value_parser!(PathBuf))
         .default_value(DEFAULT_DB)
-        .help("SQLite file of the embedded engine")
+        .help("The embedded engine's store: a SQLite file, or a postgres:// URL")
 }
 
 /// The engine options as given before the command's name (`partnerops --db X

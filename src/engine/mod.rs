@@ -33,7 +33,6 @@ pub use sweep::SweepReport;
 
 use crate::spec::{Automation, Config, Resource};
 use crate::store::record::Partner;
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, RuntimeTx, Store};
 
 use changeset::{Changeset, ChangesetRecord};
@@ -325,9 +324,15 @@ impl Engine {
         })
     }
 
-    /// The engine on a SQLite file, created and migrated as needed.
+    /// The engine on the store `--db` names (a SQLite file or a
+    /// `postgres://` URL), created and migrated as needed, with the store
+    /// options the environment gives.
     pub async fn open(path: &Path) -> Result<Engine> {
-        Ok(Engine::new(Arc::new(SqliteStore::open(path).await?)))
+        Engine::open_with(path, &crate::store::StoreOptions::from_env()?).await
+    }
+
+    pub async fn open_with(path: &Path, options: &crate::store::StoreOptions) -> Result<Engine> {
+        Ok(Engine::new(crate::store::open(path, options).await?))
     }
 
     /// Whether the store answers and is migrated (`/readyz`).
