@@ -3,6 +3,7 @@
 
 pub mod arbitrary;
 pub mod cli;
+pub mod postgres;
 pub mod program;
 pub mod hooks;
 pub mod raw;
