@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod apply;
+mod db;
 pub mod color;
 mod commissions;
 mod completions;
@@ -155,6 +156,8 @@ pub enum Command {
     Sources(sources::SourcesArgs),
     /// Webhooks out: deliveries, redelivery, signing secrets, dispatch.
     Webhooks(webhooks::WebhooksArgs),
+    /// The engine's store: copy a whole engine between SQLite and PostgreSQL.
+    Db(db::DbArgs),
 }
 
 /// The commands that reach no engine, by name: they take none of `--engine`,
@@ -171,6 +174,8 @@ const LOCAL_COMMANDS: &[&str] = &[
     "completions",
     "man",
     "help",
+    // Names its stores with --from and --to.
+    "db",
 ];
 
 /// Whether the command of that name reaches an engine (and so takes
@@ -478,5 +483,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man(args) => completions::man(args),
         Command::Sources(args) => sources::run(global, args).await,
         Command::Webhooks(args) => webhooks::run(global, args).await,
+        Command::Db(args) => db::run(args).await,
     }
 }

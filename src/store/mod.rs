@@ -9,6 +9,7 @@
 //! another order than SQLite's and than the engine's.
 
 pub mod changeset;
+pub mod copy;
 pub mod erasure;
 pub mod record;
 pub mod snapshot;

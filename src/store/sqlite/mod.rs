@@ -111,6 +111,11 @@ impl SqliteStore {
         Ok(Some(SqliteStore { pool }))
     }
 
+    /// The pool, for `db copy`.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
