@@ -8,4 +8,5 @@ pub mod program;
 pub mod hooks;
 pub mod raw;
 pub mod receiver;
+pub mod scenario;
 pub mod server;
