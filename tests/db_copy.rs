@@ -41,7 +41,11 @@ async fn copies_sqlite_to_postgres_and_back_verified() {
 
     let out = db_copy(&sqlite, pg_path);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("verified"), "{stdout}");
     let store = open(pg_path, &options).await.unwrap();
     assert_eq!(digest(store.as_ref()).await, original);
@@ -59,7 +63,11 @@ async fn copies_sqlite_to_postgres_and_back_verified() {
     // And back, into a new file.
     let back = dir.path().join("back.db");
     let out = db_copy(pg_path, &back);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         digest(open(&back, &options).await.unwrap().as_ref()).await,
         original
@@ -72,7 +80,13 @@ async fn copies_sqlite_to_postgres_and_back_verified() {
     send(
         &engine,
         "gk",
-        &[sale("2025-09-10T10:00:00Z", "t9", "acme", "99.00", Some("sub-inbox"))],
+        &[sale(
+            "2025-09-10T10:00:00Z",
+            "t9",
+            "acme",
+            "99.00",
+            Some("sub-inbox"),
+        )],
     )
     .await;
     let after = engine.commissions("gk", None).await.unwrap();

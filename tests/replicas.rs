@@ -41,7 +41,15 @@ struct Replica {
 impl Replica {
     fn start(db: &str) -> Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_partnerops"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--sweep-every", "0", "--db", db])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--sweep-every",
+                "0",
+                "--db",
+                db,
+            ])
             .args(["--db-pool-size", "4", "--db-statement-timeout", "60s"])
             .env_remove("PARTNEROPS_ENGINE")
             .stdout(Stdio::null())
@@ -88,7 +96,12 @@ fn events() -> Vec<String> {
     out
 }
 
-async fn post_events(http: &reqwest::Client, url: &str, token: &str, batch: &[String]) -> reqwest::Result<Value> {
+async fn post_events(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    batch: &[String],
+) -> reqwest::Result<Value> {
     http.post(format!("{url}/v1/programs/gk/events"))
         .bearer_auth(token)
         .header("content-type", "application/x-ndjson")
@@ -153,7 +166,10 @@ async fn three_replicas_on_one_database_act_as_one_engine() {
     // Every event recorded once, whichever replica took it (the killed
     // replica may have committed some whose answer it never sent, and the
     // others then called them duplicates: accepted counts at most all).
-    assert!(accepted <= all.len() && accepted >= all.len() - 150, "{accepted}");
+    assert!(
+        accepted <= all.len() && accepted >= all.len() - 150,
+        "{accepted}"
+    );
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE program = 'gk'")
         .fetch_one(&pool)
@@ -169,7 +185,9 @@ async fn three_replicas_on_one_database_act_as_one_engine() {
     );
     // The same as one embedded engine that got every event once.
     let reference_dir = tempfile::tempdir().unwrap();
-    let reference = Engine::open(&reference_dir.path().join("e.db")).await.unwrap();
+    let reference = Engine::open(&reference_dir.path().join("e.db"))
+        .await
+        .unwrap();
     apply(&reference, CONFIG).await;
     reference
         .ingest("gk", &all.join("\n"), BatchFormat::Ndjson)
@@ -191,13 +209,22 @@ async fn three_replicas_on_one_database_act_as_one_engine() {
     // The daily checks, started on all three replicas at once, fire once
     // per partner between them.
     let sweeps = replicas.iter().map(|r| {
-        http.post(format!("{}/v1/sweep?program=gk&now=2025-04-01T00:00:00Z", r.url))
-            .bearer_auth(&token)
-            .send()
+        http.post(format!(
+            "{}/v1/sweep?program=gk&now=2025-04-01T00:00:00Z",
+            r.url
+        ))
+        .bearer_auth(&token)
+        .send()
     });
     let mut fired = 0;
     for answer in futures_util::future::join_all(sweeps).await {
-        let reports: Value = answer.unwrap().error_for_status().unwrap().json().await.unwrap();
+        let reports: Value = answer
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         fired += reports[0]["fired"].as_u64().unwrap();
     }
     assert_eq!(fired, PARTNERS as u64);
@@ -210,7 +237,10 @@ async fn three_replicas_on_one_database_act_as_one_engine() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("config.yaml"),
-        CONFIG.replace("tags: [ { key: veteran } ]", "tags: [ { key: veteran }, { key: extra } ]"),
+        CONFIG.replace(
+            "tags: [ { key: veteran } ]",
+            "tags: [ { key: veteran }, { key: extra } ]",
+        ),
     )
     .unwrap();
     let config = partnerops::config::load(dir.path()).unwrap();
@@ -229,7 +259,10 @@ async fn three_replicas_on_one_database_act_as_one_engine() {
         .collect();
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409]);
-    assert_eq!(engine.snapshot("gk").await.unwrap().revision, before.revision + 1);
+    assert_eq!(
+        engine.snapshot("gk").await.unwrap().revision,
+        before.revision + 1
+    );
 
     // Every replica answers /readyz.
     for r in &replicas {

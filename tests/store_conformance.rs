@@ -104,7 +104,8 @@ async fn concurrent_changesets_one_wins_one_is_stale() {
         std::fs::write(dir.path().join("config.yaml"), CONFIG_2).unwrap();
         let config = partnerops::config::load(dir.path()).unwrap();
         let before = a.snapshot("gk").await.unwrap();
-        let changeset = partnerops::plan::diff(&config, &before).changeset("race".into(), None, None);
+        let changeset =
+            partnerops::plan::diff(&config, &before).changeset("race".into(), None, None);
         let (ra, rb) = tokio::join!(a.apply("gk", &changeset), b.apply("gk", &changeset));
         let stale = [&ra, &rb]
             .iter()
@@ -116,7 +117,12 @@ async fn concurrent_changesets_one_wins_one_is_stale() {
             "{}: {ra:?} / {rb:?}",
             backend.name
         );
-        assert_eq!(a.snapshot("gk").await.unwrap().revision, 2, "{}", backend.name);
+        assert_eq!(
+            a.snapshot("gk").await.unwrap().revision,
+            2,
+            "{}",
+            backend.name
+        );
     }
 }
 
@@ -172,7 +178,11 @@ async fn two_payouts_at_once_pay_each_line_once() {
         );
         let lines = a.commissions("gk", None).await.unwrap();
         let payouts: BTreeSet<Option<u64>> = lines.iter().map(|l| l.payout).collect();
-        assert!(payouts.contains(&Some(1)) && !payouts.contains(&Some(2)), "{}", backend.name);
+        assert!(
+            payouts.contains(&Some(1)) && !payouts.contains(&Some(2)),
+            "{}",
+            backend.name
+        );
         assert_eq!(a.payouts("gk").await.unwrap().len(), 1);
     }
 }
@@ -199,7 +209,11 @@ async fn a_writer_that_does_not_commit_leaves_nothing() {
             // Dropped: rolled back, as a killed process's transaction is.
         }
         let mut tx = store.runtime("gk").await.unwrap();
-        assert!(tx.seen_events(&["lost"]).await.unwrap().is_empty(), "{}", backend.name);
+        assert!(
+            tx.seen_events(&["lost"]).await.unwrap().is_empty(),
+            "{}",
+            backend.name
+        );
         drop(tx);
         // The program's lock went with the transaction: others write on.
         send(&engine, "gk", &events()[..2]).await;

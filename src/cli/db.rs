@@ -53,7 +53,12 @@ async fn copy_run(args: &CopyArgs) -> anyhow::Result<ExitCode> {
     let text = args.format != ListFormat::Json;
     let report = copy::copy(&args.from, &args.to, &options, |t| {
         if text {
-            say!("copied {:<18} {:>9} rows  sha256 {}", t.table, t.rows, &t.sha256[..16]);
+            say!(
+                "copied {:<18} {:>9} rows  sha256 {}",
+                t.table,
+                t.rows,
+                &t.sha256[..16]
+            );
         }
     })
     .await?;

@@ -10,10 +10,10 @@ macro_rules! say {
 }
 
 mod apply;
-mod db;
 pub mod color;
 mod commissions;
 mod completions;
+mod db;
 mod erase;
 mod event_file;
 mod events;

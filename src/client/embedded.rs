@@ -24,8 +24,8 @@ use crate::engine::{
     SweepReport,
 };
 use crate::sources::stripe::{Outcome, StripeSource};
-use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
+use crate::store::record::Payout;
 
 /// The engine in this process, on a SQLite file.
 #[derive(Clone)]

@@ -1,6 +1,5 @@
 //! Who may do what: token scopes, and tokens themselves (shown once, stored hashed).
 
-
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-
 use crate::error::{Error, Result};
 use crate::spec::check::{self, Declared};
 use crate::spec::{Kind, Resource};

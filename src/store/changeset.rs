@@ -138,4 +138,3 @@ pub struct Delta {
     /// (key, secret), made by the engine before the store writes them.
     pub webhook_secrets: Vec<(String, String)>,
 }
-

@@ -57,7 +57,12 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "resources",
-        columns: &[("program", Text), ("kind", Text), ("key", Text), ("spec", Text)],
+        columns: &[
+            ("program", Text),
+            ("kind", Text),
+            ("key", Text),
+            ("spec", Text),
+        ],
         order: "program, kind, key",
         identity: None,
     },
@@ -647,7 +652,9 @@ pub async fn copy(
                  COALESCE((SELECT MAX({column}) FROM {0}), 0) + 1, false)",
                 table.name
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut **t)
+                .await?;
         }
         let dest_sum = sum_in(&mut tx, table).await?;
         if dest_sum != source_sum {

@@ -12,4 +12,3 @@ pub struct Erasure {
     /// Stored event bodies whose name and email were removed.
     pub events: u64,
 }
-

@@ -11,13 +11,13 @@
 pub mod changeset;
 pub mod copy;
 pub mod erasure;
-pub mod record;
-pub mod snapshot;
-pub mod token;
 pub mod outbox;
 pub mod postgres;
+pub mod record;
+pub mod snapshot;
 pub mod sqlite;
 pub mod stripe;
+pub mod token;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -27,11 +27,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::store::token::TokenRecord;
-use crate::store::changeset::{Changeset, ChangesetRecord, Delta};
-use crate::store::snapshot::{ProgramSummary, Snapshot};
 use crate::error::Result;
 use crate::spec::Resource;
+use crate::store::changeset::{Changeset, ChangesetRecord, Delta};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
 use record::{
     Customer, CustomerProduct, LedgerLine, LineNet, Mark, NewLine, Partner, PartnerState, Payout,
     PayoutPartner, RefundRecord, StoredEvent, Subject, TagChange, TransactionRecord,
@@ -83,7 +83,9 @@ pub fn parse_pool_size(s: &str) -> std::result::Result<u32, String> {
 /// A statement timeout: `500ms`, `30s`, `2m` (0 turns it off).
 pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
     let t = s.trim();
-    let (n, unit) = t.find(|c: char| !c.is_ascii_digit()).map_or((t, "s"), |i| t.split_at(i));
+    let (n, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, "s"), |i| t.split_at(i));
     let n: u64 = n
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 500ms, 30s or 2m"))?;

@@ -28,4 +28,3 @@ pub struct ProgramSummary {
     pub key: String,
     pub revision: u64,
 }
-

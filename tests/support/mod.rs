@@ -3,9 +3,9 @@
 
 pub mod arbitrary;
 pub mod cli;
+pub mod hooks;
 pub mod postgres;
 pub mod program;
-pub mod hooks;
 pub mod raw;
 pub mod receiver;
 pub mod scenario;

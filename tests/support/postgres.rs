@@ -37,7 +37,9 @@ pub async fn database() -> Option<TestDb> {
             if std::env::var_os("CI").is_some() {
                 panic!("PostgreSQL at {admin} does not answer (CI is set, so this fails): {e}");
             }
-            eprintln!("skipped: PostgreSQL at {admin} does not answer ({e}); set PARTNEROPS_TEST_POSTGRES");
+            eprintln!(
+                "skipped: PostgreSQL at {admin} does not answer ({e}); set PARTNEROPS_TEST_POSTGRES"
+            );
             return None;
         }
     };

@@ -75,15 +75,63 @@ pub fn events() -> Vec<String> {
         joined("2025-06-01T08:45:00Z", "Zed", None),
         signed_up("2025-06-01T09:00:00Z", "acme", "bob"),
         signed_up("2025-06-01T09:10:00Z", "tiny", "cara"),
-        upsert("2025-06-01T10:00:00Z", "acme", "inbox", "active", "sub-inbox"),
-        upsert("2025-06-01T10:00:00Z", "acme", "live-chat", "active", "sub-chat"),
-        upsert("2025-06-01T10:05:00Z", "tiny", "live-chat", "active", "sub-tiny"),
-        sale("2025-06-02T10:00:00Z", "t1", "acme", "99.00", Some("sub-inbox")),
-        sale("2025-06-02T11:00:00Z", "t2", "acme", "49.00", Some("sub-chat")),
-        sale("2025-06-02T12:00:00Z", "t3", "tiny", "10.00", Some("sub-tiny")),
+        upsert(
+            "2025-06-01T10:00:00Z",
+            "acme",
+            "inbox",
+            "active",
+            "sub-inbox",
+        ),
+        upsert(
+            "2025-06-01T10:00:00Z",
+            "acme",
+            "live-chat",
+            "active",
+            "sub-chat",
+        ),
+        upsert(
+            "2025-06-01T10:05:00Z",
+            "tiny",
+            "live-chat",
+            "active",
+            "sub-tiny",
+        ),
+        sale(
+            "2025-06-02T10:00:00Z",
+            "t1",
+            "acme",
+            "99.00",
+            Some("sub-inbox"),
+        ),
+        sale(
+            "2025-06-02T11:00:00Z",
+            "t2",
+            "acme",
+            "49.00",
+            Some("sub-chat"),
+        ),
+        sale(
+            "2025-06-02T12:00:00Z",
+            "t3",
+            "tiny",
+            "10.00",
+            Some("sub-tiny"),
+        ),
         // Earlier than t1..t3: a replay of acme's partner.
-        sale("2025-06-01T23:00:00Z", "t0", "acme", "99.00", Some("sub-inbox")),
-        sale("2025-06-03T09:00:00Z", "t4", "walk-in", "20.00", Some("sub-unknown")),
+        sale(
+            "2025-06-01T23:00:00Z",
+            "t0",
+            "acme",
+            "99.00",
+            Some("sub-inbox"),
+        ),
+        sale(
+            "2025-06-03T09:00:00Z",
+            "t4",
+            "walk-in",
+            "20.00",
+            Some("sub-unknown"),
+        ),
         refund("2025-06-05T10:00:00Z", "r1", "t2", "9.00"),
     ]
 }
@@ -105,33 +153,64 @@ pub async fn digest(store: &dyn Store) -> String {
     put!("changesets", store.changesets(p).await);
     put!("changeset 1", store.changeset(p, 1).await);
     put!("changeset 9", store.changeset(p, 9).await);
-    put!("changesets_page", store.changesets_page(p, Some(2), 5).await);
+    put!(
+        "changesets_page",
+        store.changesets_page(p, Some(2), 5).await
+    );
     let tags = ["vip", "gold", "two-sales", "veteran", "buyer"].map(String::from);
     put!("tag_holders", store.tag_holders(p, &tags).await);
-    put!("customer_tag_holders", store.customer_tag_holders(p, &tags).await);
+    put!(
+        "customer_tag_holders",
+        store.customer_tag_holders(p, &tags).await
+    );
     let products = ["inbox", "live-chat"].map(String::from);
     put!("product_holders", store.product_holders(p, &products).await);
     put!("partners_page", store.partners_page(p, None, 100).await);
-    put!("partners_page after", store.partners_page(p, Some("Zed"), 1).await);
-    put!("partners_with_tag", store.partners_with_tag(p, "two-sales", None, 10).await);
-    put!("partners_with_tag after", store.partners_with_tag(p, "", Some("bob"), 10).await);
+    put!(
+        "partners_page after",
+        store.partners_page(p, Some("Zed"), 1).await
+    );
+    put!(
+        "partners_with_tag",
+        store.partners_with_tag(p, "two-sales", None, 10).await
+    );
+    put!(
+        "partners_with_tag after",
+        store.partners_with_tag(p, "", Some("bob"), 10).await
+    );
     put!("partner", store.partner(p, "bob").await);
     put!("partner none", store.partner(p, "nobody").await);
-    put!("tag_history", store.tag_history(p, Subject::Partner, "bob").await);
+    put!(
+        "tag_history",
+        store.tag_history(p, Subject::Partner, "bob").await
+    );
     let page = store
         .tag_history_page(p, Subject::Partner, "bob", None, 2)
         .await
         .unwrap();
-    writeln!(out, "tag_history_page: {:?}", page.iter().map(|(_, c)| c).collect::<Vec<_>>()).unwrap();
+    writeln!(
+        out,
+        "tag_history_page: {:?}",
+        page.iter().map(|(_, c)| c).collect::<Vec<_>>()
+    )
+    .unwrap();
     if let Some((after, _)) = page.first() {
         let rest = store
             .tag_history_page(p, Subject::Partner, "bob", Some(after), 10)
             .await
             .unwrap();
-        writeln!(out, "tag_history_page 2: {:?}", rest.iter().map(|(_, c)| c).collect::<Vec<_>>()).unwrap();
+        writeln!(
+            out,
+            "tag_history_page 2: {:?}",
+            rest.iter().map(|(_, c)| c).collect::<Vec<_>>()
+        )
+        .unwrap();
     }
     put!("transaction", store.transaction(p, "t1").await);
-    put!("waiting", store.waiting_transactions(p, true, true, None, 100).await);
+    put!(
+        "waiting",
+        store.waiting_transactions(p, true, true, None, 100).await
+    );
     put!("refunds", store.refunds(p, "t2").await);
     put!("lines", store.lines(p, &LineFilter::default()).await);
     put!(
@@ -149,12 +228,29 @@ pub async fn digest(store: &dyn Store) -> String {
             )
             .await
     );
-    put!("lines of payout 1", store.lines(p, &LineFilter { payout: Some(1), ..LineFilter::default() }).await);
+    put!(
+        "lines of payout 1",
+        store
+            .lines(
+                p,
+                &LineFilter {
+                    payout: Some(1),
+                    ..LineFilter::default()
+                }
+            )
+            .await
+    );
     put!("customer", store.customer(p, "acme").await);
     put!("customers_of", store.customers_of(p, "bob").await);
-    put!("customer_product", store.customer_product(p, "sub-inbox").await);
+    put!(
+        "customer_product",
+        store.customer_product(p, "sub-inbox").await
+    );
     put!("products_of", store.products_of(p, "acme").await);
-    put!("last_amount", store.last_amount(p, "acme", "sub-inbox").await);
+    put!(
+        "last_amount",
+        store.last_amount(p, "acme", "sub-inbox").await
+    );
     let rule = PayoutRule {
         as_of: t("2025-09-01T00:00:00Z"),
         hold_days: 30,
@@ -163,15 +259,26 @@ pub async fn digest(store: &dyn Store) -> String {
     put!("payout_plan", store.payout_plan(p, rule).await);
     put!("payouts", store.payouts(p).await);
     put!("payout 1", store.payout(p, 1).await);
-    put!("product_report", store.product_report(p, None, None, true).await);
+    put!(
+        "product_report",
+        store.product_report(p, None, None, true).await
+    );
     put!(
         "product_report window",
         store
-            .product_report(p, Some(t("2025-06-02T00:00:00Z")), Some(t("2025-06-03T00:00:00Z")), false)
+            .product_report(
+                p,
+                Some(t("2025-06-02T00:00:00Z")),
+                Some(t("2025-06-03T00:00:00Z")),
+                false
+            )
             .await
     );
     put!("tokens_page", store.tokens_page(None, None, 10).await);
-    put!("tokens_page of gk", store.tokens_page(Some(p), Some("tok-a"), 10).await);
+    put!(
+        "tokens_page of gk",
+        store.tokens_page(Some(p), Some("tok-a"), 10).await
+    );
     put!("token_by_hash", store.token_by_hash("hash-b").await);
     put!("token_by_id", store.token_by_id("tok-a").await);
     put!("erasures", store.erasures(p, "cara").await);
@@ -234,7 +341,7 @@ pub async fn run_scenario(store: Arc<dyn Store>, batches: &Batches) -> String {
     let engine = Engine::new(store.clone());
     assert_eq!(apply(&engine, CONFIG).await, 1);
     let evs = &batches.events;
-    send(&engine, "gk", &evs).await;
+    send(&engine, "gk", evs).await;
     // The same ids again: duplicates, no effect.
     let again = ingest(&engine, "gk", &evs[..3]).await;
     assert_eq!(again.duplicates.len(), 3);
@@ -252,7 +359,14 @@ pub async fn run_scenario(store: Arc<dyn Store>, batches: &Batches) -> String {
     // The daily checks: Zed, bob and cara turn 30 days old.
     let swept = engine.sweep("gk", t("2025-07-02T00:00:00Z")).await.unwrap();
     assert!(swept.fired >= 3, "{swept:?}");
-    assert_eq!(engine.sweep("gk", t("2025-07-03T00:00:00Z")).await.unwrap().fired, 0);
+    assert_eq!(
+        engine
+            .sweep("gk", t("2025-07-03T00:00:00Z"))
+            .await
+            .unwrap()
+            .fired,
+        0
+    );
     // A payout of what is due by September.
     let paid = engine
         .create_payout("gk", t("2025-09-01T00:00:00Z"))
@@ -282,25 +396,61 @@ pub async fn run_scenario(store: Arc<dyn Store>, batches: &Batches) -> String {
         })
         .await;
     assert!(
-        matches!(stale, Err(partnerops::error::Error::Stale { base: 1, current: 2 })),
+        matches!(
+            stale,
+            Err(partnerops::error::Error::Stale {
+                base: 1,
+                current: 2
+            })
+        ),
         "{stale:?}"
     );
     // Tokens, kept as given, revoked and touched.
-    store.insert_token(&token("tok-a", "hash-a", None)).await.unwrap();
-    store.insert_token(&token("tok-b", "hash-b", Some("gk"))).await.unwrap();
-    store.insert_token(&token("tok-c", "hash-c", Some("gk"))).await.unwrap();
-    assert!(store.revoke_token("tok-c", t("2025-02-01T00:00:00Z")).await.unwrap());
-    assert!(!store.revoke_token("tok-c", t("2025-02-02T00:00:00Z")).await.unwrap());
-    assert!(!store.revoke_token("nope", t("2025-02-02T00:00:00Z")).await.unwrap());
-    store.touch_token("tok-b", t("2025-03-01T00:00:00Z")).await.unwrap();
+    store
+        .insert_token(&token("tok-a", "hash-a", None))
+        .await
+        .unwrap();
+    store
+        .insert_token(&token("tok-b", "hash-b", Some("gk")))
+        .await
+        .unwrap();
+    store
+        .insert_token(&token("tok-c", "hash-c", Some("gk")))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .revoke_token("tok-c", t("2025-02-01T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_token("tok-c", t("2025-02-02T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_token("nope", t("2025-02-02T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    store
+        .touch_token("tok-b", t("2025-03-01T00:00:00Z"))
+        .await
+        .unwrap();
     // An erasure: name and email go from the row and the stored events.
     let erased = store
         .erase_partner("gk", "cara", t("2025-10-01T00:00:00Z"))
         .await
         .unwrap();
     assert_eq!(erased.partner, "cara");
-    store.stripe().set_stripe_secret("gk", "whsec_test").await.unwrap();
+    store
+        .stripe()
+        .set_stripe_secret("gk", "whsec_test")
+        .await
+        .unwrap();
     store.ready().await.unwrap();
     digest(store.as_ref()).await
 }
-

@@ -3,11 +3,11 @@
 use std::str::FromStr;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Row, Postgres, PgExecutor, Transaction};
+use sqlx::{PgExecutor, Postgres, Row, Transaction};
 
 use super::{parse_time, parse_time_opt, timestamp};
-use crate::store::token::{Scope, TokenRecord};
 use crate::error::{Error, Result};
+use crate::store::token::{Scope, TokenRecord};
 
 const COLUMNS: &str = "id, hash, scopes, program, created_at, expires_at, revoked_at, last_used_at";
 

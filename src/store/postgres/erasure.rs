@@ -2,7 +2,7 @@
 //! bodies (see `engine::erasure`).
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 
 use super::{parse_time, timestamp};
 use crate::error::Result;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{QueryBuilder, Row, Postgres, PgExecutor};
+use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
 use super::{parse_time, parse_time_opt};
 use crate::error::{Error, Result};
@@ -269,7 +269,9 @@ pub(super) async fn customer(
     program: &str,
     key: &str,
 ) -> Result<Option<Customer>> {
-    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE program = $1 AND key = $2"
     )))
@@ -378,13 +380,13 @@ pub(super) async fn payable<'e>(
     only_payable: bool,
     exp: u8,
 ) -> Result<Vec<PayoutPartner>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let rows = sqlx::query(
         "SELECT l.partner, p.name, p.email, CAST(SUM(l.amount) AS BIGINT) AS amount, COUNT(*) AS lines \
          FROM ledger l LEFT JOIN partners p ON p.program = l.program AND p.key = l.partner \
          WHERE l.program = $1 AND l.payout IS NULL AND (l.clawback = 1 OR l.due_at <= $2) \
          GROUP BY l.partner, p.name, p.email \
-         HAVING $4 = 0 OR (CAST(SUM(l.amount) AS BIGINT) > 0 AND CAST(SUM(l.amount) AS BIGINT) >= $3) ORDER BY l.partner"
-    )))
+         HAVING $4 = 0 OR (CAST(SUM(l.amount) AS BIGINT) > 0 AND CAST(SUM(l.amount) AS BIGINT) >= $3) ORDER BY l.partner",
+    )
     .bind(program)
     .bind(cutoff(rule))
     .bind(rule.minimum)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, QueryBuilder, Row, Postgres, Transaction};
+use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row, Transaction};
 
 mod access;
 mod erasure;
@@ -33,11 +33,11 @@ use super::record::{
     RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store, StoreOptions};
-use crate::store::token::TokenRecord;
-use crate::store::changeset::{Change, ChangesetRecord, Delta, Summary};
-use crate::store::snapshot::{ProgramSummary, Snapshot};
 use crate::error::{Error, Result};
 use crate::spec::{Kind, Resource};
+use crate::store::changeset::{Change, ChangesetRecord, Delta, Summary};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/postgres/migrations");
 

@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Postgres, Transaction};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use super::{PgStore, parse_time, parse_time_opt, rows_per_statement, timestamp};
-use crate::store::changeset::Delta;
 use crate::error::{Error, Result};
 use crate::spec::{EventType, Kind};
+use crate::store::changeset::Delta;
 use crate::store::outbox::{
     Attempt, Delivery, DeliveryQuery, DeliveryStatus, EndpointSecrets, OutboxMessage, OutboxStore,
     Outcome, Queued,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::postgres::PgRow;
-use sqlx::{QueryBuilder, Row, Postgres, PgExecutor};
+use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
 use super::{parse_time, parse_time_opt};
 use crate::error::Result;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Postgres, Transaction};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use super::ledger::{
     CUSTOMER_COLUMNS, CUSTOMER_PRODUCT_COLUMNS, NETS, NETS_GROUP, REFUND_COLUMNS,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::{QueryBuilder, Row, Postgres, Transaction};
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use super::{BATCH, PgStore, parse_time, rows_per_statement, timestamp};
 use crate::error::{Error, Result};

@@ -34,11 +34,11 @@ use super::record::{
     RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store};
-use crate::store::token::TokenRecord;
-use crate::store::changeset::{Change, ChangesetRecord, Delta, Summary};
-use crate::store::snapshot::{ProgramSummary, Snapshot};
 use crate::error::{Error, Result};
 use crate::spec::{Kind, Resource};
+use crate::store::changeset::{Change, ChangesetRecord, Delta, Summary};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
 
