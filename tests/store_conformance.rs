@@ -219,3 +219,164 @@ async fn a_writer_that_does_not_commit_leaves_nothing() {
         send(&engine, "gk", &events()[..2]).await;
     }
 }
+
+/// Webhooks out, method by method, the same on every store: messages
+/// written with a unit of work (none from one rolled back), leases one
+/// owner holds at a time, the queue in order, attempts recorded only by the
+/// lease's owner, redelivery, failing an endpoint's queue, secrets rotated.
+#[tokio::test]
+async fn the_outbox_behaves_alike_on_every_store() {
+    use partnerops::store::outbox::{Attempt, DeliveryQuery, OutboxMessage, Outcome};
+    let now = t("2025-05-01T12:00:00Z");
+    let mut results = Vec::new();
+    for backend in Backend::all().await {
+        let store = backend.store().await;
+        let message = |id: &str, endpoint: &str| OutboxMessage {
+            id: id.to_owned(),
+            endpoint: endpoint.to_owned(),
+            event_type: partnerops::spec::EventType::PartnerJoined,
+            body: format!("{{\"n\": \"{id}\"}}"),
+            created_at: now,
+        };
+        let mut tx = store.runtime("acme").await.unwrap();
+        let writes = partnerops::store::Writes {
+            outbox: vec![message("msg_lost", "crm")],
+            ..Default::default()
+        };
+        tx.write(&writes).await.unwrap();
+        drop(tx);
+        let mut tx = store.runtime("acme").await.unwrap();
+        let writes = partnerops::store::Writes {
+            outbox: vec![
+                message("msg_1", "crm"),
+                message("msg_2", "crm"),
+                message("msg_3", "crm"),
+                message("msg_4", "old"),
+            ],
+            ..Default::default()
+        };
+        tx.write(&writes).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut log = Vec::new();
+        log.push(format!("{:?}", store.due_endpoints(now).await.unwrap()));
+        let until = now + chrono::Duration::seconds(30);
+        let (a, b) = tokio::join!(
+            store.lease_endpoint("acme", "crm", "a", now, until),
+            store.lease_endpoint("acme", "crm", "b", now, until)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a ^ b, "{}: one owner, {a} {b}", backend.name);
+        let (owner, other) = if a { ("a", "b") } else { ("b", "a") };
+        log.push(format!("{:?}", store.due_endpoints(now).await.unwrap()));
+        let queued = store.queued("acme", "crm", 10).await.unwrap();
+        log.push(format!(
+            "{:?}",
+            queued
+                .iter()
+                .map(|q| (&q.id, &q.body, q.attempts))
+                .collect::<Vec<_>>()
+        ));
+        let attempts = [
+            Attempt {
+                seq: queued[0].seq,
+                at: now,
+                status: Some(200),
+                error: None,
+                outcome: Outcome::Delivered,
+            },
+            Attempt {
+                seq: queued[1].seq,
+                at: now,
+                status: Some(500),
+                error: Some("boom".into()),
+                outcome: Outcome::RetryAt(now + chrono::Duration::seconds(5)),
+            },
+            Attempt {
+                seq: queued[2].seq,
+                at: now,
+                status: None,
+                error: Some("timeout".into()),
+                outcome: Outcome::Failed,
+            },
+        ];
+        assert!(
+            !store
+                .record_attempts("acme", "crm", other, &attempts, until)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .record_attempts("acme", "crm", owner, &attempts, until)
+                .await
+                .unwrap()
+        );
+        store.release_endpoint("acme", "crm", owner).await.unwrap();
+        log.push(format!(
+            "failed: {}",
+            store
+                .fail_pending("acme", "old", "endpoint deleted", now)
+                .await
+                .unwrap()
+        ));
+        let redelivered = store.redeliver("acme", "msg_3", now).await.unwrap();
+        log.push(format!("{redelivered:?}"));
+        log.push(format!(
+            "{:?}",
+            store.redeliver("acme", "nope", now).await.unwrap()
+        ));
+        log.push(format!(
+            "{:?}",
+            store
+                .queued("acme", "crm", 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|q| &q.id)
+                .collect::<Vec<_>>()
+        ));
+        for query in [
+            DeliveryQuery {
+                limit: 10,
+                with_body: true,
+                ..DeliveryQuery::default()
+            },
+            DeliveryQuery {
+                limit: 2,
+                endpoint: Some("crm".into()),
+                before: Some("msg_3".into()),
+                ..DeliveryQuery::default()
+            },
+        ] {
+            log.push(format!(
+                "{:?}",
+                store.deliveries("acme", &query).await.unwrap()
+            ));
+        }
+        log.push(format!(
+            "{:?}",
+            store.endpoint_secrets("acme", "crm").await.unwrap()
+        ));
+        store
+            .rotate_secret(
+                "acme",
+                "crm",
+                "whsec_new",
+                now,
+                now + chrono::Duration::hours(24),
+            )
+            .await
+            .unwrap();
+        log.push(format!(
+            "{:?}",
+            store.endpoint_secrets("acme", "crm").await.unwrap()
+        ));
+        results.push((backend.name, log));
+    }
+    assert!(results[0].1.iter().any(|l| l.contains("msg_2")));
+    for (name, log) in &results[1..] {
+        for (a, b) in results[0].1.iter().zip(log) {
+            assert_eq!(a, b, "sqlite and {name} differ");
+        }
+    }
+}
