@@ -380,3 +380,111 @@ async fn the_outbox_behaves_alike_on_every_store() {
         }
     }
 }
+
+/// The Stripe source's records, written twice (the second time updating)
+/// and read back by every query, the same on every store.
+#[tokio::test]
+async fn stripe_records_behave_alike_on_every_store() {
+    use partnerops::store::stripe::{
+        ChargeRecord, InvoiceLineRecord, InvoiceRecord, StripeEventRecord, StripeWrites,
+    };
+    let at = t("2025-05-01T12:00:00Z");
+    // A Stripe event is taken once; the records it left are updated later.
+    let writes = |refunded: i64| StripeWrites {
+        events: (refunded == 0)
+            .then(|| StripeEventRecord {
+                id: "evt_1".into(),
+                kind: "invoice.paid".into(),
+                created: at,
+                events: "{\"id\":\"x\"}\n".into(),
+                notes: vec!["a note".into()],
+            })
+            .into_iter()
+            .collect(),
+        invoices: vec![InvoiceRecord {
+            id: "in_1".into(),
+            customer: "cus_1".into(),
+            currency: "USD".into(),
+            lines: vec![InvoiceLineRecord {
+                id: "il_1".into(),
+                transaction: "in_1:il_1".into(),
+                amount: 9900,
+            }],
+        }],
+        payments: vec![
+            ("pi_1".into(), "in_1".into()),
+            ("ch_1".into(), "in_1".into()),
+        ],
+        charges: vec![ChargeRecord {
+            id: "ch_1".into(),
+            payment_intent: Some("pi_1".into()),
+            invoice: None,
+            amount: 9900,
+            currency: "USD".into(),
+            refunded,
+            passed_on: refunded / 2,
+            refunded_at: at,
+        }],
+    };
+    let mut results = Vec::new();
+    for backend in Backend::all().await {
+        let store = backend.store().await;
+        let engine = Engine::new(store.clone());
+        apply(&engine, CONFIG).await;
+        let stripe = store.stripe();
+        let mut log = Vec::new();
+        for refunded in [0, 500] {
+            let mut tx = stripe.stripe_tx("gk").await.unwrap();
+            tx.write(&writes(refunded)).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        // A unit of work dropped before commit leaves nothing.
+        let mut tx = stripe.stripe_tx("gk").await.unwrap();
+        tx.write(&StripeWrites {
+            payments: vec![("pi_lost".into(), "in_lost".into())],
+            ..StripeWrites::default()
+        })
+        .await
+        .unwrap();
+        drop(tx);
+        let mut tx = stripe.stripe_tx("gk").await.unwrap();
+        log.push(format!("{}", tx.revision().await.unwrap()));
+        log.push(format!(
+            "{:?}",
+            tx.recorded(&["evt_1", "evt_2"]).await.unwrap()
+        ));
+        log.push(format!(
+            "{:?}",
+            tx.payments(&["pi_1", "pi_lost"], &[]).await.unwrap()
+        ));
+        log.push(format!("{:?}", tx.payments(&[], &["in_1"]).await.unwrap()));
+        log.push(format!(
+            "{:?}",
+            tx.invoices(&["in_1", "in_2"]).await.unwrap()
+        ));
+        log.push(format!(
+            "{:?}",
+            tx.charges(&["ch_1"], &[], &[]).await.unwrap()
+        ));
+        log.push(format!(
+            "{:?}",
+            tx.charges(&[], &["pi_1"], &[]).await.unwrap()
+        ));
+        log.push(format!(
+            "{:?}",
+            tx.charges(&[], &[], &["in_9"]).await.unwrap()
+        ));
+        drop(tx);
+        results.push((backend.name, log));
+    }
+    assert!(
+        results[0].1.iter().any(|l| l.contains("refunded: 500")),
+        "{:?}",
+        results[0].1
+    );
+    for (name, log) in &results[1..] {
+        for (a, b) in results[0].1.iter().zip(log) {
+            assert_eq!(a, b, "sqlite and {name} differ");
+        }
+    }
+}
