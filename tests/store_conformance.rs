@@ -488,3 +488,94 @@ async fn stripe_records_behave_alike_on_every_store() {
         }
     }
 }
+
+const CHILD_DB: &str = "PARTNEROPS_TEST_CONFORMANCE_CHILD_DB";
+
+/// A changeset of 20,000 tags: long enough to be killed inside.
+fn big_changeset() -> partnerops::engine::changeset::Changeset {
+    use partnerops::engine::changeset::{Change, Changeset};
+    use partnerops::spec::{Resource, Tag};
+    Changeset {
+        base_revision: 1,
+        changes: (0..20_000)
+            .map(|i| Change::Create {
+                resource: Resource::Tag(Tag {
+                    key: format!("bulk-{i:06}"),
+                    name: None,
+                    description: Some("x".repeat(200)),
+                    previously: Vec::new(),
+                }),
+            })
+            .collect(),
+        author: "killed".to_owned(),
+        message: None,
+        git_commit: None,
+    }
+}
+
+/// The killed writer's work, in a child process; a no-op as a normal test.
+#[test]
+fn killed_writer_child() {
+    let Ok(db) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let engine = Engine::open(std::path::Path::new(&db)).await.unwrap();
+        engine.apply("gk", &big_changeset()).await.unwrap();
+    });
+}
+
+/// A writer killed (SIGKILL) inside its transaction leaves nothing of it,
+/// and holds nothing up: the next writer goes ahead at once.
+#[tokio::test]
+async fn a_killed_writer_leaves_nothing_and_blocks_no_one() {
+    use partnerops::store::sqlite::{MARK_ROWS_WRITTEN_ENV, ROWS_WRITTEN_MARKER};
+    use std::io::{BufRead, BufReader};
+    for backend in Backend::all().await {
+        let engine = Engine::new(backend.store().await);
+        assert_eq!(apply(&engine, CONFIG).await, 1);
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "killed_writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DB, &backend.db)
+            .env(MARK_ROWS_WRITTEN_ENV, "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        loop {
+            let line = lines.next().expect("the store marks written rows").unwrap();
+            if line == ROWS_WRITTEN_MARKER {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let snapshot = engine.snapshot("gk").await.unwrap();
+        assert_eq!(snapshot.revision, 1, "{}", backend.name);
+        assert!(
+            !snapshot
+                .resources
+                .iter()
+                .any(|r| r.key().starts_with("bulk-")),
+            "{}",
+            backend.name
+        );
+        let next =
+            tokio::time::timeout(std::time::Duration::from_secs(20), apply(&engine, CONFIG_2))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("{}: the killed writer's lock outlived it", backend.name)
+                });
+        assert_eq!(next, 2);
+    }
+}
