@@ -192,6 +192,7 @@ fn events(c: &mut Criterion) {
         .unwrap();
     let mut group = c.benchmark_group("events");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements((BATCH * CLIENTS) as u64));
 
     let dir = tempfile::tempdir().unwrap();
@@ -270,6 +271,7 @@ fn plan_over_http(c: &mut Criterion) {
     let reader = HttpReader::new(&replica.url, Some(token)).unwrap();
     let mut group = c.benchmark_group("plan");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     group.bench_function("postgres_http_no_changes_10k", |b| {
         b.iter(|| {
             let cfg = config::load(&config_dir).unwrap();
@@ -355,6 +357,7 @@ fn db_copy(c: &mut Criterion) {
     rt.block_on(sqlite_with_events(&small, 100_000));
     let mut group = c.benchmark_group("db_copy");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(100_000));
     group.bench_function("sqlite_to_postgres_100k_events", |b| {
         b.iter_custom(|iters| {
