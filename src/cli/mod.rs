@@ -13,6 +13,7 @@ mod apply;
 pub mod color;
 mod commissions;
 mod completions;
+mod db;
 mod erase;
 mod event_file;
 mod events;
@@ -155,6 +156,8 @@ pub enum Command {
     Sources(sources::SourcesArgs),
     /// Webhooks out: deliveries, redelivery, signing secrets, dispatch.
     Webhooks(webhooks::WebhooksArgs),
+    /// The engine's store: copy a whole engine between SQLite and PostgreSQL.
+    Db(db::DbArgs),
 }
 
 /// The commands that reach no engine, by name: they take none of `--engine`,
@@ -171,6 +174,8 @@ const LOCAL_COMMANDS: &[&str] = &[
     "completions",
     "man",
     "help",
+    // Names its stores with --from and --to.
+    "db",
 ];
 
 /// Whether the command of that name reaches an engine (and so takes
@@ -213,7 +218,7 @@ fn db_arg() -> Arg {
         .value_name("PATH")
         .value_parser(clap::value_parser!(PathBuf))
         .default_value(DEFAULT_DB)
-        .help("SQLite file of the embedded engine")
+        .help("The embedded engine's store: a SQLite file, or a postgres:// URL")
 }
 
 /// The engine options as given before the command's name (`partnerops --db X
@@ -478,5 +483,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man(args) => completions::man(args),
         Command::Sources(args) => sources::run(global, args).await,
         Command::Webhooks(args) => webhooks::run(global, args).await,
+        Command::Db(args) => db::run(args).await,
     }
 }

@@ -15,6 +15,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
     pub listen: SocketAddr,
+    /// Connections to a PostgreSQL --db this process keeps (default 16);
+    /// several replicas share the database's max_connections.
+    #[arg(long, value_name = "N", env = "PARTNEROPS_DB_POOL_SIZE", value_parser = crate::store::parse_pool_size)]
+    pub db_pool_size: Option<u32>,
+    /// Longest a statement on a PostgreSQL --db may run before the database
+    /// cancels it, e.g. 30s, 500ms, 2m (default: no limit).
+    #[arg(long, value_name = "DURATION", env = "PARTNEROPS_DB_STATEMENT_TIMEOUT", value_parser = crate::store::parse_timeout)]
+    pub db_statement_timeout: Option<std::time::Duration>,
     /// Run the daily checks this often (e.g. 1h, 30m, 1d; 0 turns the timer off).
     /// They also run at start, catching up whatever was missed while down.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
@@ -112,19 +120,21 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
     };
     let mut limits = args.limits();
     limits.max_connections = server::limits::allow_connections(limits.max_connections);
-    let engine = Engine::open(&global.db)
+    let store_options = crate::store::StoreOptions {
+        pool_size: args.db_pool_size,
+        statement_timeout: args.db_statement_timeout.filter(|t| !t.is_zero()),
+    };
+    let db = crate::store::describe(&global.db);
+    let engine = Engine::open_with(&global.db, &store_options)
         .await
-        .with_context(|| format!("opening {}", global.db.display()))?;
+        .with_context(|| format!("opening {db}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%addr, db = %global.db.display(), "partnerops engine listening");
-    say!(
-        "partnerops engine listening on {scheme}://{addr} (db {})",
-        global.db.display()
-    );
+    tracing::info!(%addr, db = %db, "partnerops engine listening");
+    say!("partnerops engine listening on {scheme}://{addr} (db {db})");
     if tls.is_none() && !addr.ip().is_loopback() {
         tracing::warn!(
             "serving plain HTTP on {addr}: bearer tokens cross the network in the clear; use --tls-cert and --tls-key"

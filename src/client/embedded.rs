@@ -1,5 +1,4 @@
 use std::path::Path;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -27,7 +26,6 @@ use crate::engine::{
 use crate::sources::stripe::{Outcome, StripeSource};
 use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::record::Payout;
-use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.
 #[derive(Clone)]
@@ -59,9 +57,10 @@ pub struct EmbeddedReader {
 
 impl EmbeddedReader {
     pub async fn open(db: &Path) -> Result<EmbeddedReader> {
-        let store = SqliteStore::open_read_only(db).await?;
+        let options = crate::store::StoreOptions::from_env()?;
+        let store = crate::store::open_read_only(db, &options).await?;
         Ok(EmbeddedReader {
-            engine: store.map(|s| Engine::new(Arc::new(s))),
+            engine: store.map(Engine::new),
         })
     }
 

@@ -7,20 +7,11 @@
 //! Customers are known by key only (events carry no customer name or email),
 //! so a partner's customers hold nothing to erase.
 
-use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 
 use super::{Engine, Error, Result};
 
-/// An erasure, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Erasure {
-    pub partner: String,
-    pub erased_at: DateTime<Utc>,
-    /// Stored event bodies whose name and email were removed.
-    pub events: u64,
-}
+pub use crate::store::erasure::Erasure;
 
 /// The personal fields of a partner in an event body.
 pub const PERSONAL_FIELDS: [&str; 2] = ["name", "email"];

@@ -33,27 +33,11 @@ pub use sweep::SweepReport;
 
 use crate::spec::{Automation, Config, Resource};
 use crate::store::record::Partner;
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Commit, RuntimeTx, Store};
 
 use changeset::{Changeset, ChangesetRecord};
 
-/// A program's whole config at one revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Snapshot {
-    pub program: String,
-    /// 0 for a program the engine has never seen.
-    pub revision: u64,
-    /// In dependency order, then by key.
-    pub resources: Vec<Resource>,
-}
-
-impl Snapshot {
-    /// The config, or `None` while the engine holds nothing for the program.
-    pub fn config(&self) -> Option<Config> {
-        Config::from_resources(self.resources.iter().cloned())
-    }
-}
+pub use crate::store::snapshot::{ProgramSummary, Snapshot};
 
 /// What a plan asks the engine about the data its changes touch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -87,12 +71,6 @@ pub struct Impact {
     pub product_holders: BTreeMap<String, u64>,
     /// Partners each backfill would fire for.
     pub backfill: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ProgramSummary {
-    pub key: String,
-    pub revision: u64,
 }
 
 /// The automations a changeset creates or changes that fire their backfill.
@@ -346,9 +324,15 @@ impl Engine {
         })
     }
 
-    /// The engine on a SQLite file, created and migrated as needed.
+    /// The engine on the store `--db` names (a SQLite file or a
+    /// `postgres://` URL), created and migrated as needed, with the store
+    /// options the environment gives.
     pub async fn open(path: &Path) -> Result<Engine> {
-        Ok(Engine::new(Arc::new(SqliteStore::open(path).await?)))
+        Engine::open_with(path, &crate::store::StoreOptions::from_env()?).await
+    }
+
+    pub async fn open_with(path: &Path, options: &crate::store::StoreOptions) -> Result<Engine> {
+        Ok(Engine::new(crate::store::open(path, options).await?))
     }
 
     /// Whether the store answers and is migrated (`/readyz`).

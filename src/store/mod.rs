@@ -8,25 +8,141 @@
 //! unless told otherwise: its key columns need `COLLATE "C"`, or pages come in
 //! another order than SQLite's and than the engine's.
 
+pub mod changeset;
+pub mod copy;
+pub mod erasure;
 pub mod outbox;
+pub mod postgres;
 pub mod record;
+pub mod snapshot;
 pub mod sqlite;
 pub mod stripe;
+pub mod token;
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::engine::access::TokenRecord;
-use crate::engine::changeset::{Changeset, ChangesetRecord, Delta};
-use crate::engine::{ProgramSummary, Snapshot};
 use crate::error::Result;
 use crate::spec::Resource;
+use crate::store::changeset::{Changeset, ChangesetRecord, Delta};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
 use record::{
     Customer, CustomerProduct, LedgerLine, LineNet, Mark, NewLine, Partner, PartnerState, Payout,
     PayoutPartner, RefundRecord, StoredEvent, Subject, TagChange, TransactionRecord,
 };
+
+/// How to reach a shared store (PostgreSQL); the embedded file ignores them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections per process (`--db-pool-size`, `PARTNEROPS_DB_POOL_SIZE`).
+    pub pool_size: Option<u32>,
+    /// Longest a statement may run before the database cancels it
+    /// (`--db-statement-timeout`, `PARTNEROPS_DB_STATEMENT_TIMEOUT`).
+    pub statement_timeout: Option<Duration>,
+}
+
+/// `PARTNEROPS_DB_POOL_SIZE`: connections per process to a shared store.
+pub const POOL_SIZE_ENV: &str = "PARTNEROPS_DB_POOL_SIZE";
+/// `PARTNEROPS_DB_STATEMENT_TIMEOUT`: e.g. `30s`, `500ms`, `2m`.
+pub const STATEMENT_TIMEOUT_ENV: &str = "PARTNEROPS_DB_STATEMENT_TIMEOUT";
+
+impl StoreOptions {
+    /// The options as the environment gives them (what every command but
+    /// `serve`, which also takes them as flags, reads).
+    pub fn from_env() -> Result<StoreOptions> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(StoreOptions {
+            pool_size: var(POOL_SIZE_ENV)
+                .map(|v| parse_pool_size(&v))
+                .transpose()
+                .map_err(|e| crate::error::Error::BadRequest(format!("{POOL_SIZE_ENV}: {e}")))?,
+            statement_timeout: var(STATEMENT_TIMEOUT_ENV)
+                .map(|v| parse_timeout(&v))
+                .transpose()
+                .map_err(|e| {
+                    crate::error::Error::BadRequest(format!("{STATEMENT_TIMEOUT_ENV}: {e}"))
+                })?,
+        })
+    }
+}
+
+/// A pool size: 1 to 1000 connections.
+pub fn parse_pool_size(s: &str) -> std::result::Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a pool size from 1 to 1000")),
+    }
+}
+
+/// A statement timeout: `500ms`, `30s`, `2m` (0 turns it off).
+pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let t = s.trim();
+    let (n, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 500ms, 30s or 2m"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        _ => return Err(format!("`{s}` is not a duration like 500ms, 30s or 2m")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+/// Whether `--db` names a shared store (a `postgres://` URL) rather than a
+/// SQLite file.
+pub fn is_shared(db: &Path) -> bool {
+    db.to_str().is_some_and(postgres::is_url)
+}
+
+/// `--db` as it may be shown in logs and messages: a URL's password is
+/// left out.
+pub fn describe(db: &Path) -> String {
+    let text = db.display().to_string();
+    if !is_shared(db) {
+        return text;
+    }
+    match url::Url::parse(&text) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "a PostgreSQL URL".to_owned(),
+    }
+}
+
+/// Opens the store `--db` names, creating and migrating it as needed: a
+/// `postgres://` (or `postgresql://`) URL, else a SQLite file.
+pub async fn open(db: &Path, options: &StoreOptions) -> Result<Arc<dyn Store>> {
+    match db.to_str().filter(|d| postgres::is_url(d)) {
+        Some(url) => Ok(Arc::new(postgres::PgStore::open(url, options).await?)),
+        None => Ok(Arc::new(sqlite::SqliteStore::open(db).await?)),
+    }
+}
+
+/// Opens the store `--db` names for reading only; `None` when it holds
+/// nothing yet (no file; a database never migrated).
+pub async fn open_read_only(db: &Path, options: &StoreOptions) -> Result<Option<Arc<dyn Store>>> {
+    match db.to_str().filter(|d| postgres::is_url(d)) {
+        Some(url) => Ok(postgres::PgStore::open_read_only(url, options)
+            .await?
+            .map(|s| Arc::new(s) as Arc<dyn Store>)),
+        None => Ok(sqlite::SqliteStore::open_read_only(db)
+            .await?
+            .map(|s| Arc::new(s) as Arc<dyn Store>)),
+    }
+}
 
 /// A changeset ready to be written: already checked against `base_revision`.
 pub struct Commit<'a> {
@@ -291,14 +407,14 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
         program: &str,
         partner: &str,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::engine::erasure::Erasure>;
+    ) -> Result<crate::store::erasure::Erasure>;
 
     /// A partner's erasures, latest first.
     async fn erasures(
         &self,
         program: &str,
         partner: &str,
-    ) -> Result<Vec<crate::engine::erasure::Erasure>>;
+    ) -> Result<Vec<crate::store::erasure::Erasure>>;
 
     /// Notes that the token was used at `at`.
     async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Result;
+use crate::error::Result;
 use crate::spec::EventType;
 
 /// A message to write to the outbox: its body is final, so every attempt

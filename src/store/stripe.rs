@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Result;
+use crate::error::Result;
 
 /// A Stripe event the source has taken.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,9 @@
 pub mod arbitrary;
 pub mod cli;
 pub mod hooks;
+pub mod postgres;
 pub mod program;
 pub mod raw;
 pub mod receiver;
+pub mod scenario;
 pub mod server;

@@ -6,8 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteExecutor, Transaction};
 
 use super::{parse_time, parse_time_opt, timestamp};
-use crate::engine::access::{Scope, TokenRecord};
-use crate::engine::{Error, Result};
+use crate::error::{Error, Result};
+use crate::store::token::{Scope, TokenRecord};
 
 const COLUMNS: &str = "id, hash, scopes, program, created_at, expires_at, revoked_at, last_used_at";
 

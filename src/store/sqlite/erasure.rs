@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, SqlitePool};
 
 use super::{parse_time, timestamp};
-use crate::engine::Result;
-use crate::engine::erasure::Erasure;
+use crate::error::Result;
+use crate::store::erasure::Erasure;
 
 /// Event types whose `partner` object may hold a name and an email.
 const WITH_PERSONAL_DATA: &str = "('partner.joined', 'partner.updated')";

@@ -34,11 +34,11 @@ use super::record::{
     RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store};
-use crate::engine::access::TokenRecord;
-use crate::engine::changeset::{Change, ChangesetRecord, Delta, Summary};
-use crate::engine::{ProgramSummary, Snapshot};
 use crate::error::{Error, Result};
 use crate::spec::{Kind, Resource};
+use crate::store::changeset::{Change, ChangesetRecord, Delta, Summary};
+use crate::store::snapshot::{ProgramSummary, Snapshot};
+use crate::store::token::TokenRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
 
@@ -109,6 +109,11 @@ impl SqliteStore {
             .await
             .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
         Ok(Some(SqliteStore { pool }))
+    }
+
+    /// The pool, for `db copy`.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
@@ -1076,7 +1081,7 @@ impl Store for SqliteStore {
         program: &str,
         partner: &str,
         at: DateTime<Utc>,
-    ) -> Result<crate::engine::erasure::Erasure> {
+    ) -> Result<crate::store::erasure::Erasure> {
         erasure::erase(&self.pool, program, partner, at).await
     }
 
@@ -1084,7 +1089,7 @@ impl Store for SqliteStore {
         &self,
         program: &str,
         partner: &str,
-    ) -> Result<Vec<crate::engine::erasure::Erasure>> {
+    ) -> Result<Vec<crate::store::erasure::Erasure>> {
         erasure::list(&self.pool, program, partner).await
     }
 

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{SqliteStore, parse_time, parse_time_opt, rows_per_statement, timestamp};
-use crate::engine::changeset::Delta;
-use crate::engine::{Error, Result};
+use crate::error::{Error, Result};
 use crate::spec::{EventType, Kind};
+use crate::store::changeset::Delta;
 use crate::store::outbox::{
     Attempt, Delivery, DeliveryQuery, DeliveryStatus, EndpointSecrets, OutboxMessage, OutboxStore,
     Outcome, Queued,

@@ -234,7 +234,7 @@ pub(super) async fn history_page<'e>(
             .split_once(' ')
             .and_then(|(at, seq)| Some((at.to_owned(), seq.parse().ok()?)))
             .ok_or_else(|| {
-                crate::engine::Error::BadRequest(format!("bad tag history position `{position}`"))
+                crate::error::Error::BadRequest(format!("bad tag history position `{position}`"))
             })?,
     };
     let rows = sqlx::query(

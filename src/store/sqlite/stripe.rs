@@ -7,7 +7,7 @@ use chrono::Utc;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{BATCH, SqliteStore, parse_time, rows_per_statement, timestamp};
-use crate::engine::{Error, Result};
+use crate::error::{Error, Result};
 use crate::store::stripe::{
     ChargeRecord, InvoiceRecord, StripeEventRecord, StripeStore, StripeTx, StripeWrites,
 };
