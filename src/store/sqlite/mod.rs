@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 mod access;
+mod dashboard;
 mod erasure;
 mod ledger;
 mod outbox;
@@ -1097,5 +1098,28 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn partners_sorted(
+        &self,
+        program: &str,
+        query: &crate::store::PartnerQuery,
+    ) -> Result<(u64, Vec<Partner>)> {
+        let exp = self.exp(program).await?;
+        dashboard::sorted(&self.pool, program, query, exp).await
+    }
+
+    async fn monthly_totals(&self, program: &str) -> Result<Vec<crate::store::MonthTotals>> {
+        dashboard::monthly(&self.pool, program).await
+    }
+
+    async fn partner_transactions(
+        &self,
+        program: &str,
+        partner: &str,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>> {
+        let exp = self.exp(program).await?;
+        dashboard::transactions_of_partner(&self.pool, program, partner, limit, exp).await
     }
 }
