@@ -45,9 +45,9 @@ async fn render(
 ) -> Result<Response, PageError> {
     viewer.require_program(&program)?;
     if !viewer.0.allows(&Scope::Partner(key.clone())) && !viewer.reads_data() {
-        return Err(Error::Forbidden(format!(
-            "this token may not see partner `{key}`'s portal"
-        ))
+        return Err(Error::Forbidden(
+            "a partner token opens its own portal only".to_owned(),
+        )
         .into());
     }
     let view = state.engine.partner_view(&program, &key).await?;
