@@ -210,8 +210,11 @@ async fn pages_need_data_read_and_a_partner_token_opens_only_its_portal() {
     assert_eq!(page(url, admin, &format!("{base}/partners/nobody")).await.status(), 404);
     assert_eq!(page(url, admin, &format!("{base}/ledger?since=yesterday")).await.status(), 400);
 
+    // Lines approved by October paid, so every status has lines.
+    let paid = session.run(&["payouts", "create", "--as-of", "2026-10-01T00:00:00Z", "--yes"]);
+    assert_eq!(code(&paid), 0, "{}", stderr(&paid));
     // The ledger's CSV is `partnerops commissions --format csv`, and the
-    // page's total is the command's.
+    // page's totals are the command's, for each status too.
     let csv = page(url, admin, &format!("{base}/ledger.csv")).await;
     assert!(csv.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
     let cli_csv = session.run(&["commissions", "--format", "csv"]);
@@ -229,6 +232,23 @@ async fn pages_need_data_read_and_a_partner_token_opens_only_its_portal() {
         .unwrap();
     assert!(html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)), "{html}");
     assert!(html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)), "{html}");
+    for status in ["pending", "approved", "paid"] {
+        let cli_text = stdout(&session.run(&["commissions", "--status", status]));
+        let total = cli_text.lines().last().unwrap();
+        let (lines, net) = total
+            .strip_suffix(" in all")
+            .and_then(|t| t.split_once(" lines, "))
+            .unwrap_or_else(|| panic!("{total}"));
+        assert_ne!(lines, "0", "{status}: the example has lines of each status");
+        let html = page(url, admin, &format!("{base}/ledger?status={status}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)), "{status}");
+        assert!(html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)), "{status}");
+        assert!(html.contains(&format!(r#"<dd id="total-{status}">{net}</dd>"#)), "{status}");
+    }
 
     // A data:read token without admin reads the pages too; events:write does not.
     let reader = server.token(&["data:read"]).await;

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ledger::listing::{LedgerQuery, MAX_PAGE};
+use super::ledger::listing::LedgerQuery;
 use super::{Engine, Error, Result};
 use crate::spec::money::Total;
 use crate::store::record::{LedgerLine, LineStatus, Partner, TagChange, TransactionRecord};
-use crate::store::{MonthTotals, PartnerQuery};
+use crate::store::{LineFilter, MonthTotals, PartnerQuery};
 
 /// How a program's amounts are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,37 +164,50 @@ impl Engine {
     }
 
     /// The count and totals of every line `query` selects (its `after` and
-    /// `limit` aside): the lines [`Engine::ledger`] pages through.
+    /// `limit` aside): the lines [`Engine::ledger`] pages through, each with
+    /// the status it gives them, summed in the store.
     pub async fn ledger_totals(&self, program: &str, query: &LedgerQuery) -> Result<LedgerTotals> {
-        let mut q = LedgerQuery {
-            after: None,
-            limit: MAX_PAGE,
-            ..query.clone()
+        let cfg = self.current_config(program).await?;
+        if let Some(p) = &query.partner
+            && self.store.partner(program, p).await?.is_none()
+        {
+            return Err(Error::NotFound(format!(
+                "program `{program}` has no partner `{p}`"
+            )));
+        }
+        let hold = chrono::Duration::days(cfg.config.program.payouts.hold_days.into());
+        let filter = LineFilter {
+            partner: query.partner.clone(),
+            transaction: query.transaction.clone(),
+            since: query.since,
+            until: query.until,
+            ..LineFilter::default()
         };
-        let exp = self.currency(program).await?.exp;
+        let exp = cfg.exp;
         let mut totals = LedgerTotals {
+            lines: 0,
             net: Total::zero(exp),
             pending: Total::zero(exp),
             approved: Total::zero(exp),
             paid: Total::zero(exp),
-            lines: 0,
         };
-        loop {
-            let page = self.ledger(program, &q).await?;
-            for l in &page.lines {
-                totals.lines += 1;
-                totals.net.add(l.amount);
-                match l.status {
-                    LineStatus::Pending => totals.pending.add(l.amount),
-                    LineStatus::Approved => totals.approved.add(l.amount),
-                    LineStatus::Paid => totals.paid.add(l.amount),
-                }
+        for (status, n, minor) in self
+            .store
+            .line_totals(program, &filter, Utc::now() - hold)
+            .await?
+        {
+            if query.status.is_some_and(|s| s != status) {
+                continue;
             }
-            match page.next {
-                Some(next) => q.after = Some(next),
-                None => return Ok(totals),
+            totals.lines += n;
+            totals.net.add_minor(minor);
+            match status {
+                LineStatus::Pending => totals.pending.add_minor(minor),
+                LineStatus::Approved => totals.approved.add_minor(minor),
+                LineStatus::Paid => totals.paid.add_minor(minor),
             }
         }
+        Ok(totals)
     }
 }
 

@@ -384,6 +384,18 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
     /// with nothing in them are left out.
     async fn monthly_totals(&self, program: &str) -> Result<Vec<MonthTotals>>;
 
+    /// How many lines `filter` selects (its partner, transaction and due
+    /// dates; not its paging) and what they add up to, per status: `paid`
+    /// when a payout holds them, else `approved` when a clawback or due at
+    /// or before `approved_through` (now less the hold), else `pending`, as
+    /// [`record::LedgerLine::status_at`] decides. Amounts in minor units.
+    async fn line_totals(
+        &self,
+        program: &str,
+        filter: &LineFilter,
+        approved_through: DateTime<Utc>,
+    ) -> Result<Vec<(record::LineStatus, u64, i128)>>;
+
     /// Transactions attributed to a partner, newest first, at most `limit`
     /// (a partner's timeline).
     async fn partner_transactions(

@@ -8,8 +8,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use super::ledger::{TRANSACTION_COLUMNS, transaction_from_row};
 use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
 use crate::error::Result;
-use crate::store::record::{Partner, TransactionRecord};
-use crate::store::{MonthTotals, PartnerQuery, PartnerSort};
+use crate::store::record::{LineStatus, Partner, TransactionRecord, timestamp};
+use crate::store::{LineFilter, MonthTotals, PartnerQuery, PartnerSort};
 
 fn column(sort: PartnerSort) -> &'static str {
     match sort {
@@ -126,4 +126,47 @@ pub(super) async fn transactions_of_partner<'e>(
         .fetch_all(executor)
         .await?;
     rows.iter().map(|r| transaction_from_row(r, exp)).collect()
+}
+
+pub(super) async fn line_totals<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    f: &LineFilter,
+    approved_through: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(LineStatus, u64, i128)>> {
+    // Times are stored in one fixed-width RFC 3339 form, so text order is
+    // time order.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT CASE WHEN payout IS NOT NULL THEN 'paid' \
+         WHEN clawback = 1 OR due_at <= ",
+    );
+    q.push_bind(timestamp(approved_through))
+        .push(
+            " THEN 'approved' ELSE 'pending' END AS status, COUNT(*) AS n, SUM(amount) AS total \
+             FROM ledger WHERE program = ",
+        )
+        .push_bind(program.to_owned());
+    if let Some(p) = &f.partner {
+        q.push(" AND partner = ").push_bind(p.clone());
+    }
+    if let Some(t) = &f.transaction {
+        q.push(" AND transaction_key = ").push_bind(t.clone());
+    }
+    if let Some(s) = f.since {
+        q.push(" AND due_at >= ").push_bind(timestamp(s));
+    }
+    if let Some(u) = f.until {
+        q.push(" AND due_at < ").push_bind(timestamp(u));
+    }
+    q.push(" GROUP BY status");
+    let mut totals = Vec::new();
+    for row in q.build().fetch_all(executor).await? {
+        let status: String = row.try_get("status")?;
+        let n: i64 = row.try_get("n")?;
+        let total: i64 = row.try_get("total")?;
+        if let Some(status) = LineStatus::parse(&status) {
+            totals.push((status, u64::try_from(n).unwrap_or(0), i128::from(total)));
+        }
+    }
+    Ok(totals)
 }

@@ -1113,6 +1113,15 @@ impl Store for SqliteStore {
         dashboard::monthly(&self.pool, program).await
     }
 
+    async fn line_totals(
+        &self,
+        program: &str,
+        filter: &LineFilter,
+        approved_through: DateTime<Utc>,
+    ) -> Result<Vec<(crate::store::record::LineStatus, u64, i128)>> {
+        dashboard::line_totals(&self.pool, program, filter, approved_through).await
+    }
+
     async fn partner_transactions(
         &self,
         program: &str,
