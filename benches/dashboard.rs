@@ -114,12 +114,21 @@ fn pages(partners: usize) -> Vec<(&'static str, String)> {
     vec![
         ("overview", b.to_owned()),
         ("partners", format!("{b}/partners")),
-        ("partners by revenue", format!("{b}/partners?sort=revenue&dir=desc")),
-        ("partners by tag and group, last page", format!("{b}/partners?tag=t03&group=g2&sort=signups&page=200")),
+        (
+            "partners by revenue",
+            format!("{b}/partners?sort=revenue&dir=desc"),
+        ),
+        (
+            "partners by tag and group, last page",
+            format!("{b}/partners?tag=t03&group=g2&sort=signups&page=200"),
+        ),
         ("partner", format!("{b}/partners/{middle}")),
         ("portal", format!("{b}/partners/{middle}/portal")),
         ("ledger", format!("{b}/ledger")),
-        ("ledger of a partner", format!("{b}/ledger?partner={middle}")),
+        (
+            "ledger of a partner",
+            format!("{b}/ledger?partner={middle}"),
+        ),
         ("ledger approved", format!("{b}/ledger?status=approved")),
         ("payouts", format!("{b}/payouts")),
         ("waiting", format!("{b}/transactions")),
@@ -145,10 +154,16 @@ fn dashboard(c: &mut Criterion) {
         slowest.push((name, worst));
     }
     group.finish();
-    eprintln!("slowest of 10 renders per page ({} partners):", rig.partners);
+    eprintln!(
+        "slowest of 10 renders per page ({} partners):",
+        rig.partners
+    );
     for (name, worst) in &slowest {
         let over = if *worst > BUDGET { "  OVER BUDGET" } else { "" };
-        eprintln!("  {name:<40} {:>7.1} ms{over}", worst.as_secs_f64() * 1000.0);
+        eprintln!(
+            "  {name:<40} {:>7.1} ms{over}",
+            worst.as_secs_f64() * 1000.0
+        );
     }
 }
 

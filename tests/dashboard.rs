@@ -124,11 +124,7 @@ async fn signing_in_keeps_the_token_in_a_strict_http_only_cookie_never_in_a_url(
     let r = page(url, "po_revoked-or-never", "/").await;
     assert_eq!(r.headers()[LOCATION], "/login");
     assert!(set_cookie(&r).unwrap().contains("Max-Age=0"));
-    let r = client()
-        .post(format!("{url}/logout"))
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(format!("{url}/logout")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert!(set_cookie(&r).unwrap().contains("Max-Age=0"));
 }
@@ -196,27 +192,61 @@ async fn pages_need_data_read_and_a_partner_token_opens_only_its_portal() {
     ] {
         let r = page(url, admin, &path).await;
         assert_eq!(r.status(), 200, "{path}");
-        assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            r.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         let csp = r.headers()["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'"), "{csp}");
         let html = r.text().await.unwrap();
         assert!(html.contains(r#"<html lang="en">"#), "{path}");
         // Nothing is loaded from elsewhere, and no script at all.
         assert!(!html.contains("<script"), "{path}");
-        assert!(!html.contains(r#"src="http"#) && !html.contains(r#"href="http"#), "{path}: {html}");
+        assert!(
+            !html.contains(r#"src="http"#) && !html.contains(r#"href="http"#),
+            "{path}: {html}"
+        );
     }
     // Bad filters are a 400 page, an unknown partner a 404 page.
-    assert_eq!(page(url, admin, &format!("{base}/partners?sort=shoe-size")).await.status(), 400);
-    assert_eq!(page(url, admin, &format!("{base}/partners/nobody")).await.status(), 404);
-    assert_eq!(page(url, admin, &format!("{base}/ledger?since=yesterday")).await.status(), 400);
+    assert_eq!(
+        page(url, admin, &format!("{base}/partners?sort=shoe-size"))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        page(url, admin, &format!("{base}/partners/nobody"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        page(url, admin, &format!("{base}/ledger?since=yesterday"))
+            .await
+            .status(),
+        400
+    );
 
     // Lines approved by October paid, so every status has lines.
-    let paid = session.run(&["payouts", "create", "--as-of", "2026-10-01T00:00:00Z", "--yes"]);
+    let paid = session.run(&[
+        "payouts",
+        "create",
+        "--as-of",
+        "2026-10-01T00:00:00Z",
+        "--yes",
+    ]);
     assert_eq!(code(&paid), 0, "{}", stderr(&paid));
     // The ledger's CSV is `partnerops commissions --format csv`, and the
     // page's totals are the command's, for each status too.
     let csv = page(url, admin, &format!("{base}/ledger.csv")).await;
-    assert!(csv.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        csv.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let cli_csv = session.run(&["commissions", "--format", "csv"]);
     assert_eq!(csv.text().await.unwrap(), stdout(&cli_csv));
     let cli_text = stdout(&session.run(&["commissions"]));
@@ -230,8 +260,14 @@ async fn pages_need_data_read_and_a_partner_token_opens_only_its_portal() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)), "{html}");
-    assert!(html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)), "{html}");
+    assert!(
+        html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)),
+        "{html}"
+    );
     for status in ["pending", "approved", "paid"] {
         let cli_text = stdout(&session.run(&["commissions", "--status", status]));
         let total = cli_text.lines().last().unwrap();
@@ -245,28 +281,48 @@ async fn pages_need_data_read_and_a_partner_token_opens_only_its_portal() {
             .text()
             .await
             .unwrap();
-        assert!(html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)), "{status}");
-        assert!(html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)), "{status}");
-        assert!(html.contains(&format!(r#"<dd id="total-{status}">{net}</dd>"#)), "{status}");
+        assert!(
+            html.contains(&format!(r#"<dd id="total-lines">{lines}</dd>"#)),
+            "{status}"
+        );
+        assert!(
+            html.contains(&format!(r#"<dd id="total-net">{net}</dd>"#)),
+            "{status}"
+        );
+        assert!(
+            html.contains(&format!(r#"<dd id="total-{status}">{net}</dd>"#)),
+            "{status}"
+        );
     }
 
     // A data:read token without admin reads the pages too; events:write does not.
     let reader = server.token(&["data:read"]).await;
-    assert_eq!(page(url, &reader, &format!("{base}/ledger")).await.status(), 200);
+    assert_eq!(
+        page(url, &reader, &format!("{base}/ledger")).await.status(),
+        200
+    );
     let writer = server.token(&["events:write"]).await;
     assert_eq!(page(url, &writer, &base).await.status(), 403);
 
     // A partner token: its portal, and nothing else.
     let partner = server.token(&[&format!("partner:{own}")]).await;
     let r = page(url, &partner, "/").await;
-    assert_eq!(r.headers()[LOCATION].to_str().unwrap(), format!("{base}/portal"));
+    assert_eq!(
+        r.headers()[LOCATION].to_str().unwrap(),
+        format!("{base}/portal")
+    );
     let portal = page(url, &partner, &format!("{base}/portal")).await;
     assert_eq!(portal.status(), 200);
     let portal = portal.text().await.unwrap();
     assert!(portal.contains(&format!("Portal of {own}")));
-    assert!(!portal.contains(&other), "another partner's key on the portal");
+    assert!(
+        !portal.contains(&other),
+        "another partner's key on the portal"
+    );
     assert_eq!(
-        page(url, &partner, &format!("{base}/partners/{own}/portal")).await.status(),
+        page(url, &partner, &format!("{base}/partners/{own}/portal"))
+            .await
+            .status(),
         200
     );
     for path in [
@@ -320,7 +376,12 @@ async fn metrics_need_data_read_and_count_events_applies_sweeps_and_requests() {
 
     let before = metrics(url, Some(&reader)).await;
     assert_eq!(before.status(), 200);
-    assert!(before.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        before.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let before = before.text().await.unwrap();
 
     // One accepted, one duplicate, one rejected, over HTTP.
@@ -353,25 +414,56 @@ async fn metrics_need_data_read_and_count_events_applies_sweeps_and_requests() {
     let after = metrics(url, Some(&reader)).await.text().await.unwrap();
     let grew = |series: &str| metric(&after, series) - metric(&before, series);
     // Other tests in this binary share the process's recorder: at least.
-    assert!(grew(r#"partnerops_events_total{type="partner.joined",outcome="accepted"}"#) >= 1.0, "{after}");
-    assert!(grew(r#"partnerops_events_total{type="partner.joined",outcome="duplicate"}"#) >= 1.0, "{after}");
-    let rejected = after
-        .lines()
-        .filter(|l| l.starts_with("partnerops_events_total{") && l.contains(r#"outcome="rejected""#))
-        .count();
-    assert!(rejected >= 1, "{after}");
-    assert!(metric(&after, "partnerops_apply_duration_seconds_count{outcome=\"applied\"}") >= 1.0, "{after}");
-    assert!(metric(&after, r#"partnerops_applies_total{outcome="applied"}"#) >= 1.0, "{after}");
-    assert!(grew("partnerops_sweep_duration_seconds_count") >= 1.0, "{after}");
     assert!(
-        grew(r#"partnerops_http_requests_total{method="POST",route="/v1/programs/{program}/events",status="200"}"#) >= 1.0,
+        grew(r#"partnerops_events_total{type="partner.joined",outcome="accepted"}"#) >= 1.0,
         "{after}"
     );
     assert!(
-        metric(&after, r#"partnerops_http_requests_total{method="GET",route="/metrics",status="403"}"#) >= 2.0,
+        grew(r#"partnerops_events_total{type="partner.joined",outcome="duplicate"}"#) >= 1.0,
+        "{after}"
+    );
+    let rejected = after
+        .lines()
+        .filter(|l| {
+            l.starts_with("partnerops_events_total{") && l.contains(r#"outcome="rejected""#)
+        })
+        .count();
+    assert!(rejected >= 1, "{after}");
+    assert!(
+        metric(
+            &after,
+            "partnerops_apply_duration_seconds_count{outcome=\"applied\"}"
+        ) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        metric(&after, r#"partnerops_applies_total{outcome="applied"}"#) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        grew("partnerops_sweep_duration_seconds_count") >= 1.0,
+        "{after}"
+    );
+    assert!(
+        grew(
+            r#"partnerops_http_requests_total{method="POST",route="/v1/programs/{program}/events",status="200"}"#
+        ) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        metric(
+            &after,
+            r#"partnerops_http_requests_total{method="GET",route="/metrics",status="403"}"#
+        ) >= 2.0,
         "{after}"
     );
     // Routes are templates: no key or raw path becomes a label.
-    assert!(!after.contains(&format!("route=\"/v1/programs/{PROGRAM}")), "{after}");
-    assert!(after.contains("# TYPE partnerops_events_total counter"), "{after}");
+    assert!(
+        !after.contains(&format!("route=\"/v1/programs/{PROGRAM}")),
+        "{after}"
+    );
+    assert!(
+        after.contains("# TYPE partnerops_events_total counter"),
+        "{after}"
+    );
 }

@@ -38,7 +38,9 @@ pub struct Monthly {
 pub enum Moment {
     Joined,
     /// A referred customer signed up.
-    Referral { customer: String },
+    Referral {
+        customer: String,
+    },
     Sale(TransactionRecord),
     Tag(TagChange),
     Line(LedgerLine),
@@ -111,7 +113,12 @@ impl Engine {
                 && customer.partner.as_deref() == Some(key)
                 && let Some(at) = customer.signed_up_at
             {
-                moments.push((at, Moment::Referral { customer: customer.key }));
+                moments.push((
+                    at,
+                    Moment::Referral {
+                        customer: customer.key,
+                    },
+                ));
             }
         }
         let sales = self
@@ -152,7 +159,12 @@ impl Engine {
             )
             .await?;
         truncated |= lines.next.is_some();
-        moments.extend(lines.lines.into_iter().map(|l| (l.created_at, Moment::Line(l))));
+        moments.extend(
+            lines
+                .lines
+                .into_iter()
+                .map(|l| (l.created_at, Moment::Line(l))),
+        );
         // Newest first; at one instant, in the order things follow from
         // each other (join, referral, sale, tag, line) read bottom-up.
         moments.sort_by(|a, b| b.0.cmp(&a.0).then(rank(&b.1).cmp(&rank(&a.1))));

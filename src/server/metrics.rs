@@ -16,11 +16,15 @@ pub async fn render(
     State(state): State<AppState>,
     _caller: Authorized<DataRead>,
 ) -> Result<Response, ApiError> {
-    let handle = state.metrics.as_ref().ok_or_else(|| {
-        Error::Internal("metrics are not recorded in this process".to_owned())
-    })?;
+    let handle = state
+        .metrics
+        .as_ref()
+        .ok_or_else(|| Error::Internal("metrics are not recorded in this process".to_owned()))?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     )
         .into_response())

@@ -20,8 +20,8 @@ use crate::engine::explain::Explanation;
 use crate::engine::ledger::listing::{LedgerPage, TransactionPage};
 use crate::engine::ledger::payouts::{PayoutDetail, PayoutPlan};
 use crate::engine::ledger::report::ProductReport;
-use crate::engine::page::Page;
 use crate::engine::outbox::WebhookSecret;
+use crate::engine::page::Page;
 use crate::engine::partner::Partner;
 use crate::engine::runtime::state::TagChange;
 use crate::engine::view::PartnerView;
@@ -195,6 +195,20 @@ pub fn document() -> Value {
                 "content": { "text/plain": { "schema": { "type": "string" } } }
             },
             "503": problem("the store does not answer or is not migrated (`urn:partnerops:problem:not_ready`)")
+        }
+    } });
+    doc["paths"]["/metrics"] = json!({ "get": {
+        "tags": ["access"],
+        "summary": "Counters and timings in Prometheus' text format: events by type and outcome, applies and their duration, sweep duration, webhook deliveries by outcome, HTTP requests by route template and status.",
+        "operationId": "metrics",
+        "security": [{ "bearer": [] }],
+        "responses": {
+            "200": { "description": "the metrics (text exposition format 0.0.4)",
+                     "content": { "text/plain": { "schema": { "type": "string" } } } },
+            "401": problem("no or bad token"),
+            "403": problem("the token lacks data:read"),
+            "429": problem("a rate limit (the problem's `limit` names it)"),
+            "503": problem("too many requests at once")
         }
     } });
     doc["paths"]["/openapi.json"] = json!({ "get": {

@@ -13,13 +13,20 @@ const TOP: i64 = 8;
 /// A bar per `(label, value)`; `format` writes a value as people read it
 /// (money as a decimal). Negative values (a month of refunds) draw below
 /// the zero line.
-pub fn bars(id: &str, title: &str, points: &[(String, i128)], format: &dyn Fn(i128) -> String) -> Markup {
+pub fn bars(
+    id: &str,
+    title: &str,
+    points: &[(String, i128)],
+    format: &dyn Fn(i128) -> String,
+) -> Markup {
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(0);
     let min = points.iter().map(|(_, v)| *v).min().unwrap_or(0).min(0);
     let span = (max - min).max(1);
     let plot_h = HEIGHT - BOTTOM - TOP;
     // y of a value, in whole SVG units (integer maths: no floats for money).
-    let y = |v: i128| -> i64 { TOP + i64::try_from((max - v) * i128::from(plot_h) / span).unwrap_or(0) };
+    let y = |v: i128| -> i64 {
+        TOP + i64::try_from((max - v) * i128::from(plot_h) / span).unwrap_or(0)
+    };
     let n = i64::try_from(points.len()).unwrap_or(1).max(1);
     let slot = (WIDTH - LEFT) / n;
     let bar = (slot * 7 / 10).max(1);

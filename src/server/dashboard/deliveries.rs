@@ -111,5 +111,11 @@ pub async fn page(
         }
         p .note { "Redeliver a message with " code { "partnerops webhooks redeliver ID" } "." }
     };
-    Ok(frame(&viewer, &program, "/deliveries", "Webhook deliveries", &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/deliveries",
+        "Webhook deliveries",
+        &body,
+    ))
 }

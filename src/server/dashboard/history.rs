@@ -59,7 +59,13 @@ pub async fn page(
             }
         }
     };
-    Ok(frame(&viewer, &program, "/history", "Config history", &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/history",
+        "Config history",
+        &body,
+    ))
 }
 
 pub async fn revision(
@@ -72,7 +78,10 @@ pub async fn revision(
     // The config before it: the changesets up to it replayed.
     let mut before = crate::history::State::new();
     for r in 1..revision {
-        crate::history::replay(&mut before, &state.engine.changeset(&program, r).await?.changes);
+        crate::history::replay(
+            &mut before,
+            &state.engine.changeset(&program, r).await?.changes,
+        );
     }
     let current = state.engine.snapshot(&program).await?.revision;
     let planned = crate::history::as_planned(&before, &record);
@@ -110,5 +119,11 @@ pub async fn revision(
             @if revision < current { a href={ (base) "/history/" (revision + 1) } rel="next" { "Revision " (revision + 1) " →" } }
         }
     };
-    Ok(frame(&viewer, &program, "/history", &format!("Revision {revision}"), &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/history",
+        &format!("Revision {revision}"),
+        &body,
+    ))
 }

@@ -39,7 +39,9 @@ fn query(f: &Filters<'_>, after: Option<u64>, limit: usize) -> Result<LedgerQuer
         .status
         .map(|s| {
             LineStatus::parse(s).ok_or_else(|| {
-                PageError::bad_request(format!("`status` must be pending, approved or paid, not `{s}`"))
+                PageError::bad_request(format!(
+                    "`status` must be pending, approved or paid, not `{s}`"
+                ))
             })
         })
         .transpose()?;
@@ -161,7 +163,11 @@ pub async fn csv(
     let mut out = crate::engine::ledger::csv::lines(&[], &currency.code, true);
     loop {
         let page = state.engine.ledger(&program, &lq).await?;
-        out.push_str(&crate::engine::ledger::csv::lines(&page.lines, &currency.code, false));
+        out.push_str(&crate::engine::ledger::csv::lines(
+            &page.lines,
+            &currency.code,
+            false,
+        ));
         match page.next {
             Some(n) => lq.after = Some(n),
             None => break,
@@ -169,11 +175,17 @@ pub async fn csv(
     }
     let mut r = out.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}-commissions.csv\"",
-        program.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+        program.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+            "_"
+        )
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

@@ -41,7 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/programs/{program}", get(overview::page))
         .route("/programs/{program}/partners", get(partners::page))
         .route("/programs/{program}/partners/{partner}", get(partner::page))
-        .route("/programs/{program}/partners/{partner}/portal", get(portal::of_partner))
+        .route(
+            "/programs/{program}/partners/{partner}/portal",
+            get(portal::of_partner),
+        )
         .route("/programs/{program}/portal", get(portal::mine))
         .route("/programs/{program}/ledger", get(ledger::page))
         .route("/programs/{program}/ledger.csv", get(ledger::csv))
@@ -50,7 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route("/programs/{program}/transactions", get(waiting::page))
         .route("/programs/{program}/products", get(products::page))
         .route("/programs/{program}/history", get(history::page))
-        .route("/programs/{program}/history/{revision}", get(history::revision))
+        .route(
+            "/programs/{program}/history/{revision}",
+            get(history::revision),
+        )
         .route("/programs/{program}/deliveries", get(deliveries::page))
 }
 
@@ -67,11 +73,16 @@ async fn style() -> impl axum::response::IntoResponse {
 /// A query-string value, with an empty one (an unfilled form field) taken
 /// as absent.
 fn given(v: Option<&String>) -> Option<&str> {
-    v.map(String::as_str).map(str::trim).filter(|s| !s.is_empty())
+    v.map(String::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time from a form.
-fn parse_time(name: &str, v: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, PageError> {
+fn parse_time(
+    name: &str,
+    v: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, PageError> {
     let Some(v) = v else { return Ok(None) };
     if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         return Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc()));

@@ -20,7 +20,11 @@ pub async fn page(
     let money = |v: i128| cur.format(v);
     let count = |v: i128| v.to_string();
     let series = |f: &dyn Fn(&crate::store::MonthTotals) -> i128| -> Vec<(String, i128)> {
-        monthly.months.iter().map(|m| (m.month.clone(), f(m))).collect()
+        monthly
+            .months
+            .iter()
+            .map(|m| (m.month.clone(), f(m)))
+            .collect()
     };
     let partners: u64 = monthly.months.iter().map(|m| m.partners).sum();
     let customers: u64 = monthly.months.iter().map(|m| m.customers).sum();

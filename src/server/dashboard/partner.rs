@@ -54,7 +54,13 @@ pub async fn page(
             }
         }
     };
-    Ok(frame(&viewer, &program, "/partners", &format!("Partner {key}"), &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/partners",
+        &format!("Partner {key}"),
+        &body,
+    ))
 }
 
 fn class(m: &Moment) -> &'static str {

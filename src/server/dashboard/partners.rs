@@ -37,9 +37,8 @@ pub async fn page(
     let group = given(q.get("group"));
     let sort = match given(q.get("sort")) {
         None => PartnerSort::Key,
-        Some(s) => PartnerSort::parse(s).ok_or_else(|| {
-            PageError::bad_request(format!("partners cannot be sorted by `{s}`"))
-        })?,
+        Some(s) => PartnerSort::parse(s)
+            .ok_or_else(|| PageError::bad_request(format!("partners cannot be sorted by `{s}`")))?,
     };
     let descending = given(q.get("dir")) == Some("desc");
     let page: usize = match given(q.get("page")) {
@@ -48,14 +47,18 @@ pub async fn page(
             .parse()
             .ok()
             .filter(|p| *p >= 1 && *p <= 1_000_000)
-            .ok_or_else(|| PageError::bad_request(format!("`page` must be a page number, not `{p}`")))?,
+            .ok_or_else(|| {
+                PageError::bad_request(format!("`page` must be a page number, not `{p}`"))
+            })?,
     };
     let config = state
         .engine
         .snapshot(&program)
         .await?
         .config()
-        .ok_or_else(|| Error::NotFound(format!("program `{program}` has no config in the engine")))?;
+        .ok_or_else(|| {
+            Error::NotFound(format!("program `{program}` has no config in the engine"))
+        })?;
     if let Some(t) = tag
         && !config.tags.iter().any(|d| d.key == t)
     {
@@ -76,7 +79,10 @@ pub async fn page(
             },
         )
         .await?;
-    let pages = usize::try_from(total).unwrap_or(usize::MAX).div_ceil(PER_PAGE).max(1);
+    let pages = usize::try_from(total)
+        .unwrap_or(usize::MAX)
+        .div_ceil(PER_PAGE)
+        .max(1);
     let base = format!("/programs/{}/partners", seg(&program));
     let link = |sort: PartnerSort, desc: bool, page: usize| {
         let page = page.to_string();

@@ -42,7 +42,10 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     viewer.require_data(&program)?;
     let payouts = state.engine.payouts(&program).await?;
-    let plan = state.engine.payout_plan(&program, chrono::Utc::now()).await?;
+    let plan = state
+        .engine
+        .payout_plan(&program, chrono::Utc::now())
+        .await?;
     let base = format!("/programs/{}", seg(&program));
     let body = html! {
         h1 { "Payouts" }
@@ -101,5 +104,11 @@ pub async fn detail(
         (partner_rows(&base, "Paid", &d.partners))
         p { a href={ (base) "/ledger?" (super::query_string(&[("status", Some("paid"))])) } { "Paid ledger lines" } }
     };
-    Ok(frame(&viewer, &program, "/payouts", &format!("Payout {id}"), &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/payouts",
+        &format!("Payout {id}"),
+        &body,
+    ))
 }

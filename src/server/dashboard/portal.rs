@@ -45,10 +45,9 @@ async fn render(
 ) -> Result<Response, PageError> {
     viewer.require_program(&program)?;
     if !viewer.0.allows(&Scope::Partner(key.clone())) && !viewer.reads_data() {
-        return Err(Error::Forbidden(
-            "a partner token opens its own portal only".to_owned(),
-        )
-        .into());
+        return Err(
+            Error::Forbidden("a partner token opens its own portal only".to_owned()).into(),
+        );
     }
     let view = state.engine.partner_view(&program, &key).await?;
     let body = html! {
@@ -114,6 +113,16 @@ async fn render(
             }
         }
     };
-    let current = if viewer.reads_data() { "/partners" } else { "/portal" };
-    Ok(frame(viewer, &program, current, &format!("Portal of {key}"), &body))
+    let current = if viewer.reads_data() {
+        "/partners"
+    } else {
+        "/portal"
+    };
+    Ok(frame(
+        viewer,
+        &program,
+        current,
+        &format!("Portal of {key}"),
+        &body,
+    ))
 }

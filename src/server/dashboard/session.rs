@@ -94,8 +94,10 @@ impl FromRequestParts<AppState> for Viewer {
                     .map_err(|e| PageError::from(e).into_response())?;
                 // Revoked or expired: sign in again, with the stale cookie gone.
                 let mut r = Redirect::to("/login").into_response();
-                r.headers_mut()
-                    .insert(header::SET_COOKIE, clear_cookie(state.secure(&parts.headers)));
+                r.headers_mut().insert(
+                    header::SET_COOKIE,
+                    clear_cookie(state.secure(&parts.headers)),
+                );
                 Err(r)
             }
             Err(e) => Err(PageError::from(e).into_response()),

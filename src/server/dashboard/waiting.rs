@@ -87,5 +87,11 @@ pub async fn page(
             }
         }
     };
-    Ok(frame(&viewer, &program, "/transactions", "Waiting transactions", &body))
+    Ok(frame(
+        &viewer,
+        &program,
+        "/transactions",
+        "Waiting transactions",
+        &body,
+    ))
 }

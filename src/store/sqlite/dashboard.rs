@@ -26,7 +26,8 @@ fn column(sort: PartnerSort) -> &'static str {
 /// `FROM ... WHERE` for the query's filters. Tags are kept as " a b ", so a
 /// tag is found with `LIKE '% tag %'`, its `%`, `_` and `\` escaped.
 fn filters(q: &mut QueryBuilder<Sqlite>, program: &str, query: &PartnerQuery) {
-    q.push(" FROM partners WHERE program = ").push_bind(program.to_owned());
+    q.push(" FROM partners WHERE program = ")
+        .push_bind(program.to_owned());
     if let Some(tag) = &query.tag {
         q.push(" AND tags LIKE ")
             .push_bind(format!("%{}%", tags_text([&escape_like(tag)])))
@@ -55,10 +56,13 @@ pub(super) async fn sorted<'e>(
     let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {PARTNER_COLUMNS}"));
     filters(&mut q, program, query);
     let dir = if query.descending { "DESC" } else { "ASC" };
-    q.push(format!(" ORDER BY {} {dir}, key {dir} LIMIT ", column(query.sort)))
-        .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+    q.push(format!(
+        " ORDER BY {} {dir}, key {dir} LIMIT ",
+        column(query.sort)
+    ))
+    .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+    .push(" OFFSET ")
+    .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
     let rows = q.build().fetch_all(executor).await?;
     let partners = rows
         .iter()
@@ -67,13 +71,16 @@ pub(super) async fn sorted<'e>(
     Ok((u64::try_from(total).unwrap_or(0), partners))
 }
 
+/// Sets one of a month's figures from a query's value.
+type SetMonth = fn(&mut MonthTotals, i64);
+
 pub(super) async fn monthly<'e>(
     executor: impl SqliteExecutor<'e> + Copy,
     program: &str,
 ) -> Result<Vec<MonthTotals>> {
     // Times are stored as RFC 3339 in UTC, so their first 7 characters are
     // the month.
-    let queries: [(&str, fn(&mut MonthTotals, i64)); 4] = [
+    let queries: [(&str, SetMonth); 4] = [
         (
             "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
             |t, v| t.partners = u64::try_from(v).unwrap_or(0),
