@@ -69,7 +69,18 @@ fn rig(partners: usize) -> Rig {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(partnerops::server::serve(
             listener,
-            partnerops::server::router(engine),
+            // Rate limits off: the bench asks faster than one browser would.
+            partnerops::server::router_with(
+                engine,
+                &partnerops::server::Options {
+                    limits: partnerops::server::limits::Limits {
+                        rate_per_token: partnerops::server::limits::Rate::OFF,
+                        rate_per_address: partnerops::server::limits::Rate::OFF,
+                        ..partnerops::server::limits::Limits::default()
+                    },
+                    ..partnerops::server::Options::default()
+                },
+            ),
             std::future::pending(),
         ));
         (url, token)
