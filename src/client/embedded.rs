@@ -25,8 +25,8 @@ use crate::engine::{
     SweepReport,
 };
 use crate::sources::stripe::{Outcome, StripeSource};
-use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.

@@ -27,8 +27,8 @@ use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
 use crate::problem::Problem;
-use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
 const READ_ATTEMPTS: u32 = 4;

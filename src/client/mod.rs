@@ -34,8 +34,8 @@ use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
-use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::record::Payout;
+use crate::store::outbox::{Delivery, DeliveryQuery};
 
 #[async_trait]
 pub trait Reader: Send + Sync {

@@ -333,11 +333,11 @@ pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> R
     // is shed.
     let _permit = match &guard.requests {
         None => None,
-        Some(s) => {
-            match tokio::time::timeout(REQUEST_QUEUE_WAIT, s.clone().acquire_owned()).await {
-                Ok(Ok(permit)) => Some(permit),
-                _ => {
-                    return ApiError(limited(
+        Some(s) => match tokio::time::timeout(REQUEST_QUEUE_WAIT, s.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                return ApiError(limited(
                     503,
                     "max-concurrent-requests",
                     format!(
@@ -347,9 +347,8 @@ pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> R
                     Duration::from_secs(1),
                 ))
                 .into_response();
-                }
             }
-        }
+        },
     };
     next.run(req).await
 }

@@ -3,8 +3,8 @@
 
 pub mod arbitrary;
 pub mod cli;
-pub mod hooks;
 pub mod program;
+pub mod hooks;
 pub mod raw;
 pub mod receiver;
 pub mod server;

@@ -23,12 +23,12 @@ use serde::{Deserialize, Serialize};
 use super::changeset::Change;
 use super::runtime::RuntimeConfig;
 use super::runtime::fold::{Joined, Notified};
-use super::{Engine, Error, Result};
-use crate::spec::{Config, EventType, Resource, Webhook};
-use crate::store::outbox::{Delivery, DeliveryQuery, OutboxMessage};
 use crate::store::record::{
     LineKind, NewLine, PartnerState, Subject, TagChange, TransactionRecord,
 };
+use super::{Engine, Error, Result};
+use crate::spec::{Config, EventType, Resource, Webhook};
+use crate::store::outbox::{Delivery, DeliveryQuery, OutboxMessage};
 use payload::{
     AutomationFired, AutomationRef, CommissionCreated, CommissionLine, CommissionReversal,
     CommissionReversed, Envelope, PartnerJoined, PartnerRef, PartnerTagChanged, PayoutCreated,
