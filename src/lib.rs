@@ -21,3 +21,4 @@ pub mod sources;
 pub mod spec;
 pub mod store;
 pub mod suggest;
+pub mod telemetry;

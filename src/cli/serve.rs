@@ -151,13 +151,14 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCo
         },
     )?;
     tokio::spawn(dispatcher.run());
+    let options = server::Options {
+        tls: tls.is_some(),
+        limits: limits.clone(),
+        ..server::Options::default()
+    };
     let listening = server::Listening {
         max_connections: limits.max_connections,
         tls,
-    };
-    let options = server::Options {
-        limits,
-        ..server::Options::default()
     };
     server::serve_with(
         listener,

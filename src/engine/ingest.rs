@@ -301,9 +301,13 @@ impl Engine {
             rejected,
             ..IngestReport::default()
         };
+        // Events that did not parse have no type to count them under.
+        crate::telemetry::events("unknown", "rejected", report.rejected.len());
         if fresh.is_empty() {
             return Ok(report);
         }
+        // Counted once the batch is committed: (type, outcome).
+        let mut tally: Vec<(&'static str, &'static str)> = Vec::new();
 
         let mut tx = self.store.runtime(program).await?;
         let cfg = self.runtime_config(tx.as_mut(), program).await?;
@@ -324,7 +328,10 @@ impl Engine {
                 .and_then(|()| r.event.to_minor_units(cfg.exp, &currency));
             match converted {
                 Ok(()) => events.push(r),
-                Err(reason) => report.rejected.push(note(&r, Some(reason))),
+                Err(reason) => {
+                    tally.push((r.event.type_name(), "rejected"));
+                    report.rejected.push(note(&r, Some(reason)));
+                }
             }
         }
         let ids: Vec<&str> = events.iter().map(|r| r.event.id()).collect();
@@ -333,6 +340,7 @@ impl Engine {
             .into_iter()
             .partition(|r| seen.contains(r.event.id()));
         report.duplicates.extend(dups.iter().map(|r| note(r, None)));
+        tally.extend(dups.iter().map(|r| (r.event.type_name(), "duplicate")));
         events.sort_by(|a, b| {
             a.event
                 .mark()
@@ -357,15 +365,20 @@ impl Engine {
         let mut accepted = HashSet::new();
         for r in &events {
             if accepted.contains(r.event.id()) {
+                tally.push((r.event.type_name(), "duplicate"));
                 report.duplicates.push(note(r, None));
                 continue;
             }
             match batch.apply(&mut ws, r) {
                 Ok(()) => {
+                    tally.push((r.event.type_name(), "accepted"));
                     report.accepted += 1;
                     accepted.insert(r.event.id());
                 }
-                Err(reason) => report.rejected.push(note(r, Some(reason))),
+                Err(reason) => {
+                    tally.push((r.event.type_name(), "rejected"));
+                    report.rejected.push(note(r, Some(reason)));
+                }
             }
         }
         let (w, joined, notified) = writes(&mut ws);
@@ -394,6 +407,9 @@ impl Engine {
             }
         }
         tx.commit().await?;
+        for (kind, outcome) in tally {
+            crate::telemetry::events(kind, outcome, 1);
+        }
         let waiting = ws.out.waiting;
         report.waiting = event::Waiting {
             signup: waiting.signup,

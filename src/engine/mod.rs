@@ -6,6 +6,7 @@ pub mod access;
 pub mod changeset;
 pub mod commission;
 pub mod customer;
+pub mod dashboard;
 pub mod erasure;
 pub mod event;
 pub mod explain;
@@ -357,6 +358,18 @@ impl Engine {
     /// [`Engine::apply`] for a caller over HTTP: `token` is the id of the
     /// token that sent the changeset, kept in its history.
     pub async fn apply_as(
+        &self,
+        program: &str,
+        changeset: &Changeset,
+        token: Option<&str>,
+    ) -> Result<ChangesetRecord> {
+        let started = std::time::Instant::now();
+        let result = self.apply_unmetered(program, changeset, token).await;
+        crate::telemetry::apply(result.is_ok(), started.elapsed());
+        result
+    }
+
+    async fn apply_unmetered(
         &self,
         program: &str,
         changeset: &Changeset,

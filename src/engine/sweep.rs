@@ -50,6 +50,15 @@ impl Engine {
     /// and finishes backfills a crash cut short. A missed day is caught up;
     /// running it twice changes nothing the second time.
     pub async fn sweep(&self, program: &str, now: DateTime<Utc>) -> Result<SweepReport> {
+        let started = std::time::Instant::now();
+        let report = self.sweep_unmetered(program, now).await;
+        if report.is_ok() {
+            crate::telemetry::sweep(started.elapsed());
+        }
+        report
+    }
+
+    async fn sweep_unmetered(&self, program: &str, now: DateTime<Utc>) -> Result<SweepReport> {
         // Fire times are when checks came due, never after `now`; ahead of
         // the clock they would outlast the activity that should re-arm them.
         if now > Utc::now() + super::event::MAX_FUTURE {

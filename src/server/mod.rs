@@ -3,8 +3,10 @@
 
 mod auth;
 mod config;
+mod dashboard;
 mod ledger;
 pub mod limits;
+mod metrics;
 pub mod openapi;
 mod params;
 mod reply;
@@ -43,6 +45,10 @@ pub struct AppState {
     /// Stripe's webhook deliveries, batched per engine.
     pub stripe: std::sync::Arc<crate::sources::stripe::StripeSource>,
     pub guard: Arc<limits::Guard>,
+    /// What `/metrics` renders; `None` when another recorder was installed.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Whether the dashboard's session cookie is `Secure` (served over TLS).
+    pub secure_cookies: bool,
 }
 
 /// How a router handles requests: their time limit and the server's limits.
@@ -50,6 +56,8 @@ pub struct AppState {
 pub struct Options {
     pub timeout: Duration,
     pub limits: limits::Limits,
+    /// Served over TLS: the dashboard's cookie is then `Secure`.
+    pub tls: bool,
 }
 
 impl Default for Options {
@@ -57,6 +65,7 @@ impl Default for Options {
         Options {
             timeout: REQUEST_TIMEOUT,
             limits: limits::Limits::default(),
+            tls: false,
         }
     }
 }
@@ -83,6 +92,8 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         stripe: Arc::new(crate::sources::stripe::StripeSource::new(engine.clone())),
         engine,
         guard: Arc::new(limits::Guard::new(options.limits.clone())),
+        metrics: crate::telemetry::install(),
+        secure_cookies: options.tls,
     };
     // Event batches and changesets may be large; every other body is small.
     let upload = |s: &AppState| {
@@ -98,6 +109,7 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics::render))
         .route("/v1/programs", get(config::programs))
         .route("/v1/programs/{program}/config", get(config::snapshot))
         .route(
@@ -144,6 +156,7 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
             "/v1/programs/{program}/webhooks/endpoints/{endpoint}/rotate-secret",
             axum::routing::post(webhooks::rotate_secret),
         )
+        .merge(dashboard::routes())
         // After the routes: it applies to those registered before it.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
@@ -157,6 +170,8 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(Error::Internal("the request failed unexpectedly".to_owned())).into_response()
         }))
+        // Outermost but for tracing: counts time-outs and panics too.
+        .layer(middleware::from_fn(metrics::count))
         .layer(
             // Spans name the method and path only: never headers, so never a token.
             TraceLayer::new_for_http()

@@ -197,6 +197,20 @@ pub fn document() -> Value {
             "503": problem("the store does not answer or is not migrated (`urn:partnerops:problem:not_ready`)")
         }
     } });
+    doc["paths"]["/metrics"] = json!({ "get": {
+        "tags": ["access"],
+        "summary": "Counters and timings in Prometheus' text format: events by type and outcome, applies and their duration, sweep duration, webhook deliveries by outcome, HTTP requests by route template and status.",
+        "operationId": "metrics",
+        "security": [{ "bearer": [] }],
+        "responses": {
+            "200": { "description": "the metrics (text exposition format 0.0.4)",
+                     "content": { "text/plain": { "schema": { "type": "string" } } } },
+            "401": problem("no or bad token"),
+            "403": problem("the token lacks data:read"),
+            "429": problem("a rate limit (the problem's `limit` names it)"),
+            "503": problem("too many requests at once")
+        }
+    } });
     doc["paths"]["/openapi.json"] = json!({ "get": {
         "tags": ["access"],
         "summary": "This document.",

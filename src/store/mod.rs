@@ -207,6 +207,75 @@ pub struct ProductRow {
     pub commissions: i128,
 }
 
+/// What the dashboard's partner list sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PartnerSort {
+    #[default]
+    Key,
+    Joined,
+    Signups,
+    Customers,
+    Sales,
+    Revenue,
+    LastActivity,
+}
+
+impl PartnerSort {
+    /// Every sort, with the name the dashboard's query string uses.
+    pub const ALL: [(PartnerSort, &'static str); 7] = [
+        (PartnerSort::Key, "key"),
+        (PartnerSort::Joined, "joined"),
+        (PartnerSort::Signups, "signups"),
+        (PartnerSort::Customers, "customers"),
+        (PartnerSort::Sales, "sales"),
+        (PartnerSort::Revenue, "revenue"),
+        (PartnerSort::LastActivity, "last_activity"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        PartnerSort::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("key", |(_, n)| n)
+    }
+
+    pub fn parse(name: &str) -> Option<PartnerSort> {
+        PartnerSort::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(s, _)| *s)
+    }
+}
+
+/// A page of partners, filtered and sorted (the dashboard's partner list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerQuery {
+    /// Only partners holding this tag.
+    pub tag: Option<String>,
+    /// Only partners in this group.
+    pub group: Option<String>,
+    /// Ties are broken by key, so pages never overlap.
+    pub sort: PartnerSort,
+    pub descending: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One calendar month (UTC) of a program, in minor units: partners who
+/// joined, referral signups, revenue through partners (attributed
+/// transactions less their refunds, by the transaction's month) and net
+/// commissions (ledger lines by their due month, as `commissions --since
+/// --until` filters them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthTotals {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub partners: u64,
+    pub customers: u64,
+    pub revenue: i128,
+    pub commissions: i128,
+}
+
 /// Webhooks out (the outbox, secrets, leases) are a part of every store:
 /// see [`outbox::OutboxStore`].
 #[async_trait]
@@ -418,6 +487,39 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
 
     /// Notes that the token was used at `at`.
     async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
+
+    /// The dashboard's partner list: partners matching `query`'s filters,
+    /// sorted and paged, with how many match in all.
+    async fn partners_sorted(
+        &self,
+        program: &str,
+        query: &PartnerQuery,
+    ) -> Result<(u64, Vec<Partner>)>;
+
+    /// Per calendar month (UTC), oldest first: see [`MonthTotals`]. Months
+    /// with nothing in them are left out.
+    async fn monthly_totals(&self, program: &str) -> Result<Vec<MonthTotals>>;
+
+    /// How many lines `filter` selects (its partner, transaction and due
+    /// dates; not its paging) and what they add up to, per status: `paid`
+    /// when a payout holds them, else `approved` when a clawback or due at
+    /// or before `approved_through` (now less the hold), else `pending`, as
+    /// [`record::LedgerLine::status_at`] decides. Amounts in minor units.
+    async fn line_totals(
+        &self,
+        program: &str,
+        filter: &LineFilter,
+        approved_through: DateTime<Utc>,
+    ) -> Result<Vec<(record::LineStatus, u64, i128)>>;
+
+    /// Transactions attributed to a partner, newest first, at most `limit`
+    /// (a partner's timeline).
+    async fn partner_transactions(
+        &self,
+        program: &str,
+        partner: &str,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>>;
 }
 
 /// Everything of one partner's history a replay reads.

@@ -10,7 +10,7 @@ use partnerops::engine::Engine;
 use partnerops::engine::access::{Scope, TokenRecord};
 use partnerops::store::outbox::DeliveryQuery;
 use partnerops::store::record::Subject;
-use partnerops::store::{LineFilter, PayoutRule, Store};
+use partnerops::store::{LineFilter, PartnerQuery, PartnerSort, PayoutRule, Store};
 
 use super::program::{apply, ingest, joined, refund, sale, send, signed_up, upsert};
 
@@ -273,6 +273,44 @@ pub async fn digest(store: &dyn Store) -> String {
                 false
             )
             .await
+    );
+    // The dashboard's reads.
+    for (sort, descending) in [
+        (PartnerSort::Revenue, true),
+        (PartnerSort::Signups, false),
+        (PartnerSort::LastActivity, true),
+    ] {
+        let query = PartnerQuery {
+            sort,
+            descending,
+            limit: 2,
+            offset: 1,
+            ..PartnerQuery::default()
+        };
+        put!(
+            format!("partners_sorted {sort:?}"),
+            store.partners_sorted(p, &query).await
+        );
+    }
+    let tagged = PartnerQuery {
+        tag: Some("gold".to_owned()),
+        limit: 10,
+        ..PartnerQuery::default()
+    };
+    put!(
+        "partners_sorted gold",
+        store.partners_sorted(p, &tagged).await
+    );
+    put!("monthly_totals", store.monthly_totals(p).await);
+    put!(
+        "line_totals",
+        store
+            .line_totals(p, &LineFilter::default(), t("2025-08-01T00:00:00Z"))
+            .await
+    );
+    put!(
+        "partner_transactions",
+        store.partner_transactions(p, "bob", 10).await
     );
     put!("tokens_page", store.tokens_page(None, None, 10).await);
     put!(

@@ -328,6 +328,7 @@ impl Dispatcher {
                 let attempt = match result {
                     Ok(status) => {
                         report.delivered += 1;
+                        crate::telemetry::webhook_delivery("delivered");
                         Attempt {
                             seq: message.seq,
                             at: now,
@@ -340,9 +341,11 @@ impl Dispatcher {
                         let made = message.attempts + 1;
                         let outcome = if made >= MAX_ATTEMPTS {
                             report.failed += 1;
+                            crate::telemetry::webhook_delivery("failed");
                             Outcome::Failed
                         } else {
                             report.retrying += 1;
+                            crate::telemetry::webhook_delivery("retry");
                             blocked = true;
                             Outcome::RetryAt(now + backoff(made))
                         };

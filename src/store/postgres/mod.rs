@@ -19,6 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row, Transaction};
 
 mod access;
+mod dashboard;
 mod erasure;
 mod ledger;
 mod outbox;
@@ -1032,5 +1033,37 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn partners_sorted(
+        &self,
+        program: &str,
+        query: &crate::store::PartnerQuery,
+    ) -> Result<(u64, Vec<Partner>)> {
+        let exp = self.exp(program).await?;
+        dashboard::sorted(&self.pool, program, query, exp).await
+    }
+
+    async fn monthly_totals(&self, program: &str) -> Result<Vec<crate::store::MonthTotals>> {
+        dashboard::monthly(&self.pool, program).await
+    }
+
+    async fn line_totals(
+        &self,
+        program: &str,
+        filter: &LineFilter,
+        approved_through: DateTime<Utc>,
+    ) -> Result<Vec<(crate::store::record::LineStatus, u64, i128)>> {
+        dashboard::line_totals(&self.pool, program, filter, approved_through).await
+    }
+
+    async fn partner_transactions(
+        &self,
+        program: &str,
+        partner: &str,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>> {
+        let exp = self.exp(program).await?;
+        dashboard::transactions_of_partner(&self.pool, program, partner, limit, exp).await
     }
 }

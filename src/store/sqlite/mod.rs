@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 mod access;
+mod dashboard;
 mod erasure;
 mod ledger;
 mod outbox;
@@ -1102,5 +1103,37 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn partners_sorted(
+        &self,
+        program: &str,
+        query: &crate::store::PartnerQuery,
+    ) -> Result<(u64, Vec<Partner>)> {
+        let exp = self.exp(program).await?;
+        dashboard::sorted(&self.pool, program, query, exp).await
+    }
+
+    async fn monthly_totals(&self, program: &str) -> Result<Vec<crate::store::MonthTotals>> {
+        dashboard::monthly(&self.pool, program).await
+    }
+
+    async fn line_totals(
+        &self,
+        program: &str,
+        filter: &LineFilter,
+        approved_through: DateTime<Utc>,
+    ) -> Result<Vec<(crate::store::record::LineStatus, u64, i128)>> {
+        dashboard::line_totals(&self.pool, program, filter, approved_through).await
+    }
+
+    async fn partner_transactions(
+        &self,
+        program: &str,
+        partner: &str,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>> {
+        let exp = self.exp(program).await?;
+        dashboard::transactions_of_partner(&self.pool, program, partner, limit, exp).await
     }
 }

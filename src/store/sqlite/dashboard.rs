@@ -1,0 +1,179 @@
+//! Reads for the dashboard: partners sorted by a stat, monthly totals, a
+//! partner's transactions.
+
+use std::collections::BTreeMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
+
+use super::ledger::{TRANSACTION_COLUMNS, transaction_from_row};
+use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
+use crate::error::Result;
+use crate::store::record::{LineStatus, Partner, TransactionRecord, timestamp};
+use crate::store::{LineFilter, MonthTotals, PartnerQuery, PartnerSort};
+
+fn column(sort: PartnerSort) -> &'static str {
+    match sort {
+        PartnerSort::Key => "key",
+        PartnerSort::Joined => "joined_at",
+        PartnerSort::Signups => "signups",
+        PartnerSort::Customers => "customers",
+        PartnerSort::Sales => "sales",
+        PartnerSort::Revenue => "revenue",
+        PartnerSort::LastActivity => "last_activity_at",
+    }
+}
+
+/// `FROM ... WHERE` for the query's filters. Tags are kept as " a b ", so a
+/// tag is found with `LIKE '% tag %'`, its `%`, `_` and `\` escaped.
+fn filters(q: &mut QueryBuilder<Sqlite>, program: &str, query: &PartnerQuery) {
+    q.push(" FROM partners WHERE program = ")
+        .push_bind(program.to_owned());
+    if let Some(tag) = &query.tag {
+        q.push(" AND tags LIKE ")
+            .push_bind(format!("%{}%", tags_text([&escape_like(tag)])))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(group) = &query.group {
+        q.push(" AND grp = ").push_bind(group.clone());
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+pub(super) async fn sorted<'e>(
+    executor: impl SqliteExecutor<'e> + Copy,
+    program: &str,
+    query: &PartnerQuery,
+    exp: u8,
+) -> Result<(u64, Vec<Partner>)> {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) AS n");
+    filters(&mut count, program, query);
+    let total: i64 = count.build().fetch_one(executor).await?.try_get("n")?;
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {PARTNER_COLUMNS}"));
+    filters(&mut q, program, query);
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    q.push(format!(
+        " ORDER BY {} {dir}, key {dir} LIMIT ",
+        column(query.sort)
+    ))
+    .push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+    .push(" OFFSET ")
+    .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+    let rows = q.build().fetch_all(executor).await?;
+    let partners = rows
+        .iter()
+        .map(|r| partner_from_row(r, exp))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((u64::try_from(total).unwrap_or(0), partners))
+}
+
+/// Sets one of a month's figures from a query's value.
+type SetMonth = fn(&mut MonthTotals, i64);
+
+pub(super) async fn monthly<'e>(
+    executor: impl SqliteExecutor<'e> + Copy,
+    program: &str,
+) -> Result<Vec<MonthTotals>> {
+    // Times are stored as RFC 3339 in UTC, so their first 7 characters are
+    // the month.
+    let queries: [(&str, SetMonth); 4] = [
+        (
+            "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
+            |t, v| t.partners = u64::try_from(v).unwrap_or(0),
+        ),
+        (
+            "SELECT substr(signed_up_at, 1, 7) AS m, COUNT(*) AS v FROM customers \
+             WHERE program = $1 AND partner IS NOT NULL AND signed_up_at IS NOT NULL GROUP BY m",
+            |t, v| t.customers = u64::try_from(v).unwrap_or(0),
+        ),
+        (
+            "SELECT substr(at, 1, 7) AS m, SUM(amount - refunded) AS v FROM transactions \
+             WHERE program = $1 AND partner IS NOT NULL GROUP BY m",
+            |t, v| t.revenue = i128::from(v),
+        ),
+        (
+            "SELECT substr(due_at, 1, 7) AS m, SUM(amount) AS v FROM ledger WHERE program = $1 GROUP BY m",
+            |t, v| t.commissions = i128::from(v),
+        ),
+    ];
+    let mut months: BTreeMap<String, MonthTotals> = BTreeMap::new();
+    for (sql, set) in queries {
+        for row in sqlx::query(sql).bind(program).fetch_all(executor).await? {
+            let month: String = row.try_get("m")?;
+            let value: i64 = row.try_get("v")?;
+            let entry = months.entry(month.clone()).or_insert_with(|| MonthTotals {
+                month,
+                ..MonthTotals::default()
+            });
+            set(entry, value);
+        }
+    }
+    Ok(months.into_values().collect())
+}
+
+pub(super) async fn transactions_of_partner<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    partner: &str,
+    limit: usize,
+    exp: u8,
+) -> Result<Vec<TransactionRecord>> {
+    let sql = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE program = $1 AND partner = $2 \
+         ORDER BY at DESC, key DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(program)
+        .bind(partner)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(|r| transaction_from_row(r, exp)).collect()
+}
+
+pub(super) async fn line_totals<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    f: &LineFilter,
+    approved_through: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(LineStatus, u64, i128)>> {
+    // Times are stored in one fixed-width RFC 3339 form, so text order is
+    // time order.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT CASE WHEN payout IS NOT NULL THEN 'paid' \
+         WHEN clawback = 1 OR due_at <= ",
+    );
+    q.push_bind(timestamp(approved_through))
+        .push(
+            " THEN 'approved' ELSE 'pending' END AS status, COUNT(*) AS n, SUM(amount) AS total \
+             FROM ledger WHERE program = ",
+        )
+        .push_bind(program.to_owned());
+    if let Some(p) = &f.partner {
+        q.push(" AND partner = ").push_bind(p.clone());
+    }
+    if let Some(t) = &f.transaction {
+        q.push(" AND transaction_key = ").push_bind(t.clone());
+    }
+    if let Some(s) = f.since {
+        q.push(" AND due_at >= ").push_bind(timestamp(s));
+    }
+    if let Some(u) = f.until {
+        q.push(" AND due_at < ").push_bind(timestamp(u));
+    }
+    q.push(" GROUP BY status");
+    let mut totals = Vec::new();
+    for row in q.build().fetch_all(executor).await? {
+        let status: String = row.try_get("status")?;
+        let n: i64 = row.try_get("n")?;
+        let total: i64 = row.try_get("total")?;
+        if let Some(status) = LineStatus::parse(&status) {
+            totals.push((status, u64::try_from(n).unwrap_or(0), i128::from(total)));
+        }
+    }
+    Ok(totals)
+}
