@@ -20,6 +20,7 @@ mod sources;
 mod sweep;
 mod tokens;
 pub mod view;
+pub mod whatif;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -510,5 +511,54 @@ impl Engine {
             }
         }
         Ok(impact)
+    }
+
+    /// What the planned config in `query` would have done with the
+    /// program's events over the window, beside what the live config does
+    /// with them: commissions per trigger and per partner, tags gained and
+    /// lost. Reads only, in read transactions that are never committed.
+    pub async fn what_if(
+        &self,
+        program: &str,
+        query: &whatif::WhatIfQuery,
+    ) -> Result<whatif::WhatIf> {
+        if query.window_days == 0 {
+            return Err(Error::BadRequest(
+                "window_days must be at least 1 (0 turns the impact off in the client)".to_owned(),
+            ));
+        }
+        let live = self.current_config(program).await?;
+        let planned = whatif::planned_config(query, live.exp).ok_or_else(|| {
+            Error::BadRequest("the planned config has no `program`".to_owned())
+        })?;
+        if planned.config.program.key != program {
+            return Err(Error::BadRequest(format!(
+                "the planned config is for program `{}`, not `{program}`",
+                planned.config.program.key
+            )));
+        }
+        let (since, until) = whatif::window(query, chrono::Utc::now());
+        let replay = whatif::Replay::new(&live, &planned, since, until);
+        let mut tally = replay.tally(query.window_days, &query.triggers);
+        let mut after: Option<String> = None;
+        loop {
+            // A read transaction per page: a long replay never holds one
+            // snapshot open for its whole length, nor blocks writers.
+            let mut tx = self.store.runtime_reader(program).await?;
+            let page = tx.partners_after(after.as_deref(), whatif::page_size()).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.partner.key.clone());
+            let n = page.len();
+            let keys: Vec<String> = page.into_iter().map(|p| p.partner.key).collect();
+            for key in &keys {
+                let history = tx.history(key).await?;
+                replay.partner(key, &history, &mut tally);
+            }
+            drop(tx);
+            if n < whatif::page_size() {
+                break;
+            }
+        }
+        Ok(tally.finish())
     }
 }
