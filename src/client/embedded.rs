@@ -25,6 +25,7 @@ use crate::engine::{
     SweepReport,
 };
 use crate::sources::stripe::{Outcome, StripeSource};
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
 use crate::store::sqlite::SqliteStore;
@@ -116,6 +117,10 @@ impl Reader for EmbeddedReader {
             Some(e) => e.impact(program, query).await,
             None => Ok(Impact::default()),
         }
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        self.engine()?.what_if(program, query).await
     }
 
     async fn partners(
@@ -321,6 +326,10 @@ impl Reader for Embedded {
 
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         self.engine.impact(program, query).await
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        self.engine.what_if(program, query).await
     }
 
     async fn partners(

@@ -34,6 +34,7 @@ use crate::engine::view::PartnerView;
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
 
@@ -47,6 +48,9 @@ pub trait Reader: Send + Sync {
     /// Counts a plan shows: partners losing tags, customers holding products,
     /// partners a backfill fires for.
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact>;
+    /// What a planned config would have done with the program's recent
+    /// events, beside what the live config did (`plan --impact-window`).
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf>;
     /// Partners (holding `tag`, if given) after `after`, in key order.
     async fn partners(
         &self,

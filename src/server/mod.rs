@@ -106,6 +106,7 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         )
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
         .route("/v1/programs/{program}/impact", axum::routing::post(config::impact))
+        .route("/v1/programs/{program}/what-if", axum::routing::post(config::what_if))
         .route("/v1/tokens", get(config::tokens).post(config::create_token))
         .route("/v1/tokens/{id}", axum::routing::delete(config::revoke_token))
         .route("/v1/programs/{program}/events", axum::routing::post(events))
