@@ -368,3 +368,73 @@ fn a_huge_impact_stays_under_the_comment_cap() {
     assert!(md.len() < 20_000, "{}", md.len());
     assert!(md.contains("| … 4950 more | | | |"));
 }
+
+/// The pull-request comment of the example workflow: the Action's own plan
+/// command (read from action.yml, with the environment its Plan step sets
+/// from the workflow's inputs), over HTTP with a `config:read` token, shows
+/// the impact table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workflow_comment_shows_the_impact() {
+    let action: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string("action.yml").unwrap()).unwrap();
+    let workflow: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string("examples/ci/partnerops.yml").unwrap())
+            .unwrap();
+    let plan_step = action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "plan")
+        .unwrap();
+    assert_eq!(
+        plan_step["env"]["PARTNEROPS_IMPACT_WINDOW"],
+        "${{ inputs.impact-window }}"
+    );
+    let window = workflow["jobs"]["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["with"]["impact-window"].as_str())
+        .unwrap()
+        .to_owned();
+    let line = plan_step["run"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("partnerops plan "))
+        .unwrap();
+    let command = &line[..line.find('>').unwrap()];
+
+    let (engine, db, dir) = seeded().await;
+    let server = TestServer::start_with(engine, db, dir).await;
+    let token = server.token(&["config:read"]).await;
+    let session = Session {
+        engine: cli::Engine::Http {
+            url: server.url.clone(),
+            token,
+        },
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let config = write_config(&session, &LIVE.replace("percent: 10", "percent: 12"));
+    let out_base = session.path("partnerops-plan");
+    let args: Vec<String> = command
+        .split_whitespace()
+        .skip(1)
+        .map(|w| {
+            w.trim_matches('"')
+                .replace("$CONFIG_DIR", config.to_str().unwrap())
+                .replace("$out", out_base.to_str().unwrap())
+        })
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = session.run_env(&[("PARTNEROPS_IMPACT_WINDOW", window.as_str())], &args);
+    assert_eq!(cli::code(&out), 2, "{}", cli::stderr(&out));
+    let md = cli::stdout(&out);
+    assert!(md.contains("#### Impact over the last 30 days"), "{md}");
+    assert!(md.contains("| `live-chat-10` | 59.00 | 70.80 | +11.80 |"), "{md}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(session.path("partnerops-plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["impact"]["total"]["difference"], "11.80");
+}

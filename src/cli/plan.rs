@@ -40,7 +40,13 @@ pub struct PlanArgs {
     /// the partners whose earnings move most, tags gained and lost. `0`
     /// turns it off. Runs only when the plan changes a commission trigger
     /// or an automation.
-    #[arg(long, value_name = "DAYS", default_value = "30d", value_parser = parse_window)]
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value = "30d",
+        env = "PARTNEROPS_IMPACT_WINDOW",
+        value_parser = parse_window
+    )]
     pub impact_window: u32,
 }
 
