@@ -438,3 +438,90 @@ async fn the_workflow_comment_shows_the_impact() {
             .unwrap();
     assert_eq!(saved["impact"]["total"]["difference"], "11.80");
 }
+
+/// `simulate`: a new program tried on a file of events, amounts by hand.
+#[test]
+fn simulate_a_program_before_it_exists() {
+    let session = Session::embedded();
+    let config = write_config(
+        &session,
+        r#"
+program: { key: shop, name: Shop, currency: USD, timezone: UTC }
+tags:
+  - { key: gold }
+products:
+  - { key: inbox, name: Inbox, price: 99 }
+automations:
+  - key: gold-tier
+    when: { milestone: { metric: revenue, at_least: 300 } }
+    then: [ { add_tag: gold } ]
+commission_triggers:
+  - key: all-10
+    name: 10% of every sale
+    on: transaction_created
+    commission: { percent: 10 }
+  - key: inbox-5
+    name: 5% more on Inbox
+    on: transaction_created
+    commission: { percent: 5 }
+    rules:
+      - { product.key: { any_of: [inbox] } }
+"#,
+    );
+    let events = session.path("events.ndjson");
+    // The signup comes after the first sale in the file, as webhooks do:
+    // the engine orders by `at`.
+    let lines = [
+        r#"{"id":"e1","type":"partner.joined","at":"2026-01-01T00:00:00Z","partner":{"key":"alice"}}"#,
+        r#"{"id":"e4","type":"transaction.created","at":"2026-01-04T00:00:00Z","transaction":{"key":"t1","customer":"c1","amount":"200.00","subscription_key":"s1"}}"#,
+        r#"{"id":"e2","type":"customer.signed_up","at":"2026-01-02T00:00:00Z","customer":"c1","partner":"alice"}"#,
+        r#"{"id":"e3","type":"customer_product.upserted","at":"2026-01-03T00:00:00Z","customer":"c1","product":"inbox","status":"active","external_subscription_key":"s1"}"#,
+        r#"{"id":"e5","type":"transaction.created","at":"2026-01-05T00:00:00Z","transaction":{"key":"t2","customer":"c1","amount":"150.00"}}"#,
+        r#"{"id":"e6","type":"transaction.refunded","at":"2026-01-06T00:00:00Z","refund":{"key":"r1","transaction":"t2","amount":"50.00"}}"#,
+        r#"{"id":"e7","type":"partner.joined","at":"2026-01-01T00:00:00Z","partner":{"key":"bob"}}"#,
+    ];
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    let out = session.run(&[
+        "simulate",
+        config.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(cli::code(&out), 0, "{}", cli::stderr(&out));
+    let s: Value = serde_json::from_str(&cli::stdout(&out)).unwrap();
+    // t1 200.00 on Inbox: 20.00 + 10.00. t2 150.00 less 50.00 refunded:
+    // 10% of 100.00 = 10.00. Revenue 300.00 reaches gold.
+    assert_eq!(s["accepted"], 7);
+    assert_eq!(
+        s["triggers"],
+        serde_json::json!([
+            { "trigger": "all-10", "amount": "30.00" },
+            { "trigger": "inbox-5", "amount": "10.00" },
+        ])
+    );
+    assert_eq!(s["total"], "40.00");
+    assert_eq!(s["partners"][0]["key"], "alice");
+    assert_eq!(s["partners"][0]["tags"], serde_json::json!(["gold"]));
+    assert_eq!(s["partners"][1]["key"], "bob");
+    assert_eq!(s["partners"][1]["tags"], serde_json::json!([]));
+    assert!(s["ledger"].as_array().unwrap().len() >= 3);
+    // Nothing of the session's engine was touched.
+    assert!(!session.path("state").exists());
+
+    // A bad event is named with its line and reason; exit 1.
+    std::fs::write(
+        &events,
+        format!(
+            "{}\n{}\n",
+            lines[0],
+            r#"{"id":"x","type":"transaction.created","at":"2026-01-07T00:00:00Z","transaction":{"key":"t9","customer":"c9","amount":"-5.00"}}"#
+        ),
+    )
+    .unwrap();
+    let out = session.run(&["simulate", config.to_str().unwrap(), "--events", events.to_str().unwrap()]);
+    assert_eq!(cli::code(&out), 1);
+    assert!(cli::stderr(&out).contains(":2 (event x): rejected:"), "{}", cli::stderr(&out));
+    assert!(cli::stdout(&out).contains("1 event accepted, 1 rejected"), "{}", cli::stdout(&out));
+}

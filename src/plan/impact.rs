@@ -22,16 +22,28 @@ fn signed(t: Total) -> String {
     }
 }
 
+/// The window in words; its exact ends are in the JSON (`since`, `until`).
 fn heading(impact: &WhatIf) -> String {
     format!(
-        "Impact over the last {} ({} to {}): {} of {} replayed under the planned config",
+        "Impact over the last {} ({} of {} replayed under the planned config)",
         plural::count(impact.window_days, "day"),
-        impact.since.format("%Y-%m-%d %H:%M UTC"),
-        impact.until.format("%Y-%m-%d %H:%M UTC"),
         plural::count(impact.events, "event"),
         plural::count(impact.partners, "partner"),
     )
 }
+
+/// Whether nothing moves: no money, no tags.
+fn unmoved(impact: &WhatIf) -> bool {
+    impact.total.difference.minor() == 0
+        && impact.top_partners.is_empty()
+        && impact.tags.is_empty()
+        && impact
+            .triggers
+            .iter()
+            .all(|t| t.money.difference.minor() == 0 && t.money.after.minor() == 0)
+}
+
+const UNMOVED: &str = "no commission or tag would change";
 
 fn tag_note(gain: u64, lose: u64) -> String {
     let mut parts = Vec::new();
@@ -57,6 +69,10 @@ fn money_row(name: &str, m: &MoneyChange, width: usize) -> String {
 /// The impact for a terminal or a log.
 pub fn text(impact: &WhatIf) -> String {
     let mut out = String::new();
+    if unmoved(impact) {
+        let _ = writeln!(out, "{}: {UNMOVED}.", heading(impact));
+        return out;
+    }
     let _ = writeln!(out, "{}:", heading(impact));
     let width = impact
         .triggers
@@ -97,6 +113,10 @@ fn cell(text: &str) -> String {
 /// [`MARKDOWN_ROWS`] rows long.
 pub fn markdown(impact: &WhatIf) -> String {
     let mut out = String::new();
+    if unmoved(impact) {
+        let _ = writeln!(out, "**{}:** {UNMOVED}.", cell(&heading(impact)));
+        return out;
+    }
     let _ = writeln!(out, "#### {}\n", cell(&heading(impact)));
     let _ = writeln!(
         out,
