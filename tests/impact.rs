@@ -115,7 +115,9 @@ async fn impact(planned: &str) -> Value {
     let remote = plan_json(&http, &config, &[]);
     let served: Vec<_> = server.requests.lock().unwrap().clone();
     assert!(
-        served.iter().any(|(m, p)| m == "POST" && p == "/v1/programs/shop/what-if"),
+        served
+            .iter()
+            .any(|(m, p)| m == "POST" && p == "/v1/programs/shop/what-if"),
         "{served:?}"
     );
     let strip = |v: &Value| {
@@ -148,7 +150,11 @@ async fn a_rate_change_on_known_sales() {
     assert_eq!(impact["partners"], 3);
     assert_eq!(
         impact["triggers"],
-        serde_json::json!([row("trigger", "live-chat-10", money("59.00", "70.80", "11.80"))])
+        serde_json::json!([row(
+            "trigger",
+            "live-chat-10",
+            money("59.00", "70.80", "11.80")
+        )])
     );
     assert_eq!(impact["total"], money("59.00", "70.80", "11.80"));
     assert_eq!(
@@ -191,7 +197,10 @@ async fn a_milestone_threshold_moved() {
     };
     let w = engine.what_if("shop", &query).await.unwrap();
     assert_eq!(w.tags.len(), 1);
-    assert_eq!((w.tags[0].tag.as_str(), w.tags[0].gain, w.tags[0].lose), ("gold", 0, 1));
+    assert_eq!(
+        (w.tags[0].tag.as_str(), w.tags[0].gain, w.tags[0].lose),
+        ("gold", 0, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +234,11 @@ async fn a_deleted_trigger() {
     let impact = impact(&LIVE[..cut]).await;
     assert_eq!(
         impact["triggers"],
-        serde_json::json!([row("trigger", "live-chat-10", money("59.00", "0.00", "-59.00"))])
+        serde_json::json!([row(
+            "trigger",
+            "live-chat-10",
+            money("59.00", "0.00", "-59.00")
+        )])
     );
     assert_eq!(impact["total"], money("59.00", "0.00", "-59.00"));
     assert_eq!(
@@ -260,7 +273,10 @@ async fn a_shorter_window_counts_fewer_sales_and_zero_turns_it_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_that_changes_no_trigger_or_automation_runs_no_replay() {
     let (engine, db, dir) = seeded().await;
-    let planned = LIVE.replace("  - { key: gold }", "  - { key: gold }\n  - { key: silver }");
+    let planned = LIVE.replace(
+        "  - { key: gold }",
+        "  - { key: gold }\n  - { key: silver }",
+    );
     let server = TestServer::start_with(engine, db, dir).await;
     let session = Session::http(&server);
     let config = write_config(&session, &planned);
@@ -272,7 +288,11 @@ async fn a_plan_that_changes_no_trigger_or_automation_runs_no_replay() {
         !served.iter().any(|(_, p)| p.ends_with("/what-if")),
         "the replay ran: {served:?}"
     );
-    assert!(served.iter().any(|(_, p)| p.ends_with("/snapshot") || p.contains("/programs/shop")));
+    assert!(
+        served
+            .iter()
+            .any(|(_, p)| p.ends_with("/snapshot") || p.contains("/programs/shop"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,14 +306,29 @@ async fn the_impact_in_text_and_markdown() {
     let out = session.run(&["plan", config.to_str().unwrap()]);
     let text = cli::stdout(&out);
     assert!(text.contains("Impact over the last 30 days"), "{text}");
-    assert!(text.contains("16 events of 3 partners") || text.contains("of 3 partners"), "{text}");
-    let line = text.lines().find(|l| l.trim_start().starts_with("live-chat-10  ")).unwrap();
-    assert!(line.contains("59.00") && line.contains("70.80") && line.contains("(+11.80)"), "{line}");
+    assert!(
+        text.contains("16 events of 3 partners") || text.contains("of 3 partners"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("live-chat-10  "))
+        .unwrap();
+    assert!(
+        line.contains("59.00") && line.contains("70.80") && line.contains("(+11.80)"),
+        "{line}"
+    );
 
     let out = session.run(&["plan", config.to_str().unwrap(), "--format", "markdown"]);
     let md = cli::stdout(&out);
-    assert!(md.contains("| `live-chat-10` | 59.00 | 70.80 | +11.80 |"), "{md}");
-    assert!(md.contains("| **total** | **59.00** | **70.80** | **+11.80** |"), "{md}");
+    assert!(
+        md.contains("| `live-chat-10` | 59.00 | 70.80 | +11.80 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| **total** | **59.00** | **70.80** | **+11.80** |"),
+        "{md}"
+    );
     assert!(md.contains("| `alice` | 30.00 | 36.00 | +6.00 |"), "{md}");
     assert!(md.len() < partnerops::plan::render::MARKDOWN_LIMIT);
 }
@@ -301,7 +336,9 @@ async fn the_impact_in_text_and_markdown() {
 /// The impact's JSON and markdown, on a fixed window so they can be kept.
 #[test]
 fn impact_snapshots() {
-    use partnerops::engine::whatif::{MoneyChange, PartnerImpact, TagImpact, TriggerImpact, WhatIf};
+    use partnerops::engine::whatif::{
+        MoneyChange, PartnerImpact, TagImpact, TriggerImpact, WhatIf,
+    };
     let m = |b: &str, a: &str, d: &str| -> MoneyChange {
         serde_json::from_value(money(b, a, d)).unwrap()
     };
@@ -432,10 +469,14 @@ async fn the_workflow_comment_shows_the_impact() {
     assert_eq!(cli::code(&out), 2, "{}", cli::stderr(&out));
     let md = cli::stdout(&out);
     assert!(md.contains("#### Impact over the last 30 days"), "{md}");
-    assert!(md.contains("| `live-chat-10` | 59.00 | 70.80 | +11.80 |"), "{md}");
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(session.path("partnerops-plan.json")).unwrap())
-            .unwrap();
+    assert!(
+        md.contains("| `live-chat-10` | 59.00 | 70.80 | +11.80 |"),
+        "{md}"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(session.path("partnerops-plan.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(saved["impact"]["total"]["difference"], "11.80");
 }
 
@@ -520,8 +561,21 @@ commission_triggers:
         ),
     )
     .unwrap();
-    let out = session.run(&["simulate", config.to_str().unwrap(), "--events", events.to_str().unwrap()]);
+    let out = session.run(&[
+        "simulate",
+        config.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
     assert_eq!(cli::code(&out), 1);
-    assert!(cli::stderr(&out).contains(":2 (event x): rejected:"), "{}", cli::stderr(&out));
-    assert!(cli::stdout(&out).contains("1 event accepted, 1 rejected"), "{}", cli::stdout(&out));
+    assert!(
+        cli::stderr(&out).contains(":2 (event x): rejected:"),
+        "{}",
+        cli::stderr(&out)
+    );
+    assert!(
+        cli::stdout(&out).contains("1 event accepted, 1 rejected"),
+        "{}",
+        cli::stdout(&out)
+    );
 }

@@ -20,14 +20,14 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::{DispatchOptions, DispatchReport, Dispatcher};
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
 };
 use crate::sources::stripe::{Outcome, StripeSource};
-use crate::engine::whatif::{WhatIf, WhatIfQuery};
-use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
+use crate::store::record::Payout;
 use crate::store::sqlite::SqliteStore;
 
 /// The engine in this process, on a SQLite file.

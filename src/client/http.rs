@@ -23,13 +23,13 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
 use crate::problem::Problem;
-use crate::engine::whatif::{WhatIf, WhatIfQuery};
-use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
+use crate::store::record::Payout;
 
 /// Attempts for a read: the first and three retries, 0.2 s, 0.4 s and 0.8 s apart.
 const READ_ATTEMPTS: u32 = 4;

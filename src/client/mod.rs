@@ -31,12 +31,12 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
-use crate::engine::whatif::{WhatIf, WhatIfQuery};
-use crate::store::record::Payout;
 use crate::store::outbox::{Delivery, DeliveryQuery};
+use crate::store::record::Payout;
 
 #[async_trait]
 pub trait Reader: Send + Sync {

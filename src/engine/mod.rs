@@ -12,8 +12,8 @@ pub mod explain;
 mod ingest;
 pub mod ledger;
 pub mod lists;
-pub mod page;
 pub mod outbox;
+pub mod page;
 pub mod partner;
 pub mod runtime;
 mod sources;
@@ -528,9 +528,8 @@ impl Engine {
             ));
         }
         let live = self.current_config(program).await?;
-        let planned = whatif::planned_config(query, live.exp).ok_or_else(|| {
-            Error::BadRequest("the planned config has no `program`".to_owned())
-        })?;
+        let planned = whatif::planned_config(query, live.exp)
+            .ok_or_else(|| Error::BadRequest("the planned config has no `program`".to_owned()))?;
         if planned.config.program.key != program {
             return Err(Error::BadRequest(format!(
                 "the planned config is for program `{}`, not `{program}`",
@@ -545,7 +544,9 @@ impl Engine {
             // A read transaction per page: a long replay never holds one
             // snapshot open for its whole length, nor blocks writers.
             let mut tx = self.store.runtime_reader(program).await?;
-            let page = tx.partners_after(after.as_deref(), whatif::page_size()).await?;
+            let page = tx
+                .partners_after(after.as_deref(), whatif::page_size())
+                .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.partner.key.clone());
             let n = page.len();

@@ -8,8 +8,8 @@
 //! unless told otherwise: its key columns need `COLLATE "C"`, or pages come in
 //! another order than SQLite's and than the engine's.
 
-pub mod record;
 pub mod outbox;
+pub mod record;
 pub mod sqlite;
 pub mod stripe;
 
