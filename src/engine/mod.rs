@@ -537,29 +537,51 @@ impl Engine {
             )));
         }
         let (since, until) = whatif::window(query, chrono::Utc::now());
-        let replay = whatif::Replay::new(&live, &planned, since, until);
-        let mut tally = replay.tally(query.window_days, &query.triggers);
-        let mut after: Option<String> = None;
-        loop {
-            // A read transaction per page: a long replay never holds one
-            // snapshot open for its whole length, nor blocks writers.
-            let mut tx = self.store.runtime_reader(program).await?;
-            let page = tx
-                .partners_after(after.as_deref(), whatif::page_size())
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.partner.key.clone());
-            let n = page.len();
-            let keys: Vec<String> = page.into_iter().map(|p| p.partner.key).collect();
-            for key in &keys {
-                let history = tx.history(key).await?;
-                replay.partner(key, &history, &mut tally);
+        let replay = whatif::Replay::new(live, Arc::new(planned), since, until);
+        let tally = replay.tally(query.window_days, &query.triggers);
+        // The fold runs on a thread of its own while this task reads the
+        // next partners' histories, so reading and folding overlap; a
+        // bounded channel keeps a few histories in memory at most.
+        let (send, mut recv) = tokio::sync::mpsc::channel::<(String, crate::store::History)>(32);
+        let folder = tokio::task::spawn_blocking(move || {
+            let mut tally = tally;
+            while let Some((key, history)) = recv.blocking_recv() {
+                replay.partner(&key, &history, &mut tally);
             }
-            drop(tx);
-            if n < whatif::page_size() {
-                break;
+            tally
+        });
+        let read = async {
+            let mut after: Option<String> = None;
+            loop {
+                // A read transaction per page: a long replay never holds one
+                // snapshot open for its whole length, nor blocks writers.
+                let mut tx = self.store.runtime_reader(program).await?;
+                let page = tx
+                    .partners_after(after.as_deref(), whatif::page_size())
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.partner.key.clone());
+                let n = page.len();
+                let keys: Vec<String> = page.into_iter().map(|p| p.partner.key).collect();
+                for key in keys {
+                    let history = tx.history(&key).await?;
+                    send.send((key, history))
+                        .await
+                        .map_err(|_| Error::Internal("the what-if fold stopped".to_owned()))?;
+                }
+                drop(tx);
+                if n < whatif::page_size() {
+                    break;
+                }
             }
+            Ok::<(), Error>(())
         }
+        .await;
+        drop(send);
+        let tally = folder
+            .await
+            .map_err(|e| Error::Internal(format!("the what-if fold failed: {e}")))?;
+        read?;
         Ok(tally.finish())
     }
 }

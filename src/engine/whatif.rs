@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ledger;
 use super::runtime::fold::{Book, Effects, Entry, Fold, Pricing};
-use super::runtime::{RuntimeConfig, replay};
+use super::runtime::{RuntimeConfig, SharedConfig, replay};
 use crate::spec::money::Total;
 use crate::spec::{Automation, Config, Resource};
 use crate::store::History;
@@ -162,9 +162,9 @@ pub struct Tally {
 }
 
 /// The two configs a replay compares, and the window.
-pub struct Replay<'a> {
-    live: &'a RuntimeConfig,
-    planned: &'a RuntimeConfig,
+pub struct Replay {
+    live: SharedConfig,
+    planned: SharedConfig,
     /// Automations of the planned config whose fire records apply forgets:
     /// new ones, and those whose trigger changed.
     retriggered: Vec<String>,
@@ -172,13 +172,13 @@ pub struct Replay<'a> {
     until: DateTime<Utc>,
 }
 
-impl<'a> Replay<'a> {
+impl Replay {
     pub fn new(
-        live: &'a RuntimeConfig,
-        planned: &'a RuntimeConfig,
+        live: SharedConfig,
+        planned: SharedConfig,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Replay<'a> {
+    ) -> Replay {
         let retriggered = planned
             .config
             .automations
@@ -229,11 +229,11 @@ impl<'a> Replay<'a> {
         // the transaction came in under: the comparison is config to config.
         let pricing = Pricing::new();
         let live = Fold {
-            cfg: self.live,
+            cfg: &self.live,
             pricing: &pricing,
         };
         let planned = Fold {
-            cfg: self.planned,
+            cfg: &self.planned,
             pricing: &pricing,
         };
         let start = entries.partition_point(|e| e.at() < self.since);
