@@ -185,11 +185,10 @@ async fn plan_sends_no_write_request() {
         seen.iter().any(|(_, path)| path.ends_with("/impact")),
         "{seen:?}"
     );
-    // The one POST a reader sends is the read-only impact query.
+    // The POSTs a reader sends are the read-only impact and what-if queries.
     assert!(
-        seen.iter().all(
-            |(method, path)| method == "GET" || (method == "POST" && path.ends_with("/impact"))
-        ),
+        seen.iter().all(|(method, path)| method == "GET"
+            || (method == "POST" && (path.ends_with("/impact") || path.ends_with("/what-if")))),
         "plan sent a write: {seen:?}"
     );
     server.stop().await;

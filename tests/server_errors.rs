@@ -206,6 +206,7 @@ async fn scopes_are_checked_before_the_body_is_read() {
         ("/v1/tokens", &write, "admin"),
         ("/v1/programs/x/events", &data, "events:write"),
         ("/v1/programs/x/impact", &events, "config:read"),
+        ("/v1/programs/x/what-if", &events, "config:read"),
         ("/v1/sweep", &read, "admin"),
     ];
     let head = |path: &str, token: &str| {

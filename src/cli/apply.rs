@@ -59,7 +59,7 @@ pub async fn run(
             let config = validate::load_or_report(&args.path)?;
             super::check_program(global, "the config", &config.program.key)?;
             let reader = target.reader().await?;
-            plan_cmd::make(reader.as_ref(), &config, &args.path, &[]).await?
+            plan_cmd::make(reader.as_ref(), &config, &args.path, &[], 0).await?
         }
     };
     super::check_program(global, "the saved plan", &plan.program)?;

@@ -52,7 +52,9 @@ fn format_of(file: &Path, start: &[u8]) -> BatchFormat {
 }
 
 /// The events of a file or stdin, a piece at a time.
-fn pieces(file: &Path) -> anyhow::Result<Box<dyn Iterator<Item = std::io::Result<Piece>>>> {
+pub(super) fn pieces(
+    file: &Path,
+) -> anyhow::Result<Box<dyn Iterator<Item = std::io::Result<Piece>>>> {
     let mut input: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {
@@ -222,7 +224,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
 
 /// Sends one batch and maps the engine's line numbers (within the request)
 /// back to the file's.
-async fn send(
+pub(super) async fn send(
     writer: &dyn crate::client::Writer,
     program: &str,
     chunk: &[Piece],

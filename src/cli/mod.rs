@@ -32,6 +32,7 @@ mod provenance;
 mod schema;
 mod serve;
 mod show;
+mod simulate;
 mod sources;
 mod sweep;
 mod token;
@@ -110,6 +111,9 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Show what applying a config directory would change in the engine.
     Plan(plan::PlanArgs),
+    /// Run a file of events through a config, in a throwaway engine: the
+    /// ledger and tags it would produce, for trying a program before it exists.
+    Simulate(simulate::SimulateArgs),
     /// Print a plan saved with `plan --out`, without reaching the engine.
     Show(show::ShowArgs),
     /// Apply a config directory, or a plan saved with `plan --out`, as one changeset.
@@ -169,6 +173,7 @@ const LOCAL_COMMANDS: &[&str] = &[
     "validate",
     "fmt",
     "show",
+    "simulate",
     "schema",
     "openapi",
     "completions",
@@ -458,6 +463,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Plan(args) => plan::run(global, args, color).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Show(args) => show::run(args, color),
         Command::Apply(args) => apply::run(global, args, color).await,
         Command::Export(args) => export::run(global, args).await,

@@ -35,6 +35,27 @@ pub struct PlanArgs {
     /// repeat for several. Other differences are left for a later plan.
     #[arg(long, value_name = "KIND/KEY")]
     pub target: Vec<Address>,
+    /// Replay this many days of the program's events (e.g. 30d) under the
+    /// planned config and show what it changes: commissions per trigger,
+    /// the partners whose earnings move most, tags gained and lost. `0`
+    /// turns it off. Runs only when the plan changes a commission trigger
+    /// or an automation.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value = "30d",
+        env = "PARTNEROPS_IMPACT_WINDOW",
+        value_parser = parse_window
+    )]
+    pub impact_window: u32,
+}
+
+/// `30d` or `30`: whole days.
+fn parse_window(s: &str) -> Result<u32, String> {
+    let digits = s.strip_suffix('d').unwrap_or(s);
+    digits.parse::<u32>().map_err(|_| {
+        format!("`{s}` is not a number of days (e.g. 30d, or 0 to turn the impact off)")
+    })
 }
 
 /// Colours for the text plan on stdout.
@@ -52,6 +73,7 @@ pub async fn make(
     config: &Config,
     dir: &Path,
     targets: &[Address],
+    impact_window: u32,
 ) -> anyhow::Result<Plan> {
     let snapshot = reader.snapshot(&config.program.key).await?;
     let mut plan = plan::diff(config, &snapshot);
@@ -72,6 +94,9 @@ pub async fn make(
     if !query.is_empty() {
         let impact = reader.impact(&plan.program, &query).await?;
         plan.add_impact(&impact);
+    }
+    if let Some(query) = plan.what_if_query(config, impact_window) {
+        plan.impact = Some(reader.what_if(&plan.program, &query).await?);
     }
     Ok(plan)
 }
@@ -94,7 +119,14 @@ pub async fn run(
     super::check_program(global, "the config", &config.program.key)?;
     let target = global.target();
     let reader = target.reader().await?;
-    let plan = make(reader.as_ref(), &config, &args.dir, &args.target).await?;
+    let plan = make(
+        reader.as_ref(),
+        &config,
+        &args.dir,
+        &args.target,
+        args.impact_window,
+    )
+    .await?;
     if let Some(path) = &args.out {
         planfile::save(&plan, path)?;
         say!(

@@ -19,6 +19,7 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::{DispatchOptions, DispatchReport, Dispatcher};
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Engine, Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot,
     SweepReport,
@@ -115,6 +116,10 @@ impl Reader for EmbeddedReader {
             Some(e) => e.impact(program, query).await,
             None => Ok(Impact::default()),
         }
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        self.engine()?.what_if(program, query).await
     }
 
     async fn partners(
@@ -320,6 +325,10 @@ impl Reader for Embedded {
 
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         self.engine.impact(program, query).await
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        self.engine.what_if(program, query).await
     }
 
     async fn partners(

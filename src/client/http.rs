@@ -23,6 +23,7 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Error, Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
@@ -292,6 +293,11 @@ impl Reader for HttpReader {
         // hundreds of automations): the one POST a reader sends, to a route
         // that changes nothing.
         self.query(&program_path(program, "/impact"), query).await
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        // A POST for the config it carries; the route only reads.
+        self.query(&program_path(program, "/what-if"), query).await
     }
 
     async fn partners(
@@ -597,6 +603,10 @@ impl Reader for HttpWriter {
 
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact> {
         self.reader.impact(program, query).await
+    }
+
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf> {
+        self.reader.what_if(program, query).await
     }
 
     async fn partners(

@@ -31,6 +31,7 @@ use crate::engine::outbox::WebhookSecret;
 use crate::engine::outbox::dispatch::DispatchReport;
 use crate::engine::partner::Partner;
 use crate::engine::view::PartnerView;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{
     Impact, ImpactQuery, PartnerDetail, ProgramSummary, Result, Snapshot, SweepReport,
 };
@@ -47,6 +48,9 @@ pub trait Reader: Send + Sync {
     /// Counts a plan shows: partners losing tags, customers holding products,
     /// partners a backfill fires for.
     async fn impact(&self, program: &str, query: &ImpactQuery) -> Result<Impact>;
+    /// What a planned config would have done with the program's recent
+    /// events, beside what the live config did (`plan --impact-window`).
+    async fn what_if(&self, program: &str, query: &WhatIfQuery) -> Result<WhatIf>;
     /// Partners (holding `tag`, if given) after `after`, in key order.
     async fn partners(
         &self,

@@ -21,6 +21,7 @@ mod sources;
 mod sweep;
 mod tokens;
 pub mod view;
+pub mod whatif;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -507,5 +508,77 @@ impl Engine {
             }
         }
         Ok(impact)
+    }
+
+    /// What the planned config in `query` would have done with the
+    /// program's events over the window, beside what the live config does
+    /// with them: commissions per trigger and per partner, tags gained and
+    /// lost. Reads only, in read transactions that are never committed.
+    pub async fn what_if(
+        &self,
+        program: &str,
+        query: &whatif::WhatIfQuery,
+    ) -> Result<whatif::WhatIf> {
+        if query.window_days == 0 {
+            return Err(Error::BadRequest(
+                "window_days must be at least 1 (0 turns the impact off in the client)".to_owned(),
+            ));
+        }
+        let live = self.current_config(program).await?;
+        let planned = whatif::planned_config(query, live.exp)
+            .ok_or_else(|| Error::BadRequest("the planned config has no `program`".to_owned()))?;
+        if planned.config.program.key != program {
+            return Err(Error::BadRequest(format!(
+                "the planned config is for program `{}`, not `{program}`",
+                planned.config.program.key
+            )));
+        }
+        let (since, until) = whatif::window(query, chrono::Utc::now());
+        let replay = whatif::Replay::new(live, Arc::new(planned), since, until);
+        let tally = replay.tally(query.window_days, &query.triggers);
+        // The fold runs on a thread of its own while this task reads the
+        // next partners' histories, so reading and folding overlap; a
+        // bounded channel keeps a few histories in memory at most.
+        let (send, mut recv) = tokio::sync::mpsc::channel::<(String, crate::store::History)>(32);
+        let folder = tokio::task::spawn_blocking(move || {
+            let mut tally = tally;
+            while let Some((key, history)) = recv.blocking_recv() {
+                replay.partner(&key, &history, &mut tally);
+            }
+            tally
+        });
+        let read = async {
+            let mut after: Option<String> = None;
+            loop {
+                // A read transaction per page: a long replay never holds one
+                // snapshot open for its whole length, nor blocks writers.
+                let mut tx = self.store.runtime_reader(program).await?;
+                let page = tx
+                    .partners_after(after.as_deref(), whatif::page_size())
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.partner.key.clone());
+                let n = page.len();
+                let keys: Vec<String> = page.into_iter().map(|p| p.partner.key).collect();
+                for key in keys {
+                    let history = tx.history(&key).await?;
+                    send.send((key, history))
+                        .await
+                        .map_err(|_| Error::Internal("the what-if fold stopped".to_owned()))?;
+                }
+                drop(tx);
+                if n < whatif::page_size() {
+                    break;
+                }
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        drop(send);
+        let tally = folder
+            .await
+            .map_err(|e| Error::Internal(format!("the what-if fold failed: {e}")))?;
+        read?;
+        Ok(tally.finish())
     }
 }

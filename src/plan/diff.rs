@@ -98,6 +98,7 @@ pub fn diff(desired: &Config, live: &Snapshot) -> Plan {
         summary: Summary::default(),
         existing: BTreeMap::new(),
         targets: Vec::new(),
+        impact: None,
     };
     plan.recount(&live.resources);
     plan

@@ -6,6 +6,7 @@
 //! before and after, the engine's impact counts and the size of each kind.
 
 mod diff;
+pub mod impact;
 pub mod render;
 pub mod target;
 
@@ -18,8 +19,9 @@ use serde::{Deserialize, Serialize};
 pub use diff::diff;
 
 use crate::engine::changeset::{Change, Changeset, Summary};
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{Impact, ImpactQuery};
-use crate::spec::{Kind, Resource};
+use crate::spec::{Config, Kind, Resource};
 
 /// Bumped when the plan file format changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
@@ -108,6 +110,11 @@ pub struct Plan {
     /// holds their changes and what they need, and leaves out the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// `plan --impact-window`: what the planned config would have done with
+    /// the program's recent events, beside the live config. Absent when the
+    /// plan changes no commission trigger or automation (no replay is run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<WhatIf>,
 }
 
 /// Why apply would refuse a plan.
@@ -251,6 +258,37 @@ impl Plan {
             }
         }
         query
+    }
+
+    /// What to ask the engine to replay for `plan --impact-window`: `None`
+    /// when the plan changes no commission trigger or automation (nothing
+    /// the replay could show moves, so none is run), when `window_days` is
+    /// 0, or when the engine holds no config to compare with yet.
+    pub fn what_if_query(&self, config: &Config, window_days: u32) -> Option<WhatIfQuery> {
+        if window_days == 0 || self.base_revision == 0 {
+            return None;
+        }
+        let mut triggers = Vec::new();
+        let mut replays = false;
+        for change in &self.changes {
+            match change.kind {
+                Kind::CommissionTrigger => {
+                    replays = true;
+                    triggers.push(change.key.clone());
+                    if let Some(k) = &change.new_key {
+                        triggers.push(k.clone());
+                    }
+                }
+                Kind::Automation => replays = true,
+                _ => {}
+            }
+        }
+        replays.then(|| WhatIfQuery {
+            resources: config.resources().collect(),
+            window_days,
+            until: None,
+            triggers,
+        })
     }
 
     /// Puts the engine's counts on the changes they are about.

@@ -209,6 +209,10 @@ pub fn text(plan: &Plan, engine: &str, colors: Colors, force: bool) -> String {
     }
     out.push_str(&changes_text(&plan.changes, colors, true));
     let _ = writeln!(out, "\n{}", summary_line(plan));
+    if let Some(impact) = &plan.impact {
+        out.push('\n');
+        out.push_str(&super::impact::text(impact));
+    }
     let (overridden, refusing): (Vec<_>, Vec<_>) = plan
         .refusals()
         .into_iter()
@@ -281,6 +285,10 @@ pub fn markdown(plan: &Plan) -> String {
         if c + u + d > 0 {
             let _ = writeln!(head, "| {} | {c} | {u} | {d} |", kind.noun());
         }
+    }
+    if let Some(impact) = &plan.impact {
+        head.push('\n');
+        head.push_str(&super::impact::markdown(impact));
     }
     let refusals = plan.refusals();
     if !refusals.is_empty() {

@@ -12,6 +12,7 @@ use super::reply::{ApiError, JsonBody};
 use crate::engine::access::{IssuedToken, TokenRecord, TokenRequest};
 use crate::engine::changeset::{Changeset, ChangesetRecord};
 use crate::engine::page::Page;
+use crate::engine::whatif::{WhatIf, WhatIfQuery};
 use crate::engine::{Error, Impact, ImpactQuery, ProgramSummary, Snapshot};
 use crate::problem::Problem;
 
@@ -199,6 +200,23 @@ pub async fn revoke_token(
         "token revoked"
     );
     Ok(Json(record))
+}
+
+/// What a planned config would have done with the program's recent events,
+/// beside what the live config did: `plan --impact-window` over HTTP. A POST
+/// for the config it carries; it replays in memory and writes nothing.
+#[utoipa::path(post, path = "/v1/programs/{program}/what-if", tag = "config",
+    params(("program" = String, Path, description = "program key")),
+    request_body = WhatIfQuery,
+    responses((status = 200, body = WhatIf, description = "ok"), (status = 400, body = Problem, description = "the query is not a valid WhatIfQuery, or its config is for another program"), (status = 413, body = Problem, description = "the body is larger than serve --body-limit"), (status = 401, body = Problem, description = "no or bad token"), (status = 403, body = Problem, description = "the token lacks the scope")),
+    security(("bearer" = [])))]
+pub async fn what_if(
+    State(state): State<AppState>,
+    _caller: Authorized<ConfigRead>,
+    PathParams(program): PathParams<String>,
+    JsonBody(query): JsonBody<WhatIfQuery>,
+) -> Result<Json<WhatIf>, ApiError> {
+    Ok(Json(state.engine.what_if(&program, &query).await?))
 }
 
 /// Counts a plan shows: partners holding tags it deletes, customers holding

@@ -95,7 +95,8 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         metrics: crate::telemetry::install(),
         secure_cookies: options.tls,
     };
-    // Event batches and changesets may be large; every other body is small.
+    // Event batches, changesets and what-if configs may be large; every
+    // other body is small.
     let upload = |s: &AppState| {
         (
             DefaultBodyLimit::max(s.guard.limits.upload_limit),
@@ -104,6 +105,11 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
     };
     let (upload_size, upload_guard) = upload(&state);
     let apply = config::apply.layer(upload_guard.clone()).layer(upload_size);
+    // A what-if carries a whole config, as a changeset does, and replays
+    // the program's events: held to the same limits.
+    let what_if = config::what_if
+        .layer(upload_guard.clone())
+        .layer(upload_size);
     let events = runtime::events.layer(upload_guard).layer(upload_size);
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -118,6 +124,7 @@ pub fn router_with(engine: Engine, options: &Options) -> Router {
         )
         .route("/v1/programs/{program}/changesets/{revision}", get(config::changeset))
         .route("/v1/programs/{program}/impact", axum::routing::post(config::impact))
+        .route("/v1/programs/{program}/what-if", axum::routing::post(what_if))
         .route("/v1/tokens", get(config::tokens).post(config::create_token))
         .route("/v1/tokens/{id}", axum::routing::delete(config::revoke_token))
         .route("/v1/programs/{program}/events", axum::routing::post(events))

@@ -420,6 +420,12 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
     /// dropped without commit, it rolls back.
     async fn runtime(&self, program: &str) -> Result<Box<dyn RuntimeTx>>;
 
+    /// A read transaction on a program's runtime data, for reading histories
+    /// without the write lock (`plan`'s what-if replay). It is never
+    /// committed: dropped, it rolls back, so nothing read through it can be
+    /// written.
+    async fn runtime_reader(&self, program: &str) -> Result<Box<dyn RuntimeTx>>;
+
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;

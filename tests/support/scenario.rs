@@ -312,6 +312,11 @@ pub async fn digest(store: &dyn Store) -> String {
         "partner_transactions",
         store.partner_transactions(p, "bob", 10).await
     );
+    // What the what-if replay reads, through a read-only transaction.
+    let mut reader = store.runtime_reader(p).await.unwrap();
+    put!("reader revision", reader.revision().await);
+    put!("reader history of bob", reader.history("bob").await);
+    drop(reader);
     put!("tokens_page", store.tokens_page(None, None, 10).await);
     put!(
         "tokens_page of gk",

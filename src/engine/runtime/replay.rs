@@ -44,8 +44,8 @@ fn current_group(renames: &[(String, String)], mut key: String) -> String {
 }
 
 /// The partner's history as fold entries, in order, and the join that
-/// creates them.
-fn entries(history: &History) -> (Vec<Entry>, Option<(PartnerInfo, DateTime<Utc>)>) {
+/// creates them. `plan`'s what-if replay folds the same entries.
+pub fn entries(history: &History) -> (Vec<Entry>, Option<(PartnerInfo, DateTime<Utc>)>) {
     let mut out = Vec::new();
     let mut first_join: Option<(Mark, PartnerInfo)> = None;
     for (mark, body) in &history.events {

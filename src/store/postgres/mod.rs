@@ -942,6 +942,16 @@ impl Store for PgStore {
         }))
     }
 
+    async fn runtime_reader(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
+        // One moment of the program, read only and without the writers'
+        // lock: the what-if replay reads while events keep coming.
+        Ok(Box::new(runtime::PgRuntimeTx {
+            tx: self.read_tx().await?,
+            program: program.to_owned(),
+            exp: None,
+        }))
+    }
+
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         access::insert(&mut tx, token).await?;

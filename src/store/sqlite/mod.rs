@@ -1012,6 +1012,16 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn runtime_reader(&self, program: &str) -> Result<Box<dyn RuntimeTx>> {
+        // Deferred: a read transaction, which a read-only file allows and
+        // which does not stop writers.
+        Ok(Box::new(runtime::SqliteRuntimeTx {
+            tx: self.pool.begin().await?,
+            program: program.to_owned(),
+            exp: None,
+        }))
+    }
+
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
         let mut tx = self.write_tx().await?;
         access::insert(&mut tx, token).await?;

@@ -250,7 +250,14 @@ impl RuntimeTx for SqliteRuntimeTx {
             transactions,
         )
         .await?;
-        rows.iter().map(|r| refund_from_row(r, exp)).collect()
+        let mut refunds = rows
+            .iter()
+            .map(|r| refund_from_row(r, exp))
+            .collect::<Result<Vec<_>>>()?;
+        // In the order they took effect, whatever order the index gave (the
+        // stores differ, and the chunks of a long list come one after another).
+        refunds.sort_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+        Ok(refunds)
     }
 
     async fn known_refunds(&mut self, keys: &[&str]) -> Result<HashSet<String>> {
