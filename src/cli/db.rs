@@ -51,17 +51,22 @@ async fn copy_run(args: &CopyArgs) -> anyhow::Result<ExitCode> {
     let (from, to) = (describe(&args.from), describe(&args.to));
     let started = std::time::Instant::now();
     let text = args.format != ListFormat::Json;
+    // A spinner with the time so far on a terminal (a copy of a large engine
+    // takes minutes); each table's line is printed as it is verified.
+    let progress = super::progress::Progress::spinner(&format!("copying {from} to {to}"));
     let report = copy::copy(&args.from, &args.to, &options, |t| {
         if text {
-            say!(
+            progress.println(&format!(
                 "copied {:<18} {:>9} rows  sha256 {}",
                 t.table,
                 t.rows,
                 &t.sha256[..16]
-            );
+            ));
         }
+        progress.inc(t.rows);
     })
     .await?;
+    progress.finish();
     if text {
         output::println(&format!(
             "Copied {from} to {to}: {} rows in {} tables, verified, in {:.1} s.",
