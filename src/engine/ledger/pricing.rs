@@ -169,6 +169,9 @@ mod tests {
             gap[2].1.with_timezone(&berlin).date_naive().to_string(),
             "2026-03-29"
         );
+        // 02:30 local does not exist that night: moved on by the hour
+        // skipped, to 03:30 CEST (01:30 UTC), never back to 01:30 CET.
+        assert_eq!(gap[2].1, utc(2026, 3, 29, 1, 30));
         let overlap = installments(m(300), 3, utc(2026, 8, 25, 0, 30), berlin);
         assert_eq!(overlap[2].1, utc(2026, 10, 25, 0, 30));
         let leap = installments(m(100), 2, utc(2028, 1, 31, 0, 0), chrono_tz::UTC);
