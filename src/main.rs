@@ -1,10 +1,7 @@
 use std::process::ExitCode;
 
-// The engine allocates many small strings per event; mimalloc handles that
-// churn markedly better than the system allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+// The allocator is the library's (mimalloc, src/lib.rs), so the tests and
+// benches run with the one the binary ships.
 fn main() -> ExitCode {
     partnerops::cli::main()
 }

@@ -467,3 +467,72 @@ async fn metrics_need_data_read_and_count_events_applies_sweeps_and_requests() {
         "{after}"
     );
 }
+
+/// Rows of the first table after `caption` in a page.
+fn rows_after(html: &str, caption: &str) -> usize {
+    let at = html.find(caption).unwrap_or_else(|| panic!("no {caption}"));
+    let table = &html[at..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table.matches("<tr>").count() - 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payout_of_many_partners_is_shown_a_page_at_a_time() {
+    use partnerops::client::{Embedded, Reader, Writer};
+    use partnerops::engine::event::BatchFormat;
+
+    let server = TestServer::start().await;
+    // 250 partners, each referring a customer who buys: most of them
+    // earn from one of the 100 triggers and are payable.
+    let config = partnerops::sample::runtime_config(0, 100, 5);
+    let embedded = Embedded::new(server.engine.clone());
+    let p = partnerops::plan::diff(&config, &embedded.snapshot("bench").await.unwrap());
+    embedded
+        .apply("bench", &p.changeset("test".into(), None, None))
+        .await
+        .unwrap();
+    let start = "2026-01-01T00:00:00Z".parse().unwrap();
+    let events = partnerops::sample::events(1_000, 250, start);
+    let report = server
+        .engine
+        .ingest("bench", &events.join("\n"), BatchFormat::Ndjson)
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let plan = server
+        .engine
+        .payout_plan("bench", chrono::Utc::now())
+        .await
+        .unwrap();
+    let payable = plan.partners.len();
+    assert!(payable > 200, "{payable} payable");
+
+    let url = &server.url;
+    let first = page(url, &server.admin, "/programs/bench/payouts").await;
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.unwrap();
+    assert_eq!(rows_after(&first, "Would be paid"), 100);
+    assert!(first.contains(&format!("Would be paid ({payable} partners)")));
+    assert!(first.contains("Page 1 of 3"), "{first}");
+    assert!(first.contains("/programs/bench/payouts?page=2"));
+    // The first page lists the first partners, the last the rest.
+    assert!(first.contains(&format!(">{}<", plan.partners[0].partner)));
+    assert!(!first.contains(&format!(">{}<", plan.partners[100].partner)));
+    let last = page(url, &server.admin, "/programs/bench/payouts?page=3")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rows_after(&last, "Would be paid"), payable - 200);
+    assert!(last.contains("Page 3 of 3"));
+    assert!(last.contains(&format!(">{}<", plan.partners[payable - 1].partner)));
+    // Past the last page: the last page.
+    let past = page(url, &server.admin, "/programs/bench/payouts?page=9")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(past.contains("Page 3 of 3"));
+    let bad = page(url, &server.admin, "/programs/bench/payouts?page=0").await;
+    assert_eq!(bad.status(), 400);
+}

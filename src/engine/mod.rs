@@ -550,23 +550,37 @@ impl Engine {
         let read = async {
             let mut after: Option<String> = None;
             loop {
-                // A read transaction per page: a long replay never holds one
-                // snapshot open for its whole length, nor blocks writers.
-                let mut tx = self.store.runtime_reader(program).await?;
-                let page = tx
+                let page = self
+                    .store
+                    .runtime_reader(program)
+                    .await?
                     .partners_after(after.as_deref(), whatif::page_size())
                     .await?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.partner.key.clone());
                 let n = page.len();
                 let keys: Vec<String> = page.into_iter().map(|p| p.partner.key).collect();
-                for key in keys {
-                    let history = tx.history(&key).await?;
-                    send.send((key, history))
-                        .await
-                        .map_err(|_| Error::Internal("the what-if fold stopped".to_owned()))?;
-                }
-                drop(tx);
+                // The page's histories are read by several readers at once,
+                // each in a read transaction of its own (a long replay never
+                // holds one snapshot open for its whole length, nor blocks
+                // writers): one reader spent most of its time handing rows
+                // from the database's thread to this one and waiting, with a
+                // core idle. The fold's sums do not depend on the order.
+                let part = keys.len().div_ceil(whatif::READERS).max(1);
+                futures_util::future::try_join_all(keys.chunks(part).map(|part| {
+                    let send = send.clone();
+                    async move {
+                        let mut tx = self.store.runtime_reader(program).await?;
+                        for key in part {
+                            let history = tx.history(key).await?;
+                            send.send((key.clone(), history)).await.map_err(|_| {
+                                Error::Internal("the what-if fold stopped".to_owned())
+                            })?;
+                        }
+                        Ok::<(), Error>(())
+                    }
+                }))
+                .await?;
                 if n < whatif::page_size() {
                     break;
                 }

@@ -11,9 +11,9 @@
 //! net of refunds; nothing is written: histories are read in read
 //! transactions that are dropped, never committed.
 //!
-//! Partners are read a page at a time and folded one by one, so memory holds
-//! one page of partner keys and one partner's history, whatever the
-//! program's size.
+//! Partners are read a page at a time (by [`READERS`] read transactions at
+//! once) and folded one by one, so memory holds one page of partner keys and
+//! a few partners' histories, whatever the program's size.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -32,6 +32,8 @@ use crate::store::record::{Fires, LineKind, PartnerState};
 /// Partners read per read transaction (each history is folded as it is
 /// read, then dropped).
 const PAGE: usize = 500;
+/// Read transactions that read a page's histories at once.
+pub const READERS: usize = 3;
 /// Partners the impact names, those whose earnings move most.
 pub const TOP_PARTNERS: usize = 10;
 

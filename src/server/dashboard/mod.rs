@@ -101,6 +101,23 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The page number in query parameter `name` (1 when absent).
+fn page_number(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<usize, PageError> {
+    match given(q.get(name)) {
+        None => Ok(1),
+        Some(p) => p
+            .parse()
+            .ok()
+            .filter(|p| *p >= 1 && *p <= 1_000_000)
+            .ok_or_else(|| {
+                PageError::bad_request(format!("`{name}` must be a page number, not `{p}`"))
+            }),
+    }
+}
+
 /// `key=value&...` with each value percent-encoded, for links that keep a
 /// page's filters.
 fn query_string(pairs: &[(&str, Option<&str>)]) -> String {

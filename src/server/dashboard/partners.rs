@@ -7,7 +7,7 @@ use axum::response::Response;
 use maud::html;
 
 use super::layout::page as frame;
-use super::{PageError, Viewer, given, query_string, seg, when};
+use super::{PageError, Viewer, given, page_number, query_string, seg, when};
 use crate::engine::Error;
 use crate::server::AppState;
 use crate::store::{PartnerQuery, PartnerSort};
@@ -41,16 +41,7 @@ pub async fn page(
             .ok_or_else(|| PageError::bad_request(format!("partners cannot be sorted by `{s}`")))?,
     };
     let descending = given(q.get("dir")) == Some("desc");
-    let page: usize = match given(q.get("page")) {
-        None => 1,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| *p >= 1 && *p <= 1_000_000)
-            .ok_or_else(|| {
-                PageError::bad_request(format!("`page` must be a page number, not `{p}`"))
-            })?,
-    };
+    let page = page_number(&q, "page")?;
     let config = state
         .engine
         .snapshot(&program)

@@ -1,19 +1,47 @@
 //! Payouts made, and what the next one would pay.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
 use super::layout::page as frame;
-use super::{PageError, Viewer, seg, when};
+use super::{PageError, Viewer, page_number, query_string, seg, when};
 use crate::server::AppState;
 use crate::store::record::PayoutPartner;
 
-fn partner_rows(base: &str, caption: &str, rows: &[PayoutPartner]) -> Markup {
+/// Partners per page of a list. A payout can pay every partner of the
+/// program: a page of 100,000 rows took longer to send than the budget of
+/// a page (300 ms) and is no use to read; `payouts plan` and `payouts show
+/// ID --format csv` give every row.
+pub const PER_PAGE: usize = 100;
+
+/// One page of a list of partners, with links to its other pages; `param`
+/// is the query parameter that holds its page number, so two lists on one
+/// page turn their pages apart.
+fn partner_rows(
+    base: &str,
+    path: &str,
+    caption: &str,
+    rows: &[PayoutPartner],
+    param: &str,
+    page: usize,
+) -> Markup {
+    let pages = rows.len().div_ceil(PER_PAGE).max(1);
+    let page = page.min(pages);
+    let shown = &rows[(page - 1) * PER_PAGE..rows.len().min(page * PER_PAGE)];
+    let link = |n: usize| {
+        let n = n.to_string();
+        format!(
+            "{base}{path}?{}",
+            query_string(&[(param, Some(n.as_str()))])
+        )
+    };
     html! {
         div .scroll tabindex="0" role="region" aria-label=(caption) {
             table {
-                caption { (caption) }
+                caption { (caption) " (" (rows.len()) " partners)" }
                 thead { tr {
                     th scope="col" { "Partner" }
                     th scope="col" { "Name" }
@@ -21,7 +49,7 @@ fn partner_rows(base: &str, caption: &str, rows: &[PayoutPartner]) -> Markup {
                     th scope="col" .num { "Amount" }
                 } }
                 tbody {
-                    @for p in rows {
+                    @for p in shown {
                         tr {
                             th scope="row" { a href={ (base) "/partners/" (seg(&p.partner)) } { (p.partner) } }
                             td { (p.name.as_deref().unwrap_or("")) }
@@ -32,6 +60,13 @@ fn partner_rows(base: &str, caption: &str, rows: &[PayoutPartner]) -> Markup {
                 }
             }
         }
+        @if pages > 1 {
+            nav .pager aria-label={ (caption) ": pages" } {
+                @if page > 1 { a href=(link(page - 1)) rel="prev" { "← Previous" } }
+                span { "Page " (page) " of " (pages) }
+                @if page < pages { a href=(link(page + 1)) rel="next" { "Next →" } }
+            }
+        }
     }
 }
 
@@ -39,8 +74,10 @@ pub async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(program): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     viewer.require_data(&program)?;
+    let (page, carried_page) = (page_number(&q, "page")?, page_number(&q, "carried")?);
     let payouts = state.engine.payouts(&program).await?;
     let plan = state
         .engine
@@ -55,8 +92,8 @@ pub async fn page(
             " to " (plan.partners.len()) " partners (hold " (plan.hold_days) " days, minimum " (plan.minimum) "). "
             "Run " code { "partnerops payouts create --yes" } " to record it."
         }
-        @if !plan.partners.is_empty() { (partner_rows(&base, "Would be paid", &plan.partners)) }
-        @if !plan.carried_over.is_empty() { (partner_rows(&base, "Carried over (below the minimum or not above zero)", &plan.carried_over)) }
+        @if !plan.partners.is_empty() { (partner_rows(&base, "/payouts", "Would be paid", &plan.partners, "page", page)) }
+        @if !plan.carried_over.is_empty() { (partner_rows(&base, "/payouts", "Carried over (below the minimum or not above zero)", &plan.carried_over, "carried", carried_page)) }
         h2 { "Payouts made" }
         @if payouts.is_empty() { p { "No payout yet." } } @else {
             div .scroll tabindex="0" role="region" aria-label="Payouts made" {
@@ -92,8 +129,10 @@ pub async fn detail(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((program, id)): Path<(String, u64)>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     viewer.require_data(&program)?;
+    let page = page_number(&q, "page")?;
     let d = state.engine.payout(&program, id).await?;
     let base = format!("/programs/{}", seg(&program));
     let body = html! {
@@ -101,7 +140,7 @@ pub async fn detail(
         h1 { "Payout " (id) }
         p { "Made " (when(d.payout.created_at)) ", as of " (when(d.payout.as_of)) ": "
             strong { (d.payout.total) " " (d.payout.currency) } " in " (d.payout.lines) " lines." }
-        (partner_rows(&base, "Paid", &d.partners))
+        (partner_rows(&base, &format!("/payouts/{id}"), "Paid", &d.partners, "page", page))
         p { a href={ (base) "/ledger?" (super::query_string(&[("status", Some("paid"))])) } { "Paid ledger lines" } }
     };
     Ok(frame(

@@ -836,20 +836,20 @@ impl Store for PgStore {
                 .await?;
         let now = Utc::now();
         let cutoff = ledger::cutoff(rule);
-        for chunk in payable.chunks(BATCH) {
-            let mut q = QueryBuilder::<Postgres>::new("UPDATE ledger SET payout = ");
-            q.push_bind(id);
-            q.push(" WHERE program = ").push_bind(program.to_owned());
-            q.push(" AND payout IS NULL AND (clawback = 1 OR due_at <= ")
-                .push_bind(cutoff.clone());
-            q.push(") AND partner IN (");
-            let mut list = q.separated(", ");
-            for p in chunk {
-                list.push_bind(p.partner.clone());
-            }
-            q.push(")");
-            q.build().execute(&mut *tx).await?;
-        }
+        // One statement however many partners are paid: their keys as one
+        // array.
+        let keys: Vec<&str> = payable.iter().map(|p| p.partner.as_str()).collect();
+        sqlx::query(
+            "UPDATE ledger SET payout = $1 \
+             WHERE program = $2 AND payout IS NULL AND (clawback = 1 OR due_at <= $3) \
+             AND partner = ANY($4)",
+        )
+        .bind(id)
+        .bind(program)
+        .bind(&cutoff)
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
         let partners =
             ledger::payout_partners(&mut *tx, program, u64::try_from(id).unwrap_or(0), exp).await?;
         let total: i64 = partners.iter().map(|p| p.amount.minor()).sum();

@@ -378,13 +378,17 @@ pub(super) async fn payable<'e>(
     only_payable: bool,
     exp: u8,
 ) -> Result<Vec<PayoutPartner>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT l.partner, p.name, p.email, SUM(l.amount) AS amount, COUNT(*) AS lines \
-         FROM ledger l LEFT JOIN partners p ON p.program = l.program AND p.key = l.partner \
-         WHERE l.program = $1 AND l.payout IS NULL AND (l.clawback = 1 OR l.due_at <= $2) \
-         GROUP BY l.partner, p.name, p.email \
-         HAVING $4 = 0 OR (SUM(l.amount) > 0 AND SUM(l.amount) >= $3) ORDER BY l.partner"
-    )))
+    // The unpaid lines in line order (see migration 0016), summed per
+    // partner, then named.
+    let rows = sqlx::query(
+        "SELECT u.partner, p.name, p.email, u.amount, u.lines FROM \
+           (SELECT partner, SUM(amount) AS amount, COUNT(*) AS lines \
+            FROM ledger INDEXED BY ledger_unpaid \
+            WHERE program = $1 AND payout IS NULL AND (clawback = 1 OR due_at <= $2) \
+            GROUP BY partner \
+            HAVING $4 = 0 OR (SUM(amount) > 0 AND SUM(amount) >= $3)) u \
+         LEFT JOIN partners p ON p.program = $1 AND p.key = u.partner ORDER BY u.partner",
+    )
     .bind(program)
     .bind(cutoff(rule))
     .bind(rule.minimum)
