@@ -37,17 +37,30 @@ async fn rows_in(
     column: &str,
     keys: &[&str],
 ) -> Result<Vec<sqlx::postgres::PgRow>> {
+    // The keys as one array, joined row by row: an index lookup per key,
+    // whatever the planner believes of the table. As `column IN ($2, ...)`
+    // a table never analyzed (autovacuum off, or a table filling faster
+    // than it runs) was read through its `program` prefix and every row
+    // tested against the list: 30 ms to 1.4 s per statement at 180,000
+    // events, growing with the table.
+    // Each key once, as `IN` would match it.
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
     let mut out = Vec::new();
     for chunk in keys.chunks(BATCH) {
-        let mut q = QueryBuilder::<Postgres>::new(head);
-        q.push(" WHERE program = ").push_bind(program.to_owned());
-        q.push(format!(" AND {column} IN ("));
-        let mut list = q.separated(", ");
-        for k in chunk {
-            list.push_bind((*k).to_owned());
-        }
-        q.push(")");
-        out.extend(q.build().fetch_all(&mut **tx).await?);
+        let sql = format!(
+            "{head} JOIN unnest($2::text[]) AS wanted(wanted_key) ON {column} = wanted.wanted_key \
+             WHERE program = $1 AND {column} IS NOT NULL"
+        );
+        let keys: Vec<&str> = chunk.to_vec();
+        out.extend(
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(program)
+                .bind(keys)
+                .fetch_all(&mut **tx)
+                .await?,
+        );
     }
     Ok(out)
 }
