@@ -93,11 +93,7 @@ fn rig() -> Rig {
             partnerops::server::router_with(
                 engine,
                 &partnerops::server::Options {
-                    limits: partnerops::server::limits::Limits {
-                        rate_per_token: partnerops::server::limits::Rate::OFF,
-                        rate_per_address: partnerops::server::limits::Rate::OFF,
-                        ..partnerops::server::limits::Limits::default()
-                    },
+                    limits: partnerops::server::limits::Limits::without_rates(),
                     ..partnerops::server::Options::default()
                 },
             ),

@@ -127,6 +127,17 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The default limits without the per-token and per-address rates:
+    /// what a server taking thousands of requests a second from one client
+    /// (Stripe, a benchmark) runs with.
+    pub fn without_rates() -> Limits {
+        Limits {
+            rate_per_token: Rate::OFF,
+            rate_per_address: Rate::OFF,
+            ..Limits::default()
+        }
+    }
+
     /// No limits at all but the body sizes (for benchmarks that measure the
     /// engine, not the limits).
     pub fn off() -> Limits {

@@ -42,22 +42,20 @@ async fn rows_in(
     // a table never analyzed (autovacuum off, or a table filling faster
     // than it runs) was read through its `program` prefix and every row
     // tested against the list: 30 ms to 1.4 s per statement at 180,000
-    // events, growing with the table.
-    // Each key once, as `IN` would match it.
+    // events, growing with the table. Each key once, as `IN` matched it.
     let mut keys = keys.to_vec();
     keys.sort_unstable();
     keys.dedup();
+    let sql = format!(
+        "{head} JOIN unnest($2::text[]) AS wanted(wanted_key) ON {column} = wanted.wanted_key \
+         WHERE program = $1 AND {column} IS NOT NULL"
+    );
     let mut out = Vec::new();
     for chunk in keys.chunks(BATCH) {
-        let sql = format!(
-            "{head} JOIN unnest($2::text[]) AS wanted(wanted_key) ON {column} = wanted.wanted_key \
-             WHERE program = $1 AND {column} IS NOT NULL"
-        );
-        let keys: Vec<&str> = chunk.to_vec();
         out.extend(
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(program)
-                .bind(keys)
+                .bind(chunk)
                 .fetch_all(&mut **tx)
                 .await?,
         );

@@ -920,7 +920,10 @@ impl Store for SqliteStore {
         // range of line numbers, since SQLite holds the numbers of the rows
         // a statement changes until it ends (memory flat in the lines).
         let keys = serde_json::to_string(
-            &payable.iter().map(|p| p.partner.as_str()).collect::<Vec<_>>(),
+            &payable
+                .iter()
+                .map(|p| p.partner.as_str())
+                .collect::<Vec<_>>(),
         )
         .map_err(|e| Error::Internal(format!("payout partners: {e}")))?;
         let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
