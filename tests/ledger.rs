@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use partnerops::client::{HttpWriter, Reader, Writer};
 use partnerops::engine::Engine;
-use partnerops::store::record::{LineKind, LineStatus};
+use partnerops::store::record::{LineKind, LineStatus, PlanWindow};
 use support::program::*;
 use support::server::TestServer;
 
@@ -555,6 +555,39 @@ async fn the_lifecycle_hold_minimum_payout_and_clawback() {
     );
     assert_eq!(plan.carried_over[0].partner, "cara");
     assert_eq!(plan.total.to_string(), "49.70");
+    // The dashboard's page of the plan: counts and totals of the whole
+    // plan, rows of the page only.
+    let page = engine
+        .payout_plan_window(
+            "gk",
+            t("2026-07-03T00:00:00Z"),
+            Some(PlanWindow {
+                paid_from: 1,
+                carried_from: 0,
+                limit: 1,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, plan.total);
+    assert_eq!(
+        (
+            page.rows.paid.partners,
+            page.rows.paid.amount,
+            page.rows.paid.lines
+        ),
+        (1, 4970, 3)
+    );
+    assert!(page.rows.paid.rows.is_empty(), "{page:?}");
+    assert_eq!(
+        (
+            page.rows.carried.partners,
+            page.rows.carried.amount,
+            page.rows.carried.lines
+        ),
+        (1, 100, plan.carried_over[0].lines)
+    );
+    assert_eq!(page.rows.carried.rows, plan.carried_over);
     let payout = engine
         .create_payout("gk", t("2026-07-03T00:00:00Z"))
         .await

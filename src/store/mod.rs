@@ -34,7 +34,8 @@ use crate::store::snapshot::{ProgramSummary, Snapshot};
 use crate::store::token::TokenRecord;
 use record::{
     Customer, CustomerProduct, LedgerLine, LineNet, Mark, NewLine, Partner, PartnerState, Payout,
-    PayoutPartner, RefundRecord, StoredEvent, Subject, TagChange, TransactionRecord,
+    PayoutPartner, PlanRows, PlanWindow, RefundRecord, StoredEvent, Subject, TagChange,
+    TransactionRecord,
 };
 
 /// How to reach a shared store (PostgreSQL); the embedded file ignores them.
@@ -387,9 +388,15 @@ pub trait Store: outbox::OutboxStore + Send + Sync + 'static {
         subscription: &str,
     ) -> Result<Option<crate::spec::Money>>;
 
-    /// Per partner, the approved lines no payout holds and their net (those
-    /// the rule does not pay too: below the minimum, or not above zero).
-    async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>>;
+    /// Per partner, the approved lines no payout holds and their net, split
+    /// into those the rule pays and those it carries over (below the
+    /// minimum, or not above zero); every row, or the rows of `window`.
+    async fn payout_plan(
+        &self,
+        program: &str,
+        rule: PayoutRule,
+        window: Option<PlanWindow>,
+    ) -> Result<PlanRows>;
 
     /// Records a payout of what the rule takes, in one transaction: each
     /// line is in at most one payout, even when two run at once; `messages`

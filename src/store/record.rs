@@ -723,6 +723,33 @@ pub struct PayoutPartner {
     pub lines: u64,
 }
 
+/// One side of a payout plan, the partners paid or those carried over:
+/// how many, what they add up to, and the rows asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanSide {
+    pub partners: u64,
+    /// In minor units.
+    pub amount: i64,
+    pub lines: u64,
+    pub rows: Vec<PayoutPartner>,
+}
+
+/// A payout plan as the store sums it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanRows {
+    pub paid: PlanSide,
+    pub carried: PlanSide,
+}
+
+/// Which rows of a payout plan to return: from each side, `limit` rows
+/// (in partner order) after skipping `paid_from` or `carried_from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanWindow {
+    pub paid_from: u64,
+    pub carried_from: u64,
+    pub limit: u64,
+}
+
 /// An accepted event as it is kept.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {

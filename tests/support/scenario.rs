@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use partnerops::engine::Engine;
 use partnerops::engine::access::{Scope, TokenRecord};
 use partnerops::store::outbox::DeliveryQuery;
-use partnerops::store::record::Subject;
+use partnerops::store::record::{PlanWindow, Subject};
 use partnerops::store::{LineFilter, PartnerQuery, PartnerSort, PayoutRule, Store};
 
 use super::program::{apply, ingest, joined, refund, sale, send, signed_up, upsert};
@@ -256,7 +256,23 @@ pub async fn digest(store: &dyn Store) -> String {
         hold_days: 30,
         minimum: 4000,
     };
-    put!("payout_plan", store.payout_plan(p, rule).await);
+    put!("payout_plan", store.payout_plan(p, rule, None).await);
+    // A page of each side: the counts and totals stay those of the whole
+    // plan.
+    put!(
+        "payout_plan window",
+        store
+            .payout_plan(
+                p,
+                PayoutRule { minimum: 1, ..rule },
+                Some(PlanWindow {
+                    paid_from: 1,
+                    carried_from: 0,
+                    limit: 1
+                })
+            )
+            .await
+    );
     put!("payouts", store.payouts(p).await);
     put!("payout 1", store.payout(p, 1).await);
     put!(

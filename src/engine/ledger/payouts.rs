@@ -11,7 +11,7 @@ use crate::engine::{Engine, Error, Result};
 use crate::spec::Money;
 use crate::spec::money::Total;
 use crate::store::PayoutRule;
-use crate::store::record::{Payout, PayoutPartner};
+use crate::store::record::{Payout, PayoutPartner, PlanRows, PlanWindow};
 
 /// What `payouts create` would pay now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +27,17 @@ pub struct PayoutPlan {
     /// Partners with approved lines whose net is below the minimum (or not
     /// above zero): carried over to a later payout.
     pub carried_over: Vec<PayoutPartner>,
+}
+
+/// A payout plan as [`Engine::payout_plan_window`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutPlanWindow {
+    pub hold_days: u32,
+    pub minimum: Money,
+    pub currency: String,
+    /// What the partners paid add up to.
+    pub total: Total,
+    pub rows: PlanRows,
 }
 
 /// One payout with what it paid each partner.
@@ -72,27 +83,39 @@ impl Engine {
     }
 
     pub async fn payout_plan(&self, program: &str, as_of: DateTime<Utc>) -> Result<PayoutPlan> {
-        let (rule, currency) = self.payout_rule(program, as_of).await?;
-        let exp = self.current_config(program).await?.exp;
-        let (partners, carried_over): (Vec<PayoutPartner>, Vec<PayoutPartner>) = self
-            .store
-            .payout_plan(program, rule)
-            .await?
-            .into_iter()
-            .partition(|p| p.amount.is_positive() && p.amount.minor() >= rule.minimum);
-        let mut total = Total::zero(exp);
-        for p in &partners {
-            total.add(p.amount);
-        }
+        let page = self.payout_plan_window(program, as_of, None).await?;
         Ok(PayoutPlan {
             program: program.to_owned(),
             as_of,
+            hold_days: page.hold_days,
+            minimum: page.minimum,
+            currency: page.currency,
+            total: page.total,
+            partners: page.rows.paid.rows,
+            carried_over: page.rows.carried.rows,
+        })
+    }
+
+    /// A payout plan's counts and totals with the rows of `window` only
+    /// (every row when `None`): a page of the dashboard, where a plan can
+    /// pay every partner of the program.
+    pub async fn payout_plan_window(
+        &self,
+        program: &str,
+        as_of: DateTime<Utc>,
+        window: Option<PlanWindow>,
+    ) -> Result<PayoutPlanWindow> {
+        let (rule, currency) = self.payout_rule(program, as_of).await?;
+        let exp = self.current_config(program).await?.exp;
+        let rows = self.store.payout_plan(program, rule, window).await?;
+        let mut total = Total::zero(exp);
+        total.add_minor(i128::from(rows.paid.amount));
+        Ok(PayoutPlanWindow {
             hold_days: rule.hold_days,
             minimum: Money::new(rule.minimum, exp),
             currency,
-            partners,
             total,
-            carried_over,
+            rows,
         })
     }
 

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::spec::{Money, ProductStatus, TransactionKind};
 use crate::store::record::{
     Customer, CustomerProduct, LedgerLine, LineKind, LineNet, LineStatus, Mark, Payout,
-    PayoutPartner, RefundRecord, Seen, StatusHistory, TransactionRecord, timestamp,
+    PayoutPartner, PlanRows, PlanWindow, RefundRecord, Seen, StatusHistory, TransactionRecord,
+    timestamp,
 };
 use crate::store::{LineFilter, PayoutRule, ProductRow};
 
@@ -371,13 +372,12 @@ pub(super) fn cutoff(rule: PayoutRule) -> String {
     timestamp(rule.as_of - chrono::Duration::days(i64::from(rule.hold_days)))
 }
 
-/// Per partner: the approved unpaid net and line count, with name and
-/// email; only of partners the rule pays when `only_payable`.
+/// Per partner the rule pays: the approved unpaid net and line count,
+/// with name and email.
 pub(super) async fn payable<'e>(
     executor: impl PgExecutor<'e>,
     program: &str,
     rule: PayoutRule,
-    only_payable: bool,
     exp: u8,
 ) -> Result<Vec<PayoutPartner>> {
     let rows = sqlx::query(
@@ -385,12 +385,11 @@ pub(super) async fn payable<'e>(
          FROM ledger l LEFT JOIN partners p ON p.program = l.program AND p.key = l.partner \
          WHERE l.program = $1 AND l.payout IS NULL AND (l.clawback = 1 OR l.due_at <= $2) \
          GROUP BY l.partner, p.name, p.email \
-         HAVING $4 = 0 OR (CAST(SUM(l.amount) AS BIGINT) > 0 AND CAST(SUM(l.amount) AS BIGINT) >= $3) ORDER BY l.partner",
+         HAVING CAST(SUM(l.amount) AS BIGINT) > 0 AND CAST(SUM(l.amount) AS BIGINT) >= $3 ORDER BY l.partner",
     )
     .bind(program)
     .bind(cutoff(rule))
     .bind(rule.minimum)
-    .bind(i64::from(only_payable))
     .fetch_all(executor)
     .await?;
     rows.iter()
@@ -404,6 +403,74 @@ pub(super) async fn payable<'e>(
             })
         })
         .collect()
+}
+
+/// A payout plan: the unpaid approved lines summed per partner once, then
+/// counted and added up per side in the database, and only the rows of
+/// `window` named and returned (the dashboard shows a page of a plan that
+/// can pay every partner).
+pub(super) async fn plan<'e>(
+    executor: impl PgExecutor<'e>,
+    program: &str,
+    rule: PayoutRule,
+    window: Option<PlanWindow>,
+    exp: u8,
+) -> Result<PlanRows> {
+    let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    // LIMIT NULL is no limit in PostgreSQL.
+    let (limit, paid_from, carried_from) = window.map_or((None, 0, 0), |w| {
+        (Some(big(w.limit)), big(w.paid_from), big(w.carried_from))
+    });
+    let rows = sqlx::query(
+        "WITH u AS MATERIALIZED ( \
+           SELECT partner, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS lines \
+           FROM ledger \
+           WHERE program = $1 AND payout IS NULL AND (clawback = 1 OR due_at <= $2) \
+           GROUP BY partner), \
+         v AS (SELECT partner, amount, lines, (amount > 0 AND amount >= $3) AS paid FROM u), \
+         shown AS ( \
+           (SELECT * FROM v WHERE paid ORDER BY partner LIMIT $4 OFFSET $5) \
+           UNION ALL \
+           (SELECT * FROM v WHERE NOT paid ORDER BY partner LIMIT $4 OFFSET $6)) \
+         SELECT 1 AS side, paid, NULL::TEXT AS partner, NULL::TEXT AS name, NULL::TEXT AS email, \
+           CAST(SUM(amount) AS BIGINT) AS amount, CAST(SUM(lines) AS BIGINT) AS lines, \
+           COUNT(*) AS partners \
+         FROM v GROUP BY paid \
+         UNION ALL \
+         SELECT 0, s.paid, s.partner, p.name, p.email, s.amount, s.lines, 1 \
+         FROM shown s LEFT JOIN partners p ON p.program = $1 AND p.key = s.partner \
+         ORDER BY 1 DESC, 2 DESC, 3",
+    )
+    .bind(program)
+    .bind(cutoff(rule))
+    .bind(rule.minimum)
+    .bind(limit)
+    .bind(paid_from)
+    .bind(carried_from)
+    .fetch_all(executor)
+    .await?;
+    let mut plan = PlanRows::default();
+    for r in &rows {
+        let side = if r.try_get::<bool, _>("paid")? {
+            &mut plan.paid
+        } else {
+            &mut plan.carried
+        };
+        if r.try_get::<i32, _>("side")? == 1 {
+            side.partners = count(r.try_get("partners")?);
+            side.amount = r.try_get("amount")?;
+            side.lines = count(r.try_get("lines")?);
+        } else {
+            side.rows.push(PayoutPartner {
+                partner: r.try_get("partner")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                amount: Money::new(r.try_get("amount")?, exp),
+                lines: count(r.try_get("lines")?),
+            });
+        }
+    }
+    Ok(plan)
 }
 
 pub(super) fn payout_from_row(r: &PgRow, exp: u8, currency: &str) -> Result<Payout> {

@@ -30,8 +30,8 @@ mod stripe;
 use std::collections::BTreeMap;
 
 use super::record::{
-    Customer, CustomerProduct, LedgerLine, Partner, PartnerState, Payout, PayoutPartner,
-    RefundRecord, Subject, TagChange, TransactionRecord,
+    Customer, CustomerProduct, LedgerLine, Partner, PartnerState, Payout, PayoutPartner, PlanRows,
+    PlanWindow, RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store, StoreOptions};
 use crate::error::{Error, Result};
@@ -808,9 +808,14 @@ impl Store for PgStore {
         ledger::last_amount(&self.pool, program, customer, subscription, exp).await
     }
 
-    async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>> {
+    async fn payout_plan(
+        &self,
+        program: &str,
+        rule: PayoutRule,
+        window: Option<PlanWindow>,
+    ) -> Result<PlanRows> {
         let exp = self.exp(program).await?;
-        ledger::payable(&self.pool, program, rule, false, exp).await
+        ledger::plan(&self.pool, program, rule, window, exp).await
     }
 
     async fn create_payout(
@@ -824,7 +829,7 @@ impl Store for PgStore {
         let mut tx = self.write_tx(program).await?;
         let exp = self.exp_in(&mut tx, program).await?;
         let currency = self.currency_in(&mut tx, program).await?;
-        let payable = ledger::payable(&mut *tx, program, rule, true, exp).await?;
+        let payable = ledger::payable(&mut *tx, program, rule, exp).await?;
         if payable.is_empty() {
             tx.rollback().await?;
             return Ok(None);

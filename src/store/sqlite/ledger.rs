@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::spec::{Money, ProductStatus, TransactionKind};
 use crate::store::record::{
     Customer, CustomerProduct, LedgerLine, LineKind, LineNet, LineStatus, Mark, Payout,
-    PayoutPartner, RefundRecord, Seen, StatusHistory, TransactionRecord, timestamp,
+    PayoutPartner, PlanRows, PlanWindow, RefundRecord, Seen, StatusHistory, TransactionRecord,
+    timestamp,
 };
 use crate::store::{LineFilter, PayoutRule, ProductRow};
 
@@ -369,13 +370,12 @@ pub(super) fn cutoff(rule: PayoutRule) -> String {
     timestamp(rule.as_of - chrono::Duration::days(i64::from(rule.hold_days)))
 }
 
-/// Per partner: the approved unpaid net and line count, with name and
-/// email; only of partners the rule pays when `only_payable`.
+/// Per partner the rule pays: the approved unpaid net and line count,
+/// with name and email.
 pub(super) async fn payable<'e>(
     executor: impl SqliteExecutor<'e>,
     program: &str,
     rule: PayoutRule,
-    only_payable: bool,
     exp: u8,
 ) -> Result<Vec<PayoutPartner>> {
     // The unpaid lines in line order (see migration 0016), summed per
@@ -386,13 +386,12 @@ pub(super) async fn payable<'e>(
             FROM ledger INDEXED BY ledger_unpaid \
             WHERE program = $1 AND payout IS NULL AND (clawback = 1 OR due_at <= $2) \
             GROUP BY partner \
-            HAVING $4 = 0 OR (SUM(amount) > 0 AND SUM(amount) >= $3)) u \
+            HAVING SUM(amount) > 0 AND SUM(amount) >= $3) u \
          LEFT JOIN partners p ON p.program = $1 AND p.key = u.partner ORDER BY u.partner",
     )
     .bind(program)
     .bind(cutoff(rule))
     .bind(rule.minimum)
-    .bind(i64::from(only_payable))
     .fetch_all(executor)
     .await?;
     rows.iter()
@@ -406,6 +405,74 @@ pub(super) async fn payable<'e>(
             })
         })
         .collect()
+}
+
+/// A payout plan: the unpaid approved lines summed per partner once (in
+/// line order, see migration 0016), then counted and added up per side in
+/// the database, and only the rows of `window` named and returned. The
+/// dashboard shows a page of a plan that can pay every partner: sending
+/// 100,000 rows and naming each took most of its time.
+pub(super) async fn plan<'e>(
+    executor: impl SqliteExecutor<'e>,
+    program: &str,
+    rule: PayoutRule,
+    window: Option<PlanWindow>,
+    exp: u8,
+) -> Result<PlanRows> {
+    let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    // LIMIT -1 is no limit in SQLite.
+    let (limit, paid_from, carried_from) = window.map_or((-1, 0, 0), |w| {
+        (big(w.limit), big(w.paid_from), big(w.carried_from))
+    });
+    let rows = sqlx::query(
+        "WITH u AS MATERIALIZED ( \
+           SELECT partner, SUM(amount) AS amount, COUNT(*) AS lines, \
+             (SUM(amount) > 0 AND SUM(amount) >= $3) AS paid \
+           FROM ledger INDEXED BY ledger_unpaid \
+           WHERE program = $1 AND payout IS NULL AND (clawback = 1 OR due_at <= $2) \
+           GROUP BY partner), \
+         shown AS ( \
+           SELECT * FROM (SELECT * FROM u WHERE paid ORDER BY partner LIMIT $4 OFFSET $5) \
+           UNION ALL \
+           SELECT * FROM (SELECT * FROM u WHERE NOT paid ORDER BY partner LIMIT $4 OFFSET $6)) \
+         SELECT 1 AS side, paid, NULL AS partner, NULL AS name, NULL AS email, \
+           SUM(amount) AS amount, SUM(lines) AS lines, COUNT(*) AS partners \
+         FROM u GROUP BY paid \
+         UNION ALL \
+         SELECT 0, s.paid, s.partner, p.name, p.email, s.amount, s.lines, 1 \
+         FROM shown s LEFT JOIN partners p ON p.program = $1 AND p.key = s.partner \
+         ORDER BY 1 DESC, 2 DESC, 3",
+    )
+    .bind(program)
+    .bind(cutoff(rule))
+    .bind(rule.minimum)
+    .bind(limit)
+    .bind(paid_from)
+    .bind(carried_from)
+    .fetch_all(executor)
+    .await?;
+    let mut plan = PlanRows::default();
+    for r in &rows {
+        let side = if r.try_get::<bool, _>("paid")? {
+            &mut plan.paid
+        } else {
+            &mut plan.carried
+        };
+        if r.try_get::<i64, _>("side")? == 1 {
+            side.partners = count(r.try_get("partners")?);
+            side.amount = r.try_get("amount")?;
+            side.lines = count(r.try_get("lines")?);
+        } else {
+            side.rows.push(PayoutPartner {
+                partner: r.try_get("partner")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                amount: Money::new(r.try_get("amount")?, exp),
+                lines: count(r.try_get("lines")?),
+            });
+        }
+    }
+    Ok(plan)
 }
 
 pub(super) fn payout_from_row(r: &SqliteRow, exp: u8, currency: &str) -> Result<Payout> {
@@ -453,6 +520,13 @@ pub(super) async fn payout_partners<'e>(
 /// Per product (and partner): customers, sales and revenue from
 /// transactions in the window, net commissions from the ledger lines of
 /// those transactions.
+///
+/// The transactions are read in table order: without statistics SQLite
+/// walked them through the index by partner, a row lookup each. Each
+/// transaction's commissions come from `ledger_by_transaction`, which holds
+/// the amounts (migration 0017). With 100,000 transactions this took a
+/// fifth less time than summing the whole ledger per transaction and
+/// joining.
 pub(super) async fn product_report<'e>(
     executor: impl SqliteExecutor<'e> + Copy,
     program: &str,
@@ -466,10 +540,10 @@ pub(super) async fn product_report<'e>(
            COUNT(DISTINCT CASE WHEN t.amount > 0 THEN t.customer END) AS customers, \
            SUM(CASE WHEN t.amount > 0 THEN 1 ELSE 0 END) AS sales, \
            SUM(t.amount - t.refunded) AS revenue, \
-           COALESCE(SUM(c.net), 0) AS commissions \
-         FROM transactions t \
-         LEFT JOIN (SELECT transaction_key, SUM(amount) AS net FROM ledger WHERE program = $1 GROUP BY transaction_key) c \
-           ON c.transaction_key = t.key \
+           COALESCE(SUM( \
+             (SELECT SUM(l.amount) FROM ledger l INDEXED BY ledger_by_transaction \
+              WHERE l.program = t.program AND l.transaction_key = t.key)), 0) AS commissions \
+         FROM transactions t NOT INDEXED \
          WHERE t.program = $1 AND t.at >= $2 AND t.at < $3 \
          GROUP BY t.product{} ORDER BY t.product{}",
         if by_partner { ", t.partner" } else { "" },

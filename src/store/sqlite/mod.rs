@@ -21,6 +21,7 @@ mod access;
 mod dashboard;
 mod erasure;
 mod ledger;
+mod memory;
 mod outbox;
 mod partners;
 mod runtime;
@@ -31,8 +32,8 @@ pub use outbox::{MARK_OUTBOX_WRITTEN_ENV, OUTBOX_WRITTEN_MARKER};
 use std::collections::BTreeMap;
 
 use super::record::{
-    Customer, CustomerProduct, LedgerLine, Partner, PartnerState, Payout, PayoutPartner,
-    RefundRecord, Subject, TagChange, TransactionRecord,
+    Customer, CustomerProduct, LedgerLine, Partner, PartnerState, Payout, PayoutPartner, PlanRows,
+    PlanWindow, RefundRecord, Subject, TagChange, TransactionRecord,
 };
 use super::{Commit, LineFilter, PayoutRule, ProductRow, RuntimeTx, Store};
 use crate::error::{Error, Result};
@@ -63,6 +64,7 @@ pub struct SqliteStore {
 }
 
 fn options(path: &Path) -> SqliteConnectOptions {
+    memory::configure();
     SqliteConnectOptions::new()
         .filename(path)
         .synchronous(SqliteSynchronous::Full)
@@ -885,9 +887,14 @@ impl Store for SqliteStore {
         ledger::last_amount(&self.pool, program, customer, subscription, exp).await
     }
 
-    async fn payout_plan(&self, program: &str, rule: PayoutRule) -> Result<Vec<PayoutPartner>> {
+    async fn payout_plan(
+        &self,
+        program: &str,
+        rule: PayoutRule,
+        window: Option<PlanWindow>,
+    ) -> Result<PlanRows> {
         let exp = self.exp(program).await?;
-        ledger::payable(&self.pool, program, rule, false, exp).await
+        ledger::plan(&self.pool, program, rule, window, exp).await
     }
 
     async fn create_payout(
@@ -901,7 +908,7 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         let exp = self.exp_in(&mut tx, program).await?;
         let currency = self.currency_in(&mut tx, program).await?;
-        let payable = ledger::payable(&mut *tx, program, rule, true, exp).await?;
+        let payable = ledger::payable(&mut *tx, program, rule, exp).await?;
         if payable.is_empty() {
             tx.rollback().await?;
             return Ok(None);
