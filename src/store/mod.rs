@@ -277,6 +277,40 @@ pub struct MonthTotals {
     pub commissions: i128,
 }
 
+/// One of a month's figures, as one of the monthly sums gives it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MonthFigure {
+    Partners,
+    Customers,
+    Revenue,
+    Commissions,
+}
+
+impl MonthTotals {
+    /// The months of the monthly sums, oldest first: each sum gives one
+    /// figure for the months it has (`YYYY-MM`, value).
+    pub(crate) fn from_sums(
+        sums: impl IntoIterator<Item = (MonthFigure, Vec<(String, i64)>)>,
+    ) -> Vec<MonthTotals> {
+        let mut months: std::collections::BTreeMap<String, MonthTotals> = Default::default();
+        for (figure, rows) in sums {
+            for (month, v) in rows {
+                let t = months.entry(month.clone()).or_insert_with(|| MonthTotals {
+                    month,
+                    ..MonthTotals::default()
+                });
+                match figure {
+                    MonthFigure::Partners => t.partners = u64::try_from(v).unwrap_or(0),
+                    MonthFigure::Customers => t.customers = u64::try_from(v).unwrap_or(0),
+                    MonthFigure::Revenue => t.revenue = i128::from(v),
+                    MonthFigure::Commissions => t.commissions = i128::from(v),
+                }
+            }
+        }
+        months.into_values().collect()
+    }
+}
+
 /// Webhooks out (the outbox, secrets, leases) are a part of every store:
 /// see [`outbox::OutboxStore`].
 #[async_trait]

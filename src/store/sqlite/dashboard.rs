@@ -1,15 +1,13 @@
 //! Reads for the dashboard: partners sorted by a stat, monthly totals, a
 //! partner's transactions.
 
-use std::collections::BTreeMap;
-
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 
 use super::ledger::{TRANSACTION_COLUMNS, transaction_from_row};
 use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
 use crate::error::Result;
 use crate::store::record::{LineStatus, Partner, TransactionRecord, timestamp};
-use crate::store::{LineFilter, MonthTotals, PartnerQuery, PartnerSort};
+use crate::store::{LineFilter, MonthFigure, MonthTotals, PartnerQuery, PartnerSort};
 
 fn column(sort: PartnerSort) -> &'static str {
     match sort {
@@ -71,48 +69,47 @@ pub(super) async fn sorted<'e>(
     Ok((u64::try_from(total).unwrap_or(0), partners))
 }
 
-/// Sets one of a month's figures from a query's value.
-type SetMonth = fn(&mut MonthTotals, i64);
+/// The monthly sums, one query per figure. Times are stored as RFC 3339 in
+/// UTC, so their first 7 characters are the month.
+const MONTHLY: [(MonthFigure, &str); 4] = [
+    (
+        MonthFigure::Partners,
+        "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
+    ),
+    (
+        MonthFigure::Customers,
+        "SELECT substr(signed_up_at, 1, 7) AS m, COUNT(*) AS v FROM customers \
+         WHERE program = $1 AND partner IS NOT NULL AND signed_up_at IS NOT NULL GROUP BY m",
+    ),
+    (
+        MonthFigure::Revenue,
+        "SELECT substr(at, 1, 7) AS m, SUM(amount - refunded) AS v FROM transactions \
+         WHERE program = $1 AND partner IS NOT NULL GROUP BY m",
+    ),
+    (
+        MonthFigure::Commissions,
+        "SELECT substr(due_at, 1, 7) AS m, SUM(amount) AS v FROM ledger WHERE program = $1 GROUP BY m",
+    ),
+];
 
+/// The program's months. The four sums scan four tables and depend on none
+/// of each other, so each runs on its own pooled connection at once: the
+/// page waits for the slowest scan, not for all four in turn.
 pub(super) async fn monthly<'e>(
     executor: impl SqliteExecutor<'e> + Copy,
     program: &str,
 ) -> Result<Vec<MonthTotals>> {
-    // Times are stored as RFC 3339 in UTC, so their first 7 characters are
-    // the month.
-    let queries: [(&str, SetMonth); 4] = [
-        (
-            "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
-            |t, v| t.partners = u64::try_from(v).unwrap_or(0),
-        ),
-        (
-            "SELECT substr(signed_up_at, 1, 7) AS m, COUNT(*) AS v FROM customers \
-             WHERE program = $1 AND partner IS NOT NULL AND signed_up_at IS NOT NULL GROUP BY m",
-            |t, v| t.customers = u64::try_from(v).unwrap_or(0),
-        ),
-        (
-            "SELECT substr(at, 1, 7) AS m, SUM(amount - refunded) AS v FROM transactions \
-             WHERE program = $1 AND partner IS NOT NULL GROUP BY m",
-            |t, v| t.revenue = i128::from(v),
-        ),
-        (
-            "SELECT substr(due_at, 1, 7) AS m, SUM(amount) AS v FROM ledger WHERE program = $1 GROUP BY m",
-            |t, v| t.commissions = i128::from(v),
-        ),
-    ];
-    let mut months: BTreeMap<String, MonthTotals> = BTreeMap::new();
-    for (sql, set) in queries {
-        for row in sqlx::query(sql).bind(program).fetch_all(executor).await? {
-            let month: String = row.try_get("m")?;
-            let value: i64 = row.try_get("v")?;
-            let entry = months.entry(month.clone()).or_insert_with(|| MonthTotals {
-                month,
-                ..MonthTotals::default()
-            });
-            set(entry, value);
-        }
-    }
-    Ok(months.into_values().collect())
+    let sums =
+        futures_util::future::try_join_all(MONTHLY.iter().map(|&(figure, sql)| async move {
+            let rows = sqlx::query(sql).bind(program).fetch_all(executor).await?;
+            let values = rows
+                .iter()
+                .map(|r| Ok((r.try_get("m")?, r.try_get("v")?)))
+                .collect::<Result<Vec<(String, i64)>>>()?;
+            Ok::<_, crate::error::Error>((figure, values))
+        }))
+        .await?;
+    Ok(MonthTotals::from_sums(sums))
 }
 
 pub(super) async fn transactions_of_partner<'e>(
