@@ -951,3 +951,83 @@ async fn an_existing_database_migrates_and_keeps_its_lines() {
         )
     );
 }
+
+/// A database from before transactions kept their net commission: a read
+/// (`report products`, which opens the file read-only) brings it up to date
+/// and the report sums the lines it already held.
+#[tokio::test]
+async fn a_read_of_an_older_database_sums_its_lines_into_the_products_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    {
+        let engine = Engine::open(&db).await.unwrap();
+        apply(&engine, GIGAKICK).await;
+        send(
+            &engine,
+            "gk",
+            &[
+                joined("2026-06-01T08:00:00Z", "bob", Some("affiliates")),
+                signed_up("2026-06-01T09:00:00Z", "acme", "bob"),
+                upsert("2026-06-02T09:00:00Z", "acme", "inbox", "active", "sub-1"),
+                sale("2026-06-02T10:00:00Z", "t1", "acme", "99.00", Some("sub-1")),
+                sale("2026-06-03T10:00:00Z", "t2", "acme", "49.00", None),
+                refund("2026-06-04T10:00:00Z", "r1", "t1", "49.50"),
+            ],
+        )
+        .await;
+    }
+    // As an older partnerops left it: no column, migration 0018 not run.
+    {
+        let pool = sqlx::sqlite::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new().filename(&db),
+        )
+        .await
+        .unwrap();
+        for sql in [
+            "ALTER TABLE transactions DROP COLUMN commission",
+            "DELETE FROM _sqlx_migrations WHERE version >= 18",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let out = assert_cmd::Command::cargo_bin("partnerops")
+        .unwrap()
+        .args([
+            "report",
+            "products",
+            "--program",
+            "gk",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(&db)
+        .env_remove("PARTNEROPS_ENGINE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(Option<&str>, &str, &str)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["product"].as_str(),
+                r["revenue"].as_str().unwrap(),
+                r["commissions"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // t1 earned 19.80 and the $25 launch bonus, half taken back by the
+    // refund; t2 matched no product and earned nothing.
+    assert_eq!(
+        rows,
+        [(None, "49.00", "0.00"), (Some("inbox"), "49.50", "22.40")]
+    );
+}

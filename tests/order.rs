@@ -680,14 +680,15 @@ fn events(gens: &[Gen]) -> Vec<String> {
 }
 
 /// What must agree: each partner's tags, group and stats, each customer's
-/// referrer, each transaction's partner, and each (transaction, trigger)
-/// net.
+/// referrer, each transaction's partner, each (transaction, trigger) net,
+/// and the products report's commissions per (product, partner).
 #[derive(Debug, PartialEq, Eq)]
 struct State {
     partners: BTreeMap<String, (BTreeSet<String>, Option<String>, String)>,
     customers: BTreeMap<String, Option<String>>,
     transactions: BTreeMap<String, Option<String>>,
     nets: BTreeMap<(String, String), i64>,
+    products: Vec<(Option<String>, Option<String>, String)>,
 }
 
 async fn state(engine: &Engine, events: &[String]) -> State {
@@ -715,11 +716,37 @@ async fn state(engine: &Engine, events: &[String]) -> State {
             transactions.insert(t.to_owned(), x.transaction.partner);
         }
     }
+    let nets = nets(engine, "o").await;
+    // The report sums the net each transaction keeps on its row, added to
+    // as lines are written (late events' adjustments included): it must be
+    // the ledger's own sum, whatever the batches.
+    let report = engine.product_report("o", None, None, true).await.unwrap();
+    assert_eq!(
+        report
+            .rows
+            .iter()
+            .map(|r| r.commissions.minor())
+            .sum::<i128>(),
+        nets.values().map(|n| i128::from(*n)).sum::<i128>(),
+        "products report against the ledger"
+    );
+    let products = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.product.clone(),
+                r.partner.clone(),
+                r.commissions.to_string(),
+            )
+        })
+        .collect();
     State {
         partners,
         customers,
         transactions,
-        nets: nets(engine, "o").await,
+        nets,
+        products,
     }
 }
 

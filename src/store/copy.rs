@@ -230,6 +230,7 @@ const TABLES: &[Table] = &[
             ("seen_customer_since", Text),
             ("event_id", Text),
             ("refunded", Int),
+            ("commission", Int),
         ],
         order: "program, key",
         identity: None,

@@ -621,6 +621,25 @@ impl Writes {
         }
         net
     }
+
+    /// What the new lines add to each transaction's net commission, which
+    /// the store keeps on the transaction's row (the products report sums
+    /// it rather than every line of 100,000 transactions), with the
+    /// transactions among them that have no row in `transactions` here: the
+    /// store adds to those rows in place.
+    pub fn commissions_added(&self) -> (BTreeMap<&str, i64>, Vec<(&str, i64)>) {
+        let mut added: BTreeMap<&str, i64> = BTreeMap::new();
+        for l in &self.lines {
+            *added.entry(l.transaction.as_str()).or_default() += l.amount.minor();
+        }
+        let written: HashSet<&str> = self.transactions.iter().map(|t| t.key.as_str()).collect();
+        let elsewhere = added
+            .iter()
+            .filter(|(k, _)| !written.contains(*k))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        (added, elsewhere)
+    }
 }
 
 /// One unit of runtime work (a batch of events, a page of the sweep, a

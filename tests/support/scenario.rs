@@ -290,6 +290,20 @@ pub async fn digest(store: &dyn Store) -> String {
             )
             .await
     );
+    // The report's commissions are the net each transaction keeps on its
+    // row as lines are written (a sale, its refunds, a late event's
+    // adjustments, a clawback): in all they are every line of the ledger.
+    let report = store.product_report(p, None, None, false).await.unwrap();
+    let lines = store.lines(p, &LineFilter::default()).await.unwrap();
+    assert!(!lines.is_empty());
+    assert_eq!(
+        report.iter().map(|r| r.commissions).sum::<i128>(),
+        lines
+            .iter()
+            .map(|l| i128::from(l.amount.minor()))
+            .sum::<i128>(),
+        "products report against the ledger"
+    );
     // The dashboard's reads.
     for (sort, descending) in [
         (PartnerSort::Revenue, true),

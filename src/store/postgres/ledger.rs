@@ -531,10 +531,8 @@ pub(super) async fn product_report<'e>(
            COUNT(DISTINCT CASE WHEN t.amount > 0 THEN t.customer END) AS customers, \
            CAST(SUM(CASE WHEN t.amount > 0 THEN 1 ELSE 0 END) AS BIGINT) AS sales, \
            CAST(SUM(t.amount - t.refunded) AS BIGINT) AS revenue, \
-           COALESCE(CAST(SUM(c.net) AS BIGINT), 0) AS commissions \
+           CAST(SUM(t.commission) AS BIGINT) AS commissions \
          FROM transactions t \
-         LEFT JOIN (SELECT transaction_key, CAST(SUM(amount) AS BIGINT) AS net FROM ledger WHERE program = $1 GROUP BY transaction_key) c \
-           ON c.transaction_key = t.key \
          WHERE t.program = $1 AND t.at >= $2 AND t.at < $3 \
          GROUP BY t.product{} ORDER BY t.product NULLS FIRST{}",
         if by_partner { ", t.partner" } else { "" },

@@ -112,6 +112,17 @@ impl PgStore {
         if !migrated {
             return Ok(None);
         }
+        // A database an older partnerops made lacks what newer reads ask
+        // for (migration 0002's column): it is brought up to date once, as
+        // the first write would, rather than failing every read until then.
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(None);
+        if applied < MIGRATOR.iter().map(|m| m.version).max() {
+            MIGRATOR.run(&pool).await?;
+        }
         Ok(Some(PgStore { pool }))
     }
 

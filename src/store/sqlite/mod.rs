@@ -118,6 +118,18 @@ impl SqliteStore {
             .connect_with(options(path).read_only(true))
             .await
             .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
+        // A file an older partnerops wrote lacks what newer reads ask for
+        // (migration 0018's column): it is brought up to date once, as the
+        // first write would, rather than failing every read until then.
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(None);
+        let latest = MIGRATOR.iter().map(|m| m.version).max();
+        if applied < latest {
+            pool.close().await;
+            return Self::open(path).await.map(Some);
+        }
         Ok(Some(SqliteStore { pool }))
     }
 

@@ -541,9 +541,13 @@ impl RuntimeTx for SqliteRuntimeTx {
             q.build().execute(&mut *self.tx).await?;
         }
 
-        for chunk in w.transactions.chunks(rows_per_statement(17)) {
+        // Each transaction's net commission, kept on its row: what this
+        // unit's lines add, in the transaction's own upsert when it writes
+        // one, else in place.
+        let (added, elsewhere) = w.commissions_added();
+        for chunk in w.transactions.chunks(rows_per_statement(18)) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO transactions (program, {TRANSACTION_COLUMNS}) "
+                "INSERT INTO transactions (program, {TRANSACTION_COLUMNS}, commission) "
             ));
             q.push_values(chunk, |mut b, t| {
                 b.push_bind(program)
@@ -562,14 +566,26 @@ impl RuntimeTx for SqliteRuntimeTx {
                     .push_bind(t.seen.partner_group.as_deref())
                     .push_bind(tags_text(&t.seen.partner_tags))
                     .push_bind(t.seen.customer_since.map(timestamp))
-                    .push_bind(t.refunded.minor());
+                    .push_bind(t.refunded.minor())
+                    .push_bind(added.get(t.key.as_str()).copied().unwrap_or(0));
             });
             q.push(
                 " ON CONFLICT (program, key) DO UPDATE SET partner = excluded.partner, product = excluded.product, \
                  seen_status = excluded.seen_status, seen_created_at = excluded.seen_created_at, seen_group = excluded.seen_group, \
-                 seen_tags = excluded.seen_tags, seen_customer_since = excluded.seen_customer_since, refunded = excluded.refunded",
+                 seen_tags = excluded.seen_tags, seen_customer_since = excluded.seen_customer_since, refunded = excluded.refunded, \
+                 commission = transactions.commission + excluded.commission",
             );
             q.build().execute(&mut *self.tx).await?;
+        }
+        let update =
+            "UPDATE transactions SET commission = commission + $1 WHERE program = $2 AND key = $3";
+        for (key, amount) in elsewhere {
+            sqlx::query(update)
+                .bind(amount)
+                .bind(program)
+                .bind(key)
+                .execute(&mut *self.tx)
+                .await?;
         }
 
         for chunk in w.refunds.chunks(rows_per_statement(7)) {
