@@ -957,25 +957,25 @@ async fn an_existing_database_migrates_and_keeps_its_lines() {
 /// and the report sums the lines it already held.
 #[tokio::test]
 async fn a_read_of_an_older_database_sums_its_lines_into_the_products_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("old.db");
-    {
-        let engine = Engine::open(&db).await.unwrap();
-        apply(&engine, GIGAKICK).await;
-        send(
-            &engine,
-            "gk",
-            &[
-                joined("2026-06-01T08:00:00Z", "bob", Some("affiliates")),
-                signed_up("2026-06-01T09:00:00Z", "acme", "bob"),
-                upsert("2026-06-02T09:00:00Z", "acme", "inbox", "active", "sub-1"),
-                sale("2026-06-02T10:00:00Z", "t1", "acme", "99.00", Some("sub-1")),
-                sale("2026-06-03T10:00:00Z", "t2", "acme", "49.00", None),
-                refund("2026-06-04T10:00:00Z", "r1", "t1", "49.50"),
-            ],
-        )
-        .await;
-    }
+    let (engine, dir) = gigakick().await;
+    send(
+        &engine,
+        "gk",
+        &[
+            sale(
+                "2026-06-02T10:00:00Z",
+                "t1",
+                "acme",
+                "99.00",
+                Some("sub-inbox"),
+            ),
+            sale("2026-06-03T10:00:00Z", "t2", "acme", "49.00", None),
+            refund("2026-06-04T10:00:00Z", "r1", "t1", "49.50"),
+        ],
+    )
+    .await;
+    drop(engine);
+    let db = dir.path().join("engine.db");
     // As an older partnerops left it: no column, migration 0018 not run.
     {
         let pool = sqlx::sqlite::SqlitePool::connect_with(

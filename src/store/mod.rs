@@ -286,6 +286,30 @@ pub(crate) enum MonthFigure {
     Commissions,
 }
 
+/// The monthly sums, one query per figure, as both stores run them. Times
+/// are stored as RFC 3339 in UTC, so their first 7 characters are the
+/// month; sums are cast to BIGINT for PostgreSQL (SQLite's are already).
+pub(crate) const MONTHLY: [(MonthFigure, &str); 4] = [
+    (
+        MonthFigure::Partners,
+        "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
+    ),
+    (
+        MonthFigure::Customers,
+        "SELECT substr(signed_up_at, 1, 7) AS m, COUNT(*) AS v FROM customers \
+         WHERE program = $1 AND partner IS NOT NULL AND signed_up_at IS NOT NULL GROUP BY m",
+    ),
+    (
+        MonthFigure::Revenue,
+        "SELECT substr(at, 1, 7) AS m, CAST(SUM(amount - refunded) AS BIGINT) AS v FROM transactions \
+         WHERE program = $1 AND partner IS NOT NULL GROUP BY m",
+    ),
+    (
+        MonthFigure::Commissions,
+        "SELECT substr(due_at, 1, 7) AS m, CAST(SUM(amount) AS BIGINT) AS v FROM ledger WHERE program = $1 GROUP BY m",
+    ),
+];
+
 impl MonthTotals {
     /// The months of the monthly sums, oldest first: each sum gives one
     /// figure for the months it has (`YYYY-MM`, value).

@@ -42,6 +42,17 @@ use crate::store::token::TokenRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/postgres/migrations");
 
+/// The first of this version's migrations the database has not applied.
+async fn unapplied_migration(pool: &PgPool) -> Result<Option<&'static sqlx::migrate::Migration>> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?;
+    Ok(MIGRATOR
+        .iter()
+        .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version)))
+}
+
 /// Bound parameters per statement (PostgreSQL allows 65,535).
 const MAX_PARAMS: usize = 30_000;
 
@@ -115,12 +126,7 @@ impl PgStore {
         // A database an older partnerops made lacks what newer reads ask
         // for (migration 0002's column): it is brought up to date once, as
         // the first write would, rather than failing every read until then.
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
-                .await
-                .unwrap_or(None);
-        if applied < MIGRATOR.iter().map(|m| m.version).max() {
+        if !matches!(unapplied_migration(&pool).await, Ok(None)) {
             MIGRATOR.run(&pool).await?;
         }
         Ok(Some(PgStore { pool }))
@@ -455,14 +461,7 @@ async fn forget_fires(
 impl Store for PgStore {
     async fn ready(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&self.pool)
-                .await?;
-        match MIGRATOR
-            .iter()
-            .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-        {
+        match unapplied_migration(&self.pool).await? {
             Some(m) => Err(Error::Internal(format!(
                 "store migration {} ({}) is not applied",
                 m.version, m.description

@@ -7,7 +7,7 @@ use super::ledger::{TRANSACTION_COLUMNS, transaction_from_row};
 use super::partners::{PARTNER_COLUMNS, partner_from_row, tags_text};
 use crate::error::Result;
 use crate::store::record::{LineStatus, Partner, TransactionRecord, timestamp};
-use crate::store::{LineFilter, MonthFigure, MonthTotals, PartnerQuery, PartnerSort};
+use crate::store::{LineFilter, MONTHLY, MonthTotals, PartnerQuery, PartnerSort};
 
 fn column(sort: PartnerSort) -> &'static str {
     match sort {
@@ -68,29 +68,6 @@ pub(super) async fn sorted<'e>(
         .collect::<Result<Vec<_>>>()?;
     Ok((u64::try_from(total).unwrap_or(0), partners))
 }
-
-/// The monthly sums, one query per figure. Times are stored as RFC 3339 in
-/// UTC, so their first 7 characters are the month.
-const MONTHLY: [(MonthFigure, &str); 4] = [
-    (
-        MonthFigure::Partners,
-        "SELECT substr(joined_at, 1, 7) AS m, COUNT(*) AS v FROM partners WHERE program = $1 GROUP BY m",
-    ),
-    (
-        MonthFigure::Customers,
-        "SELECT substr(signed_up_at, 1, 7) AS m, COUNT(*) AS v FROM customers \
-         WHERE program = $1 AND partner IS NOT NULL AND signed_up_at IS NOT NULL GROUP BY m",
-    ),
-    (
-        MonthFigure::Revenue,
-        "SELECT substr(at, 1, 7) AS m, SUM(amount - refunded) AS v FROM transactions \
-         WHERE program = $1 AND partner IS NOT NULL GROUP BY m",
-    ),
-    (
-        MonthFigure::Commissions,
-        "SELECT substr(due_at, 1, 7) AS m, SUM(amount) AS v FROM ledger WHERE program = $1 GROUP BY m",
-    ),
-];
 
 /// The program's months. The four sums scan four tables and depend on none
 /// of each other, so each runs on its own pooled connection at once: the

@@ -44,6 +44,19 @@ use crate::store::token::TokenRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
 
+/// The first of this version's migrations the database has not applied.
+async fn unapplied_migration(
+    pool: &SqlitePool,
+) -> Result<Option<&'static sqlx::migrate::Migration>> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+            .fetch_all(pool)
+            .await?;
+    Ok(MIGRATOR
+        .iter()
+        .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version)))
+}
+
 /// Bound parameters per statement (SQLite allows 32,766): fewer, larger
 /// statements cost fewer round trips to SQLite's thread.
 const MAX_PARAMS: usize = 30_000;
@@ -121,12 +134,7 @@ impl SqliteStore {
         // A file an older partnerops wrote lacks what newer reads ask for
         // (migration 0018's column): it is brought up to date once, as the
         // first write would, rather than failing every read until then.
-        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-            .fetch_one(&pool)
-            .await
-            .unwrap_or(None);
-        let latest = MIGRATOR.iter().map(|m| m.version).max();
-        if applied < latest {
+        if !matches!(unapplied_migration(&pool).await, Ok(None)) {
             pool.close().await;
             return Self::open(path).await.map(Some);
         }
@@ -535,14 +543,7 @@ async fn forget_fires(
 impl Store for SqliteStore {
     async fn ready(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
-                .fetch_all(&self.pool)
-                .await?;
-        match MIGRATOR
-            .iter()
-            .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-        {
+        match unapplied_migration(&self.pool).await? {
             Some(m) => Err(Error::Internal(format!(
                 "store migration {} ({}) is not applied",
                 m.version, m.description
