@@ -197,8 +197,8 @@ async fn load(tx: &mut dyn RuntimeTx, events: &[Received]) -> Result<Workspace> 
     Ok(ws)
 }
 
-/// What a batch writes, from the workspace, with the joins and `notify`
-/// firings its webhook messages tell of.
+/// What a batch writes, moved out of the workspace, with the joins and
+/// `notify` firings its webhook messages tell of.
 fn writes(ws: &mut Workspace) -> (Writes, Vec<Joined>, Vec<Notified>) {
     let out = std::mem::take(&mut ws.out);
     let mut w = Writes {
@@ -208,12 +208,12 @@ fn writes(ws: &mut Workspace) -> (Writes, Vec<Joined>, Vec<Notified>) {
     w.partners = out
         .partners
         .iter()
-        .filter_map(|k| ws.partners.get(k).cloned())
+        .filter_map(|k| ws.partners.remove(k))
         .collect();
     w.customers = out
         .customers
         .iter()
-        .filter_map(|k| ws.customers.get(k).cloned())
+        .filter_map(|k| ws.customers.remove(k))
         .collect();
     w.products = out
         .products
@@ -229,7 +229,7 @@ fn writes(ws: &mut Workspace) -> (Writes, Vec<Joined>, Vec<Notified>) {
     w.transactions = out
         .transactions
         .iter()
-        .filter_map(|k| ws.transactions.get(k).cloned())
+        .filter_map(|k| ws.transactions.remove(k))
         .collect();
     w.refunds = out.refunds.into_values().collect::<Vec<RefundRecord>>();
     // Partners in key order, so two batches write them in one order.
@@ -267,6 +267,13 @@ fn with_messages(
         now,
     );
     w
+}
+
+/// Frees `v` on a blocking thread: a batch's workspace and writes are
+/// hundreds of thousands of small allocations, and the reply (and the next
+/// batch) need not wait for them.
+fn free_later<T: Send + 'static>(v: T) {
+    tokio::task::spawn_blocking(move || drop(v));
 }
 
 impl Engine {
@@ -411,6 +418,7 @@ impl Engine {
             crate::telemetry::events(kind, outcome, 1);
         }
         let waiting = ws.out.waiting;
+        free_later((ws, w, pricing));
         report.waiting = event::Waiting {
             signup: waiting.signup,
             product: waiting.product,

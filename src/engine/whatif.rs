@@ -253,6 +253,9 @@ impl Replay {
         }
         let mut after_state = state.clone();
         after_state.fires = self.kept_fires(&state.fires);
+        // Due under the live config; the planned one's checks are worked
+        // out before the window's first event.
+        after_state.next_due_at = Some(chrono::DateTime::UNIX_EPOCH);
         let after_book = WhatIfBook {
             bought: book.bought.clone(),
         };

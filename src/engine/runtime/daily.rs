@@ -46,18 +46,24 @@ pub fn due_at(automation: &Automation, state: &PartnerState) -> Option<DateTime<
 
 /// The daily checks due for the partner by `up_to`, in the order they came
 /// due (then by key): a catch-up tags as daily sweeps would have, a 14-day
-/// check's tag before the 30-day check that replaces it.
+/// check's tag before the 30-day check that replaces it; and the earliest
+/// due after `up_to`, which is the next due date when none is due by then.
 pub fn due_by<'a>(
     cfg: &'a RuntimeConfig,
     state: &PartnerState,
     up_to: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, &'a Automation)> {
-    let mut due: Vec<(DateTime<Utc>, &Automation)> = cfg
-        .daily_checks()
-        .filter_map(|a| due_at(a, state).filter(|d| *d <= up_to).map(|d| (d, a)))
-        .collect();
+) -> (Vec<(DateTime<Utc>, &'a Automation)>, Option<DateTime<Utc>>) {
+    let mut due: Vec<(DateTime<Utc>, &Automation)> = Vec::new();
+    let mut later: Option<DateTime<Utc>> = None;
+    for a in cfg.daily_checks() {
+        match due_at(a, state) {
+            Some(d) if d <= up_to => due.push((d, a)),
+            Some(d) => later = Some(later.map_or(d, |l| l.min(d))),
+            None => {}
+        }
+    }
     due.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
-    due
+    (due, later)
 }
 
 /// When the partner's next daily check comes due: what the sweep's index

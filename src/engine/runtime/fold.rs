@@ -163,7 +163,8 @@ impl Fold<'_> {
             fires: Fires::default(),
             mark: None,
             last_fire_at: None,
-            next_due_at: None,
+            // Not worked out yet: `settle` works it out before the join applies.
+            next_due_at: Some(DateTime::UNIX_EPOCH),
         }
     }
 
@@ -178,6 +179,17 @@ impl Fold<'_> {
     ) {
         let at = entry.at();
         self.settle(state, at, fx);
+        // What the daily checks count from; only `settle` fires them, so
+        // when none of these moved the next due date stands (a refund or a
+        // profile update then costs no pass over the checks).
+        let counted_from = |p: &Partner| {
+            (
+                p.joined_at,
+                p.stats.last_activity_at,
+                p.stats.last_referral_at,
+            )
+        };
+        let before = counted_from(&state.partner);
         let occasion = Occasion {
             event_id: Some(entry.event_id()),
             at,
@@ -224,16 +236,26 @@ impl Fold<'_> {
         if state.mark.as_ref().is_none_or(|m| entry.mark > *m) {
             state.mark = Some(entry.mark.clone());
         }
-        state.next_due_at = daily::next_due(self.cfg, state);
+        if counted_from(&state.partner) != before {
+            state.next_due_at = daily::next_due(self.cfg, state);
+        }
     }
 
     /// Fires the daily checks that came due by `up_to`, each at the moment
     /// it came due.
+    ///
+    /// `next_due_at` of `None` is a partner none of whose checks can come
+    /// due until they are active, refer or join again (see `apply`).
     pub fn settle(&self, state: &mut PartnerState, up_to: DateTime<Utc>, fx: &mut Effects) {
-        if state.next_due_at.is_some_and(|d| d > up_to) {
+        if state.next_due_at.is_none_or(|d| d > up_to) {
             return;
         }
-        for (due, automation) in daily::due_by(self.cfg, state, up_to) {
+        let (due, later) = daily::due_by(self.cfg, state, up_to);
+        if due.is_empty() {
+            state.next_due_at = later;
+            return;
+        }
+        for (due, automation) in due {
             let occasion = Occasion {
                 event_id: None,
                 at: due,
