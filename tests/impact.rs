@@ -579,3 +579,68 @@ commission_triggers:
         cli::stdout(&out)
     );
 }
+
+/// A daily check the planned config adds, due before the live config's
+/// next one, fires at its own time in the replay: the window's sale after it
+/// sees its tag (the replay once took the live config's next due date for
+/// the planned one and priced the sale before the check fired).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_daily_check_due_before_the_live_ones_fires_before_the_next_sale() {
+    const QUIET: &str = r#"
+program: { key: shop, name: Shop, currency: USD, timezone: UTC }
+tags:
+  - { key: cold }
+  - { key: quiet }
+automations:
+  - key: cold
+    when: { inactive: { days: 40 } }
+    then: [ { add_tag: cold } ]
+commission_triggers:
+  - key: quiet-bonus
+    name: 10.00 on a sale by a quiet partner
+    on: transaction_created
+    commission: { flat: 10 }
+    rules:
+      - { partner.tag: { any_of: [ quiet ] } }
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(&dir.path().join("engine.db")).await.unwrap();
+    program::apply(&engine, QUIET).await;
+    // dana's last activity is 34 days ago: live, `cold` comes due in 6
+    // days; planned, `quiet` came due 27 days ago, before the sale.
+    program::send(
+        &engine,
+        "shop",
+        &[
+            joined(&ago(35), "dana", None),
+            signed_up(&ago(34), "c9", "dana"),
+            sale(&ago(20), "t9", "c9", "50.00", None),
+        ],
+    )
+    .await;
+    let planned = QUIET.replace(
+        "commission_triggers:",
+        "  - key: quiet
+    when: { inactive: { days: 7 } }
+    then: [ { add_tag: quiet } ]
+commission_triggers:",
+    );
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("p.yaml"), planned).unwrap();
+    let planned = partnerops::config::load(d.path()).unwrap();
+    let query = partnerops::engine::whatif::WhatIfQuery {
+        resources: planned.resources().collect(),
+        window_days: 30,
+        until: None,
+        triggers: vec![],
+    };
+    let w = engine.what_if("shop", &query).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&w.total).unwrap(),
+        money("0.00", "10.00", "10.00")
+    );
+    assert_eq!(
+        (w.tags[0].tag.as_str(), w.tags[0].gain, w.tags[0].lose),
+        ("quiet", 1, 0)
+    );
+}
