@@ -132,6 +132,20 @@ async fn impact(planned: &str) -> Value {
     strip(&local)
 }
 
+/// The engine's what-if over the last 30 days for the `planned` config.
+async fn what_if(engine: &Engine, planned: &str) -> partnerops::engine::whatif::WhatIf {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("p.yaml"), planned).unwrap();
+    let planned = partnerops::config::load(d.path()).unwrap();
+    let query = partnerops::engine::whatif::WhatIfQuery {
+        resources: planned.resources().collect(),
+        window_days: 30,
+        until: None,
+        triggers: vec![],
+    };
+    engine.what_if("shop", &query).await.unwrap()
+}
+
 fn money(before: &str, after: &str, difference: &str) -> Value {
     serde_json::json!({ "before": before, "after": after, "difference": difference })
 }
@@ -186,16 +200,7 @@ async fn a_milestone_threshold_moved() {
     // the tag she gets today (live at 200, planned at 1000).
     let (engine, _db, _dir) = seeded().await;
     program::apply(&engine, &LIVE.replace("at_least: 1000", "at_least: 200")).await;
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("p.yaml"), LIVE).unwrap();
-    let planned = partnerops::config::load(d.path()).unwrap();
-    let query = partnerops::engine::whatif::WhatIfQuery {
-        resources: planned.resources().collect(),
-        window_days: 30,
-        until: None,
-        triggers: vec![],
-    };
-    let w = engine.what_if("shop", &query).await.unwrap();
+    let w = what_if(&engine, LIVE).await;
     assert_eq!(w.tags.len(), 1);
     assert_eq!(
         (w.tags[0].tag.as_str(), w.tags[0].gain, w.tags[0].lose),
@@ -625,16 +630,7 @@ commission_triggers:
     then: [ { add_tag: quiet } ]
 commission_triggers:",
     );
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("p.yaml"), planned).unwrap();
-    let planned = partnerops::config::load(d.path()).unwrap();
-    let query = partnerops::engine::whatif::WhatIfQuery {
-        resources: planned.resources().collect(),
-        window_days: 30,
-        until: None,
-        triggers: vec![],
-    };
-    let w = engine.what_if("shop", &query).await.unwrap();
+    let w = what_if(&engine, &planned).await;
     assert_eq!(
         serde_json::to_value(&w.total).unwrap(),
         money("0.00", "10.00", "10.00")

@@ -991,27 +991,18 @@ async fn a_read_of_an_older_database_sums_its_lines_into_the_products_report() {
         }
         pool.close().await;
     }
-    let out = assert_cmd::Command::cargo_bin("partnerops")
-        .unwrap()
-        .args([
-            "report",
-            "products",
-            "--program",
-            "gk",
-            "--format",
-            "json",
-            "--db",
-        ])
-        .arg(&db)
-        .env_remove("PARTNEROPS_ENGINE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
+    let session = support::cli::Session {
+        engine: support::cli::Engine::Embedded(db),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let out = session.run(&["report", "products", "--program", "gk", "--format", "json"]);
+    assert_eq!(
+        support::cli::code(&out),
+        0,
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        support::cli::stderr(&out)
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&support::cli::stdout(&out)).unwrap();
     let rows: Vec<(Option<&str>, &str, &str)> = report["rows"]
         .as_array()
         .unwrap()

@@ -103,15 +103,15 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
         format,
         batch_size,
     } = &args.command;
-    let batch_size = &batch_size.unwrap_or(if global.engine.is_some() {
+    let batch_size = batch_size.unwrap_or(if global.engine.is_some() {
         SERVER_BATCH
     } else {
         EMBEDDED_BATCH
     });
-    if *batch_size == 0 {
+    if batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    if *batch_size > crate::engine::event::MAX_BATCH {
+    if batch_size > crate::engine::event::MAX_BATCH {
         bail!(
             "--batch-size {batch_size} is more than an engine takes in one request ({})",
             crate::engine::event::MAX_BATCH
@@ -129,7 +129,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
     // file of millions would otherwise be held to the end.
     let mut duplicates = 0usize;
     let mut events = 0usize;
-    let mut chunk: Vec<Piece> = Vec::with_capacity(*batch_size);
+    let mut chunk: Vec<Piece> = Vec::with_capacity(batch_size);
     // The file's size is known, the number of events in it is not.
     let progress = match std::fs::metadata(file)
         .ok()
@@ -149,7 +149,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> anyhow::Result<ExitC
             chunk.push(p);
             events += 1;
         }
-        if chunk.len() < *batch_size && !end {
+        if chunk.len() < batch_size && !end {
             continue;
         }
         if !chunk.is_empty() {

@@ -310,6 +310,23 @@ pub(crate) const MONTHLY: [(MonthFigure, &str); 4] = [
     ),
 ];
 
+/// Adds to a transaction's kept net commission ($1) in place: for lines
+/// written without their transaction's row (a refund's reversals, a
+/// replay's adjustments).
+pub(crate) const ADD_COMMISSION: &str =
+    "UPDATE transactions SET commission = commission + $1 WHERE program = $2 AND key = $3";
+
+/// The first of `migrator`'s up migrations not among the `applied`
+/// versions: what `ready()` reports and what a read-only open applies.
+pub(crate) fn first_unapplied(
+    migrator: &'static sqlx::migrate::Migrator,
+    applied: &[i64],
+) -> Option<&'static sqlx::migrate::Migration> {
+    migrator
+        .iter()
+        .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+}
+
 impl MonthTotals {
     /// The months of the monthly sums, oldest first: each sum gives one
     /// figure for the months it has (`YYYY-MM`, value).

@@ -48,9 +48,7 @@ async fn unapplied_migration(pool: &PgPool) -> Result<Option<&'static sqlx::migr
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
             .fetch_all(pool)
             .await?;
-    Ok(MIGRATOR
-        .iter()
-        .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version)))
+    Ok(crate::store::first_unapplied(&MIGRATOR, &applied))
 }
 
 /// Bound parameters per statement (PostgreSQL allows 65,535).

@@ -588,10 +588,8 @@ impl RuntimeTx for PgRuntimeTx {
             );
             q.build().execute(&mut *self.tx).await?;
         }
-        let update =
-            "UPDATE transactions SET commission = commission + $1 WHERE program = $2 AND key = $3";
         for (key, amount) in elsewhere {
-            sqlx::query(update)
+            sqlx::query(crate::store::ADD_COMMISSION)
                 .bind(amount)
                 .bind(program)
                 .bind(key)

@@ -52,9 +52,7 @@ async fn unapplied_migration(
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
             .fetch_all(pool)
             .await?;
-    Ok(MIGRATOR
-        .iter()
-        .find(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version)))
+    Ok(crate::store::first_unapplied(&MIGRATOR, &applied))
 }
 
 /// Bound parameters per statement (SQLite allows 32,766): fewer, larger
